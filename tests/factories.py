@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import date
+
+import factory
+
+from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"T{n:02d}")
+    name = factory.LazyAttribute(lambda o: f"Test site {o.code}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.LazyAttribute(lambda o: f"Person {o.username}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    role = Role.COORDINATOR
+    site = factory.SubFactory(SiteFactory)
+
+
+class ParticipantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participant
+
+    site = factory.SubFactory(SiteFactory)
+    screening_sequence = factory.Sequence(lambda n: n + 1)
+    screening_number = factory.LazyAttribute(lambda o: f"{o.site.code}-{o.screening_sequence:04d}")
+    cohort = Cohort.SLE
+    lupus_nephritis = False
+    sex = Sex.FEMALE
+    birth_date = date(1987, 9, 14)
+    created_by = factory.SubFactory(UserFactory)
