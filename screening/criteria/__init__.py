@@ -1,0 +1,43 @@
+"""ALLO-329 screening criteria engine: pure Python, no Django, no clock, no database.
+
+The evaluation date is the case's `dates.as_of`; every threshold and setting belongs to a
+protocol version (see `protocol.py`)."""
+
+from .catalogue import CRITERIA, CriterionInfo
+from .engine import evaluate
+from .loader import CaseError, load_case, parse_case_text
+from .model import Case
+from .output import dumps, evaluation_to_json, format_text
+from .protocol import CURRENT_PROTOCOL, PROTOCOL_VERSIONS, ProtocolVersion, get_protocol
+from .results import CriterionResult, Evaluation, Outcome, Overall, ReviewBy
+from .vocabulary import EVENT_KINDS, FACT_KEYS, LAB_TESTS, REVIEWED_AREAS, THERAPY_AGENTS
+
+ENGINE_VERSION = "1.0.0"
+
+__all__ = [
+    "CRITERIA",
+    "CURRENT_PROTOCOL",
+    "ENGINE_VERSION",
+    "EVENT_KINDS",
+    "FACT_KEYS",
+    "LAB_TESTS",
+    "PROTOCOL_VERSIONS",
+    "REVIEWED_AREAS",
+    "THERAPY_AGENTS",
+    "Case",
+    "CaseError",
+    "CriterionInfo",
+    "CriterionResult",
+    "Evaluation",
+    "Outcome",
+    "Overall",
+    "ProtocolVersion",
+    "ReviewBy",
+    "dumps",
+    "evaluate",
+    "evaluation_to_json",
+    "format_text",
+    "get_protocol",
+    "load_case",
+    "parse_case_text",
+]

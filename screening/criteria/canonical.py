@@ -1,0 +1,65 @@
+"""Canonical JSON and evidence digests (CRITERIA.md § 1.8)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+
+def format_decimal(d: Decimal) -> str:
+    """Shortest plain decimal string: no exponent, no trailing zeros, no point when integral."""
+    if d == d.to_integral_value():
+        return str(int(d))
+    return format(d.normalize(), "f")
+
+
+def canonical_json(value: Any) -> str:
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts)
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        # ensure_ascii=False escapes only ", \ and U+0000-U+001F, with lowercase hex digits.
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, Decimal):
+        out.append(format_decimal(value))
+    elif isinstance(value, date):
+        out.append('"' + value.isoformat() + '"')
+    elif isinstance(value, Mapping):
+        out.append("{")
+        first = True
+        for key in sorted(value):
+            if not first:
+                out.append(",")
+            first = False
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _write(value[key], out)
+        out.append("}")
+    elif isinstance(value, Sequence):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} as canonical JSON")
+
+
+def evidence_digest(evidence: Sequence[Mapping[str, Any]]) -> str:
+    return hashlib.sha256(canonical_json(evidence).encode("utf-8")).hexdigest()

@@ -1,0 +1,75 @@
+"""evaluate(): all 57 criteria of a case under one protocol version (CRITERIA.md § 1)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .adjudicate import adjudicate
+from .catalogue import RULES
+from .context import Ctx
+from .model import Case
+from .protocol import CURRENT_PROTOCOL, ProtocolVersion
+from .results import CriterionResult, Evaluation, Outcome, Overall
+
+ONE_DAY = timedelta(days=1)
+_FAIL = Outcome.FAIL
+_MISSING = Outcome.MISSING
+_REVIEW = Outcome.REVIEW
+_PASS = Outcome.PASS
+
+
+def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
+    protocol = protocol or CURRENT_PROTOCOL
+    ctx = Ctx.build(case, protocol)
+    results: list[CriterionResult] = []
+    append = results.append
+    shifted: dict[date, Ctx] = {}
+    stale = ctx.stale
+    any_fail = any_missing = any_review = False
+    valid_until: date | None = None
+    for cid, rule, timing in RULES:
+        r = rule(ctx)
+        outcome = r.outcome
+        if outcome is _REVIEW:
+            r = adjudicate(ctx, r)
+            outcome = r.outcome
+        if outcome is _FAIL:
+            any_fail = True
+            if timing and r.valid_until is not None:
+                f = r.valid_until + ONE_DAY
+                later = shifted.get(f)
+                if later is None:
+                    later = shifted[f] = ctx.shifted(f)
+                if adjudicate(later, rule(later)).outcome is _PASS:
+                    r = r._replace(eligible_from=f)
+        elif outcome is _MISSING:
+            any_missing = True
+            if stale:
+                for path in r.missing:
+                    if path in stale:
+                        r = r._replace(repeat_from=ctx.window_start)
+                        break
+        elif outcome is _REVIEW:
+            any_review = True
+        vu = r.valid_until
+        if vu is not None and (valid_until is None or vu < valid_until):
+            valid_until = vu
+        append(r)
+    eligible_from: date | None = None
+    if any_fail:
+        overall = Overall.INELIGIBLE
+        for r in results:
+            if r.outcome is _FAIL:
+                if r.eligible_from is None:
+                    eligible_from = None
+                    break
+                if eligible_from is None or r.eligible_from > eligible_from:
+                    eligible_from = r.eligible_from
+    elif any_missing:
+        overall = Overall.INCOMPLETE
+    elif any_review:
+        overall = Overall.PENDING_REVIEW
+    else:
+        overall = Overall.ELIGIBLE
+    return Evaluation(case.case_id, protocol.version, case.dates.as_of, overall, valid_until, eligible_from,
+                      tuple(results))

@@ -1,0 +1,167 @@
+"""Building blocks of the rules: results, parts (§ 1.3), boolean criteria, evidence items (§ 1.8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from .context import Ctx
+from .model import DatedFact, Event, LabResult, Therapy
+from .results import CriterionResult, EvidenceEntry, Outcome, ReviewBy
+
+PASS = Outcome.PASS
+FAIL = Outcome.FAIL
+MISSING = Outcome.MISSING
+REVIEW = Outcome.REVIEW
+NA = Outcome.NOT_APPLICABLE
+EAC = ReviewBy.EAC
+INVESTIGATOR = ReviewBy.INVESTIGATOR
+
+Rule = Callable[[Ctx], CriterionResult]
+_NONE: tuple[str, ...] = ()
+
+
+def passed(cid: str, reason: str, vu: date | None = None) -> CriterionResult:
+    return CriterionResult(cid, PASS, None, reason, _NONE, vu, None, None, None, None)
+
+
+def failed(cid: str, reason: str, vu: date | None = None) -> CriterionResult:
+    return CriterionResult(cid, FAIL, None, reason, _NONE, vu, None, None, None, None)
+
+
+def missing(cid: str, reason: str, paths: tuple[str, ...]) -> CriterionResult:
+    return CriterionResult(cid, MISSING, None, reason, paths, None, None, None, None, None)
+
+
+def review(cid: str, by: ReviewBy, reason: str, evidence: tuple[EvidenceEntry, ...],
+           vu: date | None = None) -> CriterionResult:
+    return CriterionResult(cid, REVIEW, by, reason, _NONE, vu, None, None, None, evidence)
+
+
+def not_applicable(cid: str, reason: str) -> CriterionResult:
+    return CriterionResult(cid, NA, None, reason, _NONE, None, None, None, None, None)
+
+
+class Part:
+    """One part of a criterion made of parts (§ 1.3)."""
+
+    __slots__ = ("outcome", "reason", "missing", "by", "vu", "evidence")
+
+    def __init__(self, outcome: Outcome, reason: str, missing: tuple[str, ...] = _NONE,
+                 by: ReviewBy | None = None, vu: date | None = None,
+                 evidence: EvidenceEntry | None = None) -> None:
+        self.outcome = outcome
+        self.reason = reason
+        self.missing = missing
+        self.by = by
+        self.vu = vu
+        self.evidence = evidence
+
+
+_ORDER = (FAIL, MISSING, REVIEW, PASS)
+
+
+def combine(cid: str, parts: Sequence[Part], vu: date | None = None,
+            empty_reason: str = "Nothing to check.") -> CriterionResult:
+    """First outcome present in the order FAIL, MISSING, REVIEW, PASS; no part → PASS."""
+    if not parts:
+        return passed(cid, empty_reason, vu)
+    present = {p.outcome for p in parts}
+    for outcome in _ORDER:
+        if outcome in present:
+            break
+    chosen = [p for p in parts if p.outcome is outcome]
+    reason = " ".join(p.reason for p in chosen)
+    if outcome is MISSING:
+        paths: list[str] = []
+        for p in chosen:
+            for m in p.missing:
+                if m not in paths:
+                    paths.append(m)
+        return missing(cid, reason, tuple(paths))
+    if outcome is REVIEW:
+        reviewers = {p.by for p in chosen}
+        by = reviewers.pop() if len(reviewers) == 1 else EAC
+        assert by is not None
+        evidence = tuple(p.evidence for p in chosen if p.evidence is not None)
+        return review(cid, by, reason, evidence, vu)
+    if outcome is FAIL:
+        return failed(cid, reason, vu)
+    return passed(cid, reason, vu)
+
+
+def outcome_of(parts: Sequence[Part]) -> Outcome:
+    present = {p.outcome for p in parts}
+    for outcome in _ORDER:
+        if outcome in present:
+            return outcome
+    return PASS
+
+
+def bool_part(ctx: Ctx, key: str, passing: bool, pass_reason: str, fail_reason: str) -> Part:
+    value = ctx.facts.get(key)
+    if value is None:
+        return Part(MISSING, f"{key} is not recorded.", ("facts." + key,))
+    if value is passing:
+        return Part(PASS, pass_reason)
+    return Part(FAIL, fail_reason)
+
+
+def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str,
+                      cohort: str | None = None) -> Rule:
+    """A criterion read from one boolean fact; its three possible results are built once."""
+    by_value: dict[object, CriterionResult] = {
+        passing: passed(cid, pass_reason),
+        (not passing): failed(cid, fail_reason),
+        None: missing(cid, f"{key} is not recorded.", ("facts." + key,)),
+    }
+    na = not_applicable(cid, f"Applies to the {cohort} cohort only.") if cohort else None
+
+    if na is None:
+        def rule(ctx: Ctx) -> CriterionResult:
+            return by_value[ctx.facts.get(key)]
+    else:
+        def rule(ctx: Ctx) -> CriterionResult:
+            if ctx.cohort != cohort:
+                return na
+            return by_value[ctx.facts.get(key)]
+    return rule
+
+
+# Evidence items (§ 1.8): inputs as recorded, values not converted.
+
+def ev_lab(lab: LabResult | None, test: str) -> dict[str, Any]:
+    if lab is None:
+        return {"path": "labs." + test, "date": None, "value": None, "unit": None, "uln": None}
+    return {"path": "labs." + test, "date": lab.collected.isoformat(), "value": lab.value, "unit": lab.unit,
+            "uln": lab.uln}
+
+
+def ev_fact(ctx: Ctx, key: str) -> dict[str, Any]:
+    value = ctx.facts.get(key)
+    if type(value) is DatedFact:
+        usable = ctx.dated_usable.get(key)
+        if usable is None:
+            return {"path": "facts." + key, "date": None, "value": None}
+        return {"path": "facts." + key, "date": usable.date.isoformat(), "value": usable.value}
+    if isinstance(value, date):
+        value = value.isoformat()
+    return {"path": "facts." + key, "date": None, "value": value}
+
+
+def ev_event(ev: Event) -> dict[str, Any]:
+    return {"path": "events." + ev.kind, "date": ev.date.isoformat(), "value": dict(ev.fields)}
+
+
+def ev_therapy(t: Therapy) -> dict[str, Any]:
+    return {"path": "therapies", "date": t.start.isoformat(), "value": dict(t.fields)}
+
+
+def entry(review_key: str, items: list[dict[str, Any]]) -> EvidenceEntry:
+    return {"review_key": review_key, "evidence": items}
+
+
+def fmt(d: Any) -> str:
+    """A value for a reason (display only)."""
+    return str(d)
