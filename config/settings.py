@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "participants",
     "screening",
     "adjudication",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "participants.middleware.CurrentMembershipMiddleware",
+    # History context (user, URL, role) for every write made while serving the request.
+    "audit.middleware.AuditContextMiddleware",
     # Axes last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -191,5 +194,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# History: the event time is the statement's wall clock, so events within one transaction keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
