@@ -91,6 +91,16 @@ class Sex(models.TextChoices):
     MALE = "M", "Male"
 
 
+class ScreeningStatus(models.TextChoices):
+    """The participant's overall status after its latest stored evaluation (CRITERIA.md § 1.2)."""
+
+    NOT_EVALUATED = "NOT_EVALUATED", "Not evaluated yet"
+    ELIGIBLE = "ELIGIBLE", "Eligible"
+    INELIGIBLE = "INELIGIBLE", "Ineligible"
+    INCOMPLETE = "INCOMPLETE", "Incomplete"
+    PENDING_REVIEW = "PENDING_REVIEW", "Pending review"
+
+
 class Participant(models.Model):
     """A screening candidate. Identifying data is kept to what the criteria need."""
 
@@ -109,6 +119,19 @@ class Participant(models.Model):
     planned_day0 = models.DateField("planned Day 0", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Re-evaluation bookkeeping (DESIGN.md "Re-evaluation"): every change to the participant's data
+    # bumps data_version and sets the mark in the same transaction; an evaluation records the version
+    # it saw and clears the mark only if no change came in meanwhile. The mark is the truth, the
+    # task queue only the fast path.
+    data_version = models.PositiveIntegerField(default=0)
+    evaluated_version = models.PositiveIntegerField(default=0)
+    reevaluation_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Copied from the latest stored evaluation, for lists, filters and the sweep.
+    status = models.CharField(
+        max_length=20, choices=ScreeningStatus.choices, default=ScreeningStatus.NOT_EVALUATED, db_index=True
+    )
+    status_valid_until = models.DateField(null=True, blank=True, db_index=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["site__code", "screening_sequence"]
@@ -123,3 +146,182 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return self.screening_number
+
+
+class RecordState(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded by a correction"
+    VOIDED = "voided", "Voided"
+
+
+class ClinicalRecord(models.Model):
+    """Something recorded about a participant. Never deleted: a correction supersedes it with a
+    reason for change, a mistake is voided with a reason. Only CURRENT records reach the engine."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=12, choices=RecordState.choices, default=RecordState.CURRENT)
+    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(auto_now_add=True)
+    # Set on a correction: the record this one replaces, and why.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    change_reason = models.CharField(max_length=500, blank=True)
+    voided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=500, blank=True)
+
+    # The engine's section of the case this record feeds; the section names FACTS.md uses.
+    section: str = ""
+
+    class Meta:
+        abstract = True
+        ordering = ["entered_at", "pk"]
+
+    @classmethod
+    def record_constraints(cls, name: str) -> list[models.BaseConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(supersedes__isnull=True) | ~Q(change_reason=""),
+                name=f"{name}_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=RecordState.VOIDED)
+                | (Q(voided_at__isnull=False) & Q(voided_by__isnull=False) & ~Q(void_reason="")),
+                name=f"{name}_void_has_reason",
+            ),
+        ]
+
+
+class LabResult(ClinicalRecord):
+    """A dated measurement: laboratory tests, body weight, FVC and DLCO (FACTS.md § 4)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="lab_results")
+    test = models.CharField(max_length=30)
+    value_number = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    value_text = models.CharField(max_length=20, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    uln = models.DecimalField("ULN", max_digits=20, decimal_places=8, null=True, blank=True)
+    specimen = models.CharField(max_length=10, blank=True)
+    collected = models.DateField()
+
+    section = "labs"
+
+    class Meta(ClinicalRecord.Meta):
+        constraints = [
+            *ClinicalRecord.record_constraints("labresult"),
+            models.CheckConstraint(
+                condition=(Q(value_number__isnull=False) & Q(value_text=""))
+                | (Q(value_number__isnull=True) & ~Q(value_text="")),
+                name="labresult_one_value",
+            ),
+        ]
+        indexes = [models.Index(fields=["participant", "state"])]
+
+    def __str__(self) -> str:
+        value = (
+            self.value_text
+            or f"{self.value_number.normalize() if self.value_number is not None else ''} {self.unit}"
+        )
+        return f"{self.test} {value.strip()} ({self.collected})"
+
+
+class Assessment(ClinicalRecord):
+    """One fact of FACTS.md § 5: a score, classification, attestation, statement or history flag.
+    Dated facts (SLEDAI-2K, BILAG, CDASI, MDI, mRSS, ...) carry their assessment date."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="assessments")
+    key = models.CharField(max_length=60)
+    value = models.JSONField()
+    date = models.DateField(null=True, blank=True)
+
+    section = "facts"
+
+    class Meta(ClinicalRecord.Meta):
+        constraints = [
+            *ClinicalRecord.record_constraints("assessment"),
+            # One current value per fact: a new value is a correction of the old one.
+            models.UniqueConstraint(
+                fields=["participant", "key"], condition=Q(state="current"), name="assessment_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}" + (f" ({self.date})" if self.date else "")
+
+
+class Therapy(ClinicalRecord):
+    """A treatment period (PRIOR-THERAPIES.md agents); a restarted therapy is two periods."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="therapies")
+    agent = models.CharField(max_length=60)
+    agent_name = models.CharField(max_length=100, blank=True)
+    start = models.DateField()
+    last_dose = models.DateField(null=True, blank=True)
+    ongoing = models.BooleanField()
+    stopped_for_intolerance = models.BooleanField(default=False)
+    counts_as_immunosuppressant = models.BooleanField(null=True, blank=True)
+
+    section = "therapies"
+
+    class Meta(ClinicalRecord.Meta):
+        verbose_name_plural = "therapies"
+        constraints = [
+            *ClinicalRecord.record_constraints("therapy"),
+            models.CheckConstraint(
+                condition=Q(ongoing=True) | Q(last_dose__isnull=False), name="therapy_stopped_has_last_dose"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_dose__isnull=True) | Q(last_dose__gte=models.F("start")),
+                name="therapy_last_dose_not_before_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_name or self.agent} from {self.start}"
+
+
+class ClinicalEvent(ClinicalRecord):
+    """A dated clinical history event (FACTS.md § 6); `details` holds the kind's own fields."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30)
+    date = models.DateField()
+    details = models.JSONField(default=dict, blank=True)
+
+    section = "events"
+
+    class Meta(ClinicalRecord.Meta):
+        constraints = ClinicalRecord.record_constraints("clinicalevent")
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.date}"
+
+
+class HistoryReview(ClinicalRecord):
+    """The confirmation that a history area was taken in full, so that no entry means none."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="history_reviews")
+    area = models.CharField(max_length=30)
+
+    section = "reviewed"
+
+    class Meta(ClinicalRecord.Meta):
+        constraints = [
+            *ClinicalRecord.record_constraints("historyreview"),
+            models.UniqueConstraint(
+                fields=["participant", "area"], condition=Q(state="current"), name="historyreview_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"history of {self.area} taken in full"
+
+
+CLINICAL_RECORD_MODELS: tuple[type[ClinicalRecord], ...] = (
+    LabResult,
+    Assessment,
+    Therapy,
+    ClinicalEvent,
+    HistoryReview,
+)

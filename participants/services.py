@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import Any, cast
 
-from django.core.exceptions import PermissionDenied
+import pghistory
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Membership, Participant, Role, Site, User
+from .models import (
+    Assessment,
+    ClinicalEvent,
+    ClinicalRecord,
+    HistoryReview,
+    LabResult,
+    Membership,
+    Participant,
+    RecordState,
+    Role,
+    Site,
+    Therapy,
+    User,
+)
 
 
 @transaction.atomic
@@ -34,17 +51,342 @@ def register_participant(
     locked.last_screening_sequence += 1
     locked.save(update_fields=["last_screening_sequence"])
     sequence = locked.last_screening_sequence
-    return Participant.objects.create(
-        site=locked,
-        screening_sequence=sequence,
-        screening_number=f"{locked.code}-{sequence:04d}",
-        cohort=cohort,
-        lupus_nephritis=lupus_nephritis,
-        sex=sex,
-        birth_date=birth_date,
-        screening_start=screening_start,
-        icf_signed=icf_signed,
-        planned_enrollment=planned_enrollment,
-        planned_day0=planned_day0,
-        created_by=user,
+    with pghistory.context(user=user.pk, reason="participant registered"):
+        participant = Participant.objects.create(
+            site=locked,
+            screening_sequence=sequence,
+            screening_number=f"{locked.code}-{sequence:04d}",
+            cohort=cohort,
+            lupus_nephritis=lupus_nephritis,
+            sex=sex,
+            birth_date=birth_date,
+            screening_start=screening_start,
+            icf_signed=icf_signed,
+            planned_enrollment=planned_enrollment,
+            planned_day0=planned_day0,
+            created_by=user,
+        )
+    from screening.services import request_reevaluation
+
+    request_reevaluation(participant.pk, reason="participant registered")
+    return participant
+
+
+# --- Clinical records -------------------------------------------------------------------------
+# Every change goes through one of these functions: one transaction, the acting user and the
+# reason in the audit context, the participant marked for re-evaluation. The engine's own loader
+# checks each record's shape (cases/schema.json + engine checks), so the browser, the JSON import
+# and `manage.py screen` accept exactly the same data.
+
+
+class RecordInvalid(ValidationError):
+    """A record the case format refuses; `error_dict` is keyed by the case format's field name
+    (`value`, `unit`, `collected`, ...) so that a form can put the message next to its field."""
+
+
+def _lock(user: User, participant: Participant) -> Participant:
+    from .selectors import editable_participants
+
+    locked = editable_participants(user).select_for_update(of=("self",)).filter(pk=participant.pk).first()
+    if locked is None:
+        raise PermissionDenied("You may not change this participant's data.")
+    return locked
+
+
+def _not_in_future(**dates: date | None) -> None:
+    today = timezone.localdate()
+    errors = {
+        name: f"{value.isoformat()} is in the future."
+        for name, value in dates.items()
+        if value is not None and value > today
+    }
+    if errors:
+        raise RecordInvalid(errors)
+
+
+def _check_with_engine(
+    participant: Participant, record: ClinicalRecord, replaced: ClinicalRecord | None
+) -> None:
+    """Validate the record as the engine would read it, in a case holding the participant's header and
+    this one record (all current facts, for a fact: they are checked together)."""
+    from screening.case_builder import assemble, current_records
+    from screening.criteria import CaseError, load_case
+
+    parts: dict[str, list[Any]] = {
+        "labs": [],
+        "assessments": [],
+        "therapies": [],
+        "events": [],
+        "reviews": [],
+    }
+    part = _PART[type(record)]
+    if isinstance(record, Assessment):
+        parts["assessments"] = [
+            a
+            for a in current_records(participant)["assessments"]
+            if a.key != record.key and (replaced is None or a.pk != replaced.pk)
+        ]
+    parts[part].append(record)
+    case = assemble(participant, timezone.localdate(), **parts)
+    try:
+        load_case(case)
+    except CaseError as exc:
+        errors: dict[str, list[str]] = {}
+        for path, message in exc.errors:
+            steps = [s for s in path.split("/") if s]
+            field = steps[-1] if steps and not steps[-1].isdigit() else NON_FIELD_ERRORS
+            if isinstance(record, Assessment):
+                field = "value" if steps[:2] == ["facts", record.key] else NON_FIELD_ERRORS
+            errors.setdefault(field, []).append(_readable(message))
+        raise RecordInvalid(errors) from None
+
+
+def _readable(message: str) -> str:
+    return message[0].upper() + message[1:] if message else message
+
+
+_PART: dict[type[ClinicalRecord], str] = {
+    LabResult: "labs",
+    Assessment: "assessments",
+    Therapy: "therapies",
+    ClinicalEvent: "events",
+    HistoryReview: "reviews",
+}
+
+
+def _save_new(
+    user: User,
+    participant: Participant,
+    record: ClinicalRecord,
+    *,
+    reason: str,
+    replaced: ClinicalRecord | None = None,
+) -> ClinicalRecord:
+    from screening.services import request_reevaluation
+
+    record.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
+    _check_with_engine(participant, record, replaced)
+    with pghistory.context(user=user.pk, reason=reason or f"{record._meta.verbose_name} recorded"):
+        if replaced is not None:
+            replaced.state = RecordState.SUPERSEDED
+            replaced.save(update_fields=["state"])
+            record.supersedes = replaced
+            record.change_reason = reason
+        record.participant = participant
+        record.entered_by = user
+        record.save()
+        request_reevaluation(participant.pk, reason=reason or f"{record._meta.verbose_name} recorded")
+    return record
+
+
+@transaction.atomic
+def record_lab(
+    user: User,
+    participant: Participant,
+    *,
+    test: str,
+    value: Decimal | str,
+    collected: date,
+    unit: str = "",
+    uln: Decimal | None = None,
+    specimen: str = "",
+) -> LabResult:
+    participant = _lock(user, participant)
+    _not_in_future(collected=collected)
+    lab = LabResult(
+        test=test,
+        value_number=value if isinstance(value, Decimal) else None,
+        value_text=value if isinstance(value, str) else "",
+        unit=unit,
+        uln=uln,
+        specimen=specimen,
+        collected=collected,
     )
+    return cast(LabResult, _save_new(user, participant, lab, reason=""))
+
+
+@transaction.atomic
+def record_assessment(
+    user: User,
+    participant: Participant,
+    *,
+    key: str,
+    value: Any,
+    date: date | None = None,
+    reason: str = "",
+) -> Assessment:
+    """Record a fact; if the fact already has a value, this is a correction and needs a reason."""
+    participant = _lock(user, participant)
+    _not_in_future(date=date)
+    current = Assessment.objects.filter(participant=participant, key=key, state=RecordState.CURRENT).first()
+    if current is not None and not reason.strip():
+        raise RecordInvalid({"reason": "This fact already has a value: give the reason for the change."})
+    if isinstance(value, Decimal):
+        value = str(value)  # exact in JSON; the case builder turns it back into a Decimal
+    record = Assessment(key=key, value=value, date=date)
+    return cast(Assessment, _save_new(user, participant, record, reason=reason, replaced=current))
+
+
+@transaction.atomic
+def record_therapy(
+    user: User,
+    participant: Participant,
+    *,
+    agent: str,
+    start: date,
+    ongoing: bool,
+    last_dose: date | None = None,
+    agent_name: str = "",
+    stopped_for_intolerance: bool = False,
+    counts_as_immunosuppressant: bool | None = None,
+) -> Therapy:
+    participant = _lock(user, participant)
+    _not_in_future(start=start, last_dose=last_dose)
+    therapy = Therapy(
+        agent=agent,
+        agent_name=agent_name,
+        start=start,
+        last_dose=last_dose,
+        ongoing=ongoing,
+        stopped_for_intolerance=stopped_for_intolerance,
+        counts_as_immunosuppressant=counts_as_immunosuppressant,
+    )
+    return cast(Therapy, _save_new(user, participant, therapy, reason=""))
+
+
+@transaction.atomic
+def record_event(
+    user: User,
+    participant: Participant,
+    *,
+    kind: str,
+    date: date,
+    details: dict[str, Any] | None = None,
+) -> ClinicalEvent:
+    participant = _lock(user, participant)
+    details = dict(details or {})
+    _not_in_future(date=date, active_until=_as_date(details.get("active_until")))
+    event = ClinicalEvent(kind=kind, date=date, details=details)
+    return cast(ClinicalEvent, _save_new(user, participant, event, reason=""))
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@transaction.atomic
+def confirm_history(user: User, participant: Participant, *, area: str) -> HistoryReview:
+    """Confirm that a history area was taken in full; confirming it again changes nothing."""
+    participant = _lock(user, participant)
+    current = HistoryReview.objects.filter(
+        participant=participant, area=area, state=RecordState.CURRENT
+    ).first()
+    if current is not None:
+        return current
+    return cast(HistoryReview, _save_new(user, participant, HistoryReview(area=area), reason=""))
+
+
+CORRECTABLE_FIELDS: dict[type[ClinicalRecord], tuple[str, ...]] = {
+    LabResult: ("test", "value_number", "value_text", "unit", "uln", "specimen", "collected"),
+    Assessment: ("key", "value", "date"),
+    Therapy: (
+        "agent",
+        "agent_name",
+        "start",
+        "last_dose",
+        "ongoing",
+        "stopped_for_intolerance",
+        "counts_as_immunosuppressant",
+    ),
+    ClinicalEvent: ("kind", "date", "details"),
+    HistoryReview: ("area",),
+}
+
+
+@transaction.atomic
+def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes: Any) -> ClinicalRecord:
+    """Replace a current record by a corrected copy; the old one stays, marked superseded."""
+    if not reason.strip():
+        raise RecordInvalid({"reason": "Give the reason for the change."})
+    participant = _lock(user, record.participant)
+    model = type(record)
+    old = model.objects.select_for_update().get(pk=record.pk)
+    if old.state != RecordState.CURRENT:
+        raise RecordInvalid({NON_FIELD_ERRORS: "Only a current record can be corrected."})
+    allowed = CORRECTABLE_FIELDS[model]
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a {model.__name__}")
+    values = {name: getattr(old, name) for name in allowed} | changes
+    if isinstance(values.get("value"), Decimal):
+        values["value"] = str(values["value"])
+    new = model(**values)
+    _not_in_future(**{k: v for k, v in values.items() if isinstance(v, date)})
+    return _save_new(user, participant, new, reason=reason, replaced=old)
+
+
+@transaction.atomic
+def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
+    """Withdraw a record entered by mistake: it stays, marked voided with the reason."""
+    from screening.services import request_reevaluation
+
+    if not reason.strip():
+        raise RecordInvalid({"reason": "Give the reason for voiding this record."})
+    participant = _lock(user, record.participant)
+    old = type(record).objects.select_for_update().get(pk=record.pk)
+    if old.state != RecordState.CURRENT:
+        raise RecordInvalid({NON_FIELD_ERRORS: "Only a current record can be voided."})
+    with pghistory.context(user=user.pk, reason=reason):
+        old.state = RecordState.VOIDED
+        old.voided_by = user
+        old.voided_at = timezone.now()
+        old.void_reason = reason
+        old.save(update_fields=["state", "voided_by", "voided_at", "void_reason"])
+        request_reevaluation(participant.pk, reason=f"{old._meta.verbose_name} voided: {reason}")
+    return old
+
+
+PARTICIPANT_CHANGEABLE = (
+    "lupus_nephritis",
+    "sex",
+    "birth_date",
+    "screening_start",
+    "icf_signed",
+    "planned_enrollment",
+    "planned_day0",
+)
+
+
+@transaction.atomic
+def update_participant(user: User, participant: Participant, *, reason: str, **changes: Any) -> Participant:
+    """Change a participant's demographics or key dates. Setting an empty date for the first time
+    needs no reason; changing a recorded value does."""
+    from screening.services import request_reevaluation
+
+    locked = _lock(user, participant)
+    unknown = set(changes) - set(PARTICIPANT_CHANGEABLE)
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a participant")
+    changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
+    if not changed:
+        return locked
+    overwrites = [k for k in changed if getattr(locked, k) is not None]
+    if overwrites and not reason.strip():
+        raise RecordInvalid({"reason": "Give the reason for changing a recorded value."})
+    _not_in_future(
+        **{k: v for k, v in changed.items() if isinstance(v, date) and k in ("birth_date", "icf_signed")}
+    )
+    for k, v in changed.items():
+        setattr(locked, k, v)
+    locked.full_clean(exclude=["site", "created_by"], validate_unique=False)
+    with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
+        locked.save(update_fields=list(changed))
+        request_reevaluation(locked.pk, reason=reason or "key dates recorded")
+    return locked

@@ -20,7 +20,6 @@ from .framework import (
     boolean_criterion,
     combine,
     entry,
-    ev_event,
     ev_fact,
     ev_lab,
     ev_therapy,
@@ -33,7 +32,8 @@ from .framework import (
 from .results import CriterionResult
 from .rules_cohorts import latest, positive_antibody
 from .rules_inclusion import childbearing_potential, lab_absent_reason, show
-from .table4 import CONTINUE, EXCLUDED, REVIEW as WASHOUT_REVIEW, TAPER, Category
+from .table4 import CONTINUE, EXCLUDED, TAPER, Category
+from .table4 import REVIEW as WASHOUT_REVIEW
 
 ONE_DAY = timedelta(days=1)
 

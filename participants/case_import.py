@@ -1,0 +1,86 @@
+"""Enter a whole screening case (cases/README.md format) through the record services, as a
+coordinator would through the forms: demo data, tests and the case round trip use it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from . import services
+from .models import Participant, Site, User
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def import_case(user: User, site: Site, case: dict[str, Any]) -> Participant:
+    """Register the case's participant at `site` and record everything in it. Adjudications are
+    decisions, not data: they are not imported."""
+    dates = case.get("dates", {})
+    participant = services.register_participant(
+        user,
+        site=site,
+        cohort=case["cohort"],
+        sex=case["sex"],
+        birth_date=date.fromisoformat(case["birth_date"]),
+        lupus_nephritis=case.get("lupus_nephritis"),
+        screening_start=_d(dates.get("screening_start")),
+        icf_signed=_d(dates.get("icf_signed")),
+        planned_enrollment=_d(dates.get("planned_enrollment")),
+        planned_day0=_d(dates.get("planned_day0")),
+    )
+    for lab in case.get("labs", []):
+        value = lab["value"]
+        services.record_lab(
+            user,
+            participant,
+            test=lab["test"],
+            value=value if isinstance(value, str) else Decimal(str(value)),
+            unit=lab.get("unit", ""),
+            uln=None if lab.get("uln") is None else Decimal(str(lab["uln"])),
+            specimen=lab.get("specimen", ""),
+            collected=date.fromisoformat(lab["collected"]),
+        )
+    for key, value in case.get("facts", {}).items():
+        if isinstance(value, dict) and "date" in value and "value" in value:
+            services.record_assessment(
+                user,
+                participant,
+                key=key,
+                value=_plain(value["value"]),
+                date=date.fromisoformat(value["date"]),
+            )
+        else:
+            services.record_assessment(user, participant, key=key, value=_plain(value))
+    for t in case.get("therapies", []):
+        services.record_therapy(
+            user,
+            participant,
+            agent=t["agent"],
+            agent_name=t.get("agent_name", ""),
+            start=date.fromisoformat(t["start"]),
+            last_dose=_d(t.get("last_dose")),
+            ongoing=t["ongoing"],
+            stopped_for_intolerance=t.get("stopped_for_intolerance", False),
+            counts_as_immunosuppressant=t.get("counts_as_immunosuppressant"),
+        )
+    for e in case.get("events", []):
+        details = {k: _plain(v) for k, v in e.items() if k not in ("kind", "date")}
+        services.record_event(
+            user, participant, kind=e["kind"], date=date.fromisoformat(e["date"]), details=details
+        )
+    for area in case.get("reviewed", []):
+        services.confirm_history(user, participant, area=area)
+    participant.refresh_from_db()
+    return participant
+
+
+def _plain(value: Any) -> Any:
+    """JSON-storable: a Decimal stays exact as text when it has a fraction, else becomes an int."""
+    if isinstance(value, float):
+        raise TypeError("case numbers must be parsed as Decimal")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value

@@ -1,0 +1,120 @@
+"""Stored evaluations: what the engine said about a participant, when, under which protocol, and why."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from participants.models import Participant, ScreeningStatus
+
+
+class ProtocolVersion(models.Model):
+    """A protocol version known to the engine (screening/criteria/protocol.py holds its rules);
+    the row records when the study started using it."""
+
+    version = models.CharField(max_length=30, unique=True)
+    title = models.CharField(max_length=200)
+    effective_from = models.DateField()
+    is_current = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"], condition=Q(is_current=True), name="one_current_protocol"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class Outcome(models.TextChoices):
+    PASS = "PASS", "Pass"
+    FAIL = "FAIL", "Fail"
+    MISSING = "MISSING", "Missing data"
+    REVIEW = "REVIEW", "Needs review"
+    NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
+
+
+class ReviewBy(models.TextChoices):
+    EAC = "eac", "EAC"
+    INVESTIGATOR = "investigator", "Investigator"
+
+
+class Trigger(models.TextChoices):
+    DATA_CHANGE = "data_change", "Data changed"
+    IMPORT = "import", "Lab import"
+    SWEEP = "sweep", "Periodic sweep"
+    EXPIRY = "expiry", "A result reached its valid-until date"
+    DECISION = "decision", "Review decision"
+    MANUAL = "manual", "Requested by a user"
+
+
+class Evaluation(models.Model):
+    """One run of the engine for a participant, kept forever with the case it read so that it can
+    be shown and re-derived exactly."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="evaluations")
+    sequence = models.PositiveIntegerField()
+    as_of = models.DateField()
+    protocol_version = models.CharField(max_length=30)
+    engine_version = models.CharField(max_length=20)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    trigger_detail = models.CharField(max_length=300, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data_version = models.PositiveIntegerField(
+        help_text="The participant's data version this evaluation read."
+    )
+    # The screening case the engine read, as exact JSON text (cases/README.md format): decimals stay
+    # exact, so the evaluation can be re-derived with `screen`.
+    case_json = models.TextField()
+    overall = models.CharField(max_length=20, choices=ScreeningStatus.choices)
+    valid_until = models.DateField(null=True, blank=True)
+    eligible_from = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant_id", "-sequence"]
+        get_latest_by = "sequence"
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "sequence"], name="evaluation_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} #{self.sequence} {self.overall}"
+
+
+class CriterionResult(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="results")
+    position = models.PositiveSmallIntegerField(help_text="Catalogue order.")
+    criterion_id = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    review_by = models.CharField(max_length=15, choices=ReviewBy.choices, blank=True)
+    reason = models.TextField()
+    missing = models.JSONField(default=list, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    eligible_from = models.DateField(null=True, blank=True)
+    repeat_from = models.DateField(null=True, blank=True)
+    evidence_digest = models.CharField(max_length=64, blank=True)
+    # The evidence the digest covers (decimals and dates written as text).
+    evidence = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["evaluation_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "criterion_id"], name="criterion_result_unique"),
+            models.CheckConstraint(
+                condition=Q(outcome="REVIEW", review_by__in=["eac", "investigator"])
+                | (~Q(outcome="REVIEW") & Q(review_by="")),
+                name="criterion_result_review_by_only_for_review",
+            ),
+        ]
+        indexes = [models.Index(fields=["criterion_id", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_id}: {self.outcome}"

@@ -1,0 +1,150 @@
+"""Evaluate a participant with the engine and store the result; mark participants for re-evaluation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.dispatch import Signal
+from django.utils import timezone
+
+from participants.models import Participant, ScreeningStatus, User
+from screening import criteria
+from screening.case_builder import Case, build_case
+from screening.models import CriterionResult, Evaluation, Trigger
+
+log = logging.getLogger(__name__)
+
+# Sent after commit with `evaluation` (the stored Evaluation): escalations open and close on it.
+evaluation_stored = Signal()
+
+
+def request_reevaluation(participant_id: int, *, reason: str) -> None:
+    """Mark the participant in the caller's transaction; enqueue the task once it commits.
+
+    The mark is the truth: if the broker is down the enqueue fails, the mark stays and the
+    periodic sweep picks the participant up."""
+    Participant.objects.filter(pk=participant_id).update(
+        data_version=F("data_version") + 1, reevaluation_requested_at=timezone.now()
+    )
+    transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason))
+
+
+def enqueue_reevaluation(participant_id: int, reason: str) -> bool:
+    from screening.tasks import reevaluate_participant
+
+    try:
+        reevaluate_participant.delay(participant_id, reason)
+    except Exception:  # broker unreachable: the database mark remains for the sweep
+        log.warning(
+            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def run_engine(case: Case) -> criteria.Evaluation:
+    return criteria.evaluate(criteria.load_case(case))
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the engine would say, not stored: the live panel of the intake forms."""
+
+    case: Case
+    result: criteria.Evaluation | None
+    error: criteria.CaseError | None
+
+
+def preview(case: Case) -> Preview:
+    try:
+        return Preview(case, run_engine(case), None)
+    except criteria.CaseError as exc:
+        return Preview(case, None, exc)
+
+
+def evaluate_participant(
+    participant_id: int,
+    *,
+    trigger: str,
+    detail: str = "",
+    user: User | None = None,
+    as_of: date | None = None,
+    only_if_marked: bool = False,
+) -> Evaluation | None:
+    """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
+    status to the participant and clear the mark for the data version it read.
+
+    The participant row is locked for the whole evaluation, so a change cannot slip between reading
+    the data and clearing the mark. With only_if_marked, a participant already evaluated on its
+    current data is left alone (duplicate tasks after a burst of changes cost nothing)."""
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().select_related("site").get(pk=participant_id)
+        if only_if_marked and participant.reevaluation_requested_at is None:
+            return None
+        as_of = as_of or timezone.localdate()
+        case = build_case(participant, as_of)
+        result = run_engine(case)
+        last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
+        evaluation = Evaluation.objects.create(
+            participant=participant,
+            sequence=last + 1,
+            as_of=as_of,
+            protocol_version=result.protocol_version,
+            engine_version=criteria.ENGINE_VERSION,
+            trigger=trigger,
+            trigger_detail=detail[:300],
+            triggered_by=user,
+            data_version=participant.data_version,
+            case_json=criteria.dumps(case),
+            overall=str(result.overall),
+            valid_until=result.valid_until,
+            eligible_from=result.eligible_from,
+        )
+        CriterionResult.objects.bulk_create(
+            criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)
+        )
+        participant.status = ScreeningStatus(str(result.overall))
+        participant.status_valid_until = result.valid_until
+        participant.evaluated_at = evaluation.created_at
+        participant.evaluated_version = participant.data_version
+        participant.reevaluation_requested_at = None
+        participant.save(
+            update_fields=[
+                "status",
+                "status_valid_until",
+                "evaluated_at",
+                "evaluated_version",
+                "reevaluation_requested_at",
+            ]
+        )
+        transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
+    return evaluation
+
+
+def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:
+    evidence: Any = None if r.evidence is None else [dict(e) for e in r.evidence]
+    return CriterionResult(
+        evaluation=evaluation,
+        position=position,
+        criterion_id=r.id,
+        outcome=str(r.outcome),
+        review_by=str(r.review_by) if r.review_by else "",
+        reason=r.reason,
+        missing=list(r.missing),
+        valid_until=r.valid_until,
+        eligible_from=r.eligible_from,
+        repeat_from=r.repeat_from,
+        evidence_digest=r.evidence_digest or "",
+        evidence=evidence,
+    )
+
+
+def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
+    """After a coordinator's save: evaluate at once so the page shows the result; the queued task
+    then finds nothing left to do."""
+    return evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user)
