@@ -17,7 +17,18 @@ from dataclasses import dataclass
 import pghistory
 from django.db import models
 
-from participants.models import Membership, Participant, Site, User
+from participants.models import (
+    Assessment,
+    ClinicalEvent,
+    HistoryReview,
+    LabResult,
+    Membership,
+    Participant,
+    Site,
+    Therapy,
+    User,
+)
+from screening.models import CriterionResult, Evaluation, ProtocolVersion
 
 
 @dataclass(frozen=True)
@@ -25,17 +36,33 @@ class Tracked:
     model: type[models.Model]
     # Columns left out of the history: secrets and counters that change on every use.
     exclude: tuple[str, ...] = ()
-    # The field naming the participant a row belongs to ("" when the row belongs to none).
-    participant_field: str = "participant"
+    # Path from the row to the participant it belongs to ("" when it belongs to none).
+    participant_path: str = "participant"
 
 
 TRACKED: list[Tracked] = [
-    # Access control
-    Tracked(User, exclude=("password", "last_login"), participant_field=""),
-    Tracked(Site, exclude=("last_screening_sequence",), participant_field=""),
-    Tracked(Membership, participant_field=""),
-    # Participants and their clinical records
-    Tracked(Participant, participant_field="id"),
+    # Access control and configuration
+    Tracked(User, exclude=("password", "last_login"), participant_path=""),
+    Tracked(Site, exclude=("last_screening_sequence",), participant_path=""),
+    Tracked(Membership, participant_path=""),
+    Tracked(ProtocolVersion, participant_path=""),
+    # Participants and their clinical records. The re-evaluation bookkeeping of a participant is
+    # left out: it changes on every save and every evaluation, and the evaluations are tracked.
+    Tracked(
+        Participant,
+        exclude=("data_version", "evaluated_version", "reevaluation_requested_at", "evaluated_at"),
+        participant_path="id",
+    ),
+    Tracked(LabResult),
+    Tracked(Assessment),
+    Tracked(Therapy),
+    Tracked(ClinicalEvent),
+    Tracked(HistoryReview),
+    # Evaluations
+    Tracked(Evaluation),
+    Tracked(CriterionResult, participant_path="evaluation__participant"),
+    # Adjudication (escalations, reviews, signatures, decisions): one line each, e.g.
+    # Tracked(Escalation), Tracked(Review, participant_path="escalation__participant"),
 ]
 
 
