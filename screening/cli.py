@@ -53,8 +53,9 @@ def _directory(path: Path, as_of: date | None) -> Iterator[Outcome]:
             yield _screen_file(job)
 
 
-def run_screen(paths: list[str], as_of: date | None, fmt: str, stdout: TextIO, stderr: TextIO,
-               stdin: TextIO) -> int:
+def run_screen(
+    paths: list[str], as_of: date | None, fmt: str, stdout: TextIO, stderr: TextIO, stdin: TextIO
+) -> int:
     """Screen case files, directories of case files, or "-" (standard input). Exit 2 if any input fails."""
     status = 0
     for raw in paths:
