@@ -126,6 +126,8 @@ def format_text(ev: Evaluation) -> str:
                 extras.append(f"eligible from {r.eligible_from}")
             if r.repeat_from is not None:
                 extras.append(f"repeat from {r.repeat_from}")
+            if r.evidence_digest is not None:
+                extras.append(f"evidence digest {r.evidence_digest[:12]}…")
             if extras:
                 line += " [" + "; ".join(extras) + "]"
             lines.append(line)
