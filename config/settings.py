@@ -107,6 +107,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Tests set a fast hasher through the environment; deployments keep Django's default (PBKDF2).
+if env.str("DJANGO_PASSWORD_HASHERS", default=""):
+    PASSWORD_HASHERS = env.list("DJANGO_PASSWORD_HASHERS")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -3,46 +3,95 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from screening.criteria import CaseError, dumps, evaluate, evaluation_to_json, format_text, parse_case_text
+from screening.criteria import CaseError, dumps, evaluate, evaluation_to_json, format_text, load_case
 from screening.criteria.results import Evaluation
 
-# Results of one input: (label for errors, evaluation or the errors).
-Outcome = tuple[str, Evaluation | None, list[tuple[str, str]]]
+JSON = "json"
+TEXT = "text"
+
+# One input's outcome: (label for messages, rendered output or None, errors, skipped).
+Outcome = tuple[str, str | None, list[tuple[str, str]], bool]
 
 
-def _screen_text(label: str, text: str, as_of: date | None) -> Outcome:
+class _HasDecimal(Exception):
+    pass
+
+
+def _no_decimal(value: Any) -> Any:
+    raise _HasDecimal
+
+
+def render_json(ev: Evaluation, indent: int = 2) -> str:
+    """The result object of cases/README.md as JSON text, Decimal numbers written exactly."""
+    data = evaluation_to_json(ev)
     try:
-        case = parse_case_text(text)
+        # The C encoder is much faster; it cannot write a Decimal exactly, so those results
+        # (evidence values as recorded) go through the engine's own writer.
+        return json.dumps(data, ensure_ascii=False, indent=indent, default=_no_decimal)
+    except _HasDecimal:
+        return dumps(data, indent=indent)
+
+
+def _render(ev: Evaluation, fmt: str, in_array: bool) -> str:
+    if fmt == TEXT:
+        return format_text(ev)
+    text = render_json(ev)
+    if in_array:
+        # One level deeper inside the array; JSON strings never hold a raw newline.
+        return "  " + text.replace("\n", "\n  ")
+    return text + "\n"
+
+
+def _screen_text(label: str, text: str, as_of: date | None, fmt: str, in_dir: bool) -> Outcome:
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        return label, None, [("", f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")], False
+    if in_dir and isinstance(data, dict) and "$schema" in data:
+        # A JSON Schema document (such as cases/schema.json) lying next to the cases.
+        return label, None, [], True
+    try:
+        case = load_case(data)
     except CaseError as exc:
-        return label, None, exc.errors
+        return label, None, exc.errors, False
     if as_of is not None:
         case = replace(case, dates=replace(case.dates, as_of=as_of))
-    return label, evaluate(case), []
+    return label, _render(evaluate(case), fmt, in_dir), [], False
 
 
-def _screen_file(args: tuple[str, date | None]) -> Outcome:
-    path, as_of = args
+def _screen_file(job: tuple[str, date | None, str, bool]) -> Outcome:
+    path, as_of, fmt, in_dir = job
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
-        return path, None, [("", f"cannot read: {exc}")]
-    return _screen_text(path, text, as_of)
+        return path, None, [("", f"cannot read: {exc}")], False
+    return _screen_text(path, text, as_of, fmt, in_dir)
 
 
-def _directory(path: Path, as_of: date | None) -> Iterator[Outcome]:
-    files = sorted(str(p) for p in path.iterdir() if p.suffix == ".json" and p.is_file())
-    jobs = [(f, as_of) for f in files]
+def case_files(directory: Path) -> list[str]:
+    """The `*.json` files directly in `directory`, sorted; subdirectories (such as expected/) are not read."""
+    with os.scandir(directory) as entries:
+        return sorted(
+            os.path.join(directory, e.name) for e in entries if e.name.endswith(".json") and e.is_file()
+        )
+
+
+def _directory(path: Path, as_of: date | None, fmt: str) -> Iterator[Outcome]:
+    jobs = [(f, as_of, fmt, True) for f in case_files(path)]
     workers = min(2, os.cpu_count() or 1)
-    if len(files) >= 200 and workers > 1:
-        # Validation dominates: two processes, results kept in file order.
+    if len(jobs) >= 200 and workers > 1:
+        # Parsing and validation dominate: two processes, results kept in file order.
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
@@ -53,33 +102,47 @@ def _directory(path: Path, as_of: date | None) -> Iterator[Outcome]:
             yield _screen_file(job)
 
 
-def run_screen(paths: list[str], as_of: date | None, fmt: str, stdout: TextIO, stderr: TextIO,
-               stdin: TextIO) -> int:
-    """Screen case files, directories of case files, or "-" (standard input). Exit 2 if any input fails."""
+def _report(label: str, errors: list[tuple[str, str]], stderr: TextIO) -> None:
+    for field, message in errors:
+        stderr.write(f"{label}: {field}: {message}\n" if field else f"{label}: {message}\n")
+
+
+def run_screen(
+    paths: list[str], as_of: date | None, fmt: str, stdout: TextIO, stderr: TextIO, stdin: TextIO
+) -> int:
+    """Screen case files, directories of case files, or "-" (standard input).
+
+    JSON: one object per case file, a JSON array per directory. Every refused input is reported
+    on stderr with its file and field path; the others are still evaluated. Exit status 2 if any
+    input was refused, else 0."""
     status = 0
     for raw in paths:
-        is_dir = raw != "-" and Path(raw).is_dir()
-        if raw == "-":
-            outcomes: Iterator[Outcome] = iter([_screen_text("-", stdin.read(), as_of)])
-        elif is_dir:
-            outcomes = _directory(Path(raw), as_of)
-        else:
-            outcomes = iter([_screen_file((raw, as_of))])
-        evaluations: list[Evaluation] = []
-        for label, ev, errors in outcomes:
-            if ev is None:
-                status = 2
-                for field, message in errors:
-                    stderr.write(f"{label}: {field}: {message}\n" if field else f"{label}: {message}\n")
-                continue
-            if fmt == "text":
-                stdout.write(format_text(ev))
-            elif is_dir:
-                evaluations.append(ev)
+        if raw != "-" and Path(raw).is_dir():
+            rendered: list[str] = []
+            for label, out, errors, skipped in _directory(Path(raw), as_of, fmt):
+                if skipped:
+                    continue
+                if out is None:
+                    status = 2
+                    _report(label, errors, stderr)
+                else:
+                    rendered.append(out)
+            if fmt == TEXT:
+                stdout.write("".join(rendered))
+            elif rendered:
+                stdout.write("[\n" + ",\n".join(rendered) + "\n]\n")
             else:
-                stdout.write(dumps(evaluation_to_json(ev), indent=2) + "\n")
-        if is_dir and fmt != "text":
-            stdout.write(dumps([evaluation_to_json(ev) for ev in evaluations], indent=2) + "\n")
+                stdout.write("[]\n")
+            continue
+        if raw == "-":
+            label, out, errors, _ = _screen_text("<stdin>", stdin.read(), as_of, fmt, False)
+        else:
+            label, out, errors, _ = _screen_file((raw, as_of, fmt, False))
+        if out is None:
+            status = 2
+            _report(label, errors, stderr)
+        else:
+            stdout.write(out)
     return status
 
 
@@ -87,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="screen", description="Evaluate ALLO-329 screening cases.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help='case file, directory of case files, or "-"')
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="evaluation date (YYYY-MM-DD)")
-    parser.add_argument("--format", choices=("json", "text"), default="json")
+    parser.add_argument("--format", choices=(JSON, TEXT), default=JSON)
     return parser
 
 
