@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import views
+from audit import views as audit_views
 
 app_name = "screening"
 
 urlpatterns = [
-    path("exports/", views.exports, name="exports"),
+    path("exports/", audit_views.exports_page, name="exports"),
 ]
