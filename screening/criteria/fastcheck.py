@@ -135,8 +135,8 @@ class _Compiler:
         checks.extend(self._array(schema))
         checks.extend(self._string(schema))
         checks.extend(self._number(schema))
-        for sub in schema.get("allOf", ()):
-            checks.append(self.compile(sub))
+        if "allOf" in schema:
+            checks.extend(self._all_of(schema["allOf"]))
         if "anyOf" in schema:
             alternatives = [self.compile(s) for s in schema["anyOf"]]
             checks.append(lambda x: any(a(x) for a in alternatives))
@@ -149,6 +149,25 @@ class _Compiler:
             other = self.compile(schema.get("else", True))
             checks.append(lambda x: then(x) if cond(x) else other(x))
         return _all(checks)
+
+    def _all_of(self, subs: list[Any]) -> list[Check]:
+        """allOf; its `if <key> is one of …, then …` members become one lookup on the key's value."""
+        checks: list[Check] = []
+        tables: dict[str, dict[str, list[Check]]] = {}
+        for sub in subs:
+            found = _discriminated(sub)
+            if found is None:
+                checks.append(self.compile(sub))
+                continue
+            key, values = found
+            then = self.compile(sub["then"])
+            table = tables.setdefault(key, {})
+            for value in values:
+                table.setdefault(value, []).append(then)
+        for key, table in tables.items():
+            every = [c for cs in table.values() for c in cs]
+            checks.append(_dispatch(key, {v: tuple(cs) for v, cs in table.items()}, tuple(every)))
+        return checks
 
     def _type(self, kind: str | list[str]) -> Check:
         kinds = [kind] if isinstance(kind, str) else list(kind)
@@ -256,6 +275,47 @@ def _bound_check(key: str, b: int | Decimal) -> Check:
     if key == "exclusiveMinimum":
         return lambda x: not _is_number(x) or x > b
     return lambda x: not _is_number(x) or x < b
+
+
+def _discriminated(sub: Any) -> tuple[str, list[str]] | None:
+    """(key, values) for `{"if": {"properties": {key: {enum|const}}, "required": [key]}, "then": …}`."""
+    if not isinstance(sub, dict) or set(sub) != {"if", "then"}:
+        return None
+    cond = sub["if"]
+    if not isinstance(cond, dict) or set(cond) != {"properties", "required"}:
+        return None
+    props, required = cond["properties"], cond["required"]
+    if not isinstance(props, dict) or len(props) != 1 or list(props) != required:
+        return None
+    (key,) = props
+    test = props[key]
+    if not isinstance(test, dict) or len(test) != 1:
+        return None
+    if "const" in test:
+        values = [test["const"]]
+    elif "enum" in test:
+        values = test["enum"]
+    else:
+        return None
+    if not all(type(v) is str for v in values):
+        return None
+    return key, values
+
+
+def _dispatch(key: str, table: dict[str, tuple[Check, ...]], every: tuple[Check, ...]) -> Check:
+    def check(x: Any) -> bool:
+        if type(x) is not dict:
+            # The `if` holds vacuously for a non-object: every `then` applies.
+            return all(c(x) for c in every)
+        value = x.get(key)
+        if type(value) is not str:
+            return True  # absent or not a string: no `if` holds
+        for c in table.get(value, ()):
+            if not c(x):
+                return False
+        return True
+
+    return check
 
 
 def _all(checks: list[Check]) -> Check:
