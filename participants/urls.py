@@ -6,4 +6,5 @@ app_name = "participants"
 
 urlpatterns = [
     path("", views.participant_list, name="list"),
+    path("<int:pk>/", views.participant_detail, name="detail"),
 ]
