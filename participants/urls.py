@@ -1,9 +1,23 @@
 from django.urls import path
 
-from . import views
+from . import views, views_records
+from .views_detail_placeholder import participant_detail
 
 app_name = "participants"
 
 urlpatterns = [
     path("", views.participant_list, name="list"),
+    path("register/", views_records.register, name="register"),
+    path("<int:pk>/dates/", views_records.edit_dates, name="edit_dates"),
+    path("<int:pk>/records/<str:kind>/", views_records.records, name="records"),
+    path("<int:pk>/records/<str:kind>/new/", views_records.add_record, name="add_record"),
+    path(
+        "<int:pk>/records/<str:kind>/<int:record_pk>/correct/",
+        views_records.correct_record,
+        name="correct_record",
+    ),
+    path("<int:pk>/records/<str:kind>/<int:record_pk>/void/", views_records.void_record, name="void_record"),
+    path("<int:pk>/preview/<str:kind>/", views_records.preview, name="preview"),
+    # Placeholder until the participant page lands; drop this line with views_detail_placeholder.py.
+    path("<int:pk>/", participant_detail, name="detail"),
 ]
