@@ -539,6 +539,8 @@ class FactForm(ReasonMixin, forms.Form):
                 changed_recorded = True
         if changed_recorded and not cleaned.get("reason", "").strip():
             self.add_error("reason", "A recorded value changes: give the reason for the change.")
+        if not self.errors and not self.changes():
+            self.add_error(None, "Nothing to save: enter or change at least one value.")
         return cleaned
 
     def changes(self) -> list[tuple[FactKey, Any, date | None, Assessment | None]]:
