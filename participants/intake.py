@@ -18,7 +18,10 @@ from screening.criteria.loader import schema
 from screening.criteria.vocabulary import (
     EVENT_KINDS,
     FACT_KEYS,
+    FACT_KEYS_BY_KEY,
+    LAB_TESTS_BY_KEY,
     REVIEWED_AREAS,
+    THERAPY_AGENTS,
     EventKind,
     FactKey,
 )
@@ -202,6 +205,57 @@ def humanize(name: str) -> str:
     words = [_WORDS.get(w, w) for w in name.split("_")]
     text = " ".join(words)
     return text[0].upper() + text[1:] if text else text
+
+
+# --- Record summaries ----------------------------------------------------------------------------
+
+_AGENT_LABELS = {a.key: a.label for a in THERAPY_AGENTS}
+
+
+def _plain(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{humanize(k)} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return " + ".join(str(v) for v in value)
+    return humanize(str(value)) if isinstance(value, str) and "_" in value else str(value)
+
+
+def describe(record: ClinicalRecord) -> str:
+    """A record as a coordinator reads it in a list."""
+    from screening.case_builder import exact
+
+    if isinstance(record, LabResult):
+        test = LAB_TESTS_BY_KEY.get(record.test)
+        label = test.label if test else record.test
+        if record.value_number is not None:
+            value = f"{exact(record.value_number)} {record.unit}".strip()
+            if record.uln is not None:
+                value += f" (ULN {exact(record.uln)})"
+        else:
+            value = humanize(record.value_text)
+        specimen = f", {record.specimen}" if record.specimen else ""
+        return f"{label}: {value}{specimen}, collected {record.collected.isoformat()}"
+    if isinstance(record, Assessment):
+        fact = FACT_KEYS_BY_KEY.get(record.key)
+        label = fact.meaning if fact else record.key
+        when = f" (assessed {record.date.isoformat()})" if record.date else ""
+        return f"{label}: {_plain(record.value)}{when}"
+    if isinstance(record, Therapy):
+        name = record.agent_name or _AGENT_LABELS.get(record.agent, record.agent)
+        end = "ongoing" if record.ongoing else "stopped"
+        last = f", last dose {record.last_dose.isoformat()}" if record.last_dose else ""
+        extra = ", stopped for intolerance" if record.stopped_for_intolerance else ""
+        return f"{name}: from {record.start.isoformat()}{last}, {end}{extra}"
+    if isinstance(record, ClinicalEvent):
+        details = "; ".join(f"{humanize(k)}: {_plain(v)}" for k, v in record.details.items())
+        return f"{humanize(record.kind)} on {record.date.isoformat()}" + (f" ({details})" if details else "")
+    if isinstance(record, HistoryReview):
+        return f"History of {humanize(record.area).lower()} taken in full"
+    return str(record)
 
 
 # --- Live preview ------------------------------------------------------------------------------

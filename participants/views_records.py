@@ -36,6 +36,7 @@ from .intake import (
     FactGroup,
     RecordKind,
     areas_for,
+    describe,
     facts_for,
     group_facts,
     group_label,
@@ -130,6 +131,7 @@ class Entry:
     chooser_label: str = ""
     choices: list[tuple[str, str]] = field(default_factory=list)
     selected: str = ""
+    correcting_text: str = ""
 
 
 def _current_facts(participant: Participant) -> dict[str, Assessment]:
@@ -318,6 +320,7 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
     data = request.POST if request.method == "POST" else None
     entry = _entry(participant, record_kind, QueryDict(), data, record=record)
     entry.title = f"Correct: {entry.title}"
+    entry.correcting_text = describe(record)
     form = entry.form
     if data is not None and form.is_valid():
         reason = form.cleaned_data["reason"]
@@ -390,7 +393,7 @@ def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         "participant": participant,
         "kind": record_kind,
         "kinds": RecordKind,
-        "rows": rows,
+        "rows": [(r, describe(r)) for r in rows],
         "can_write": can_write,
         "correctable": record_kind != RecordKind.HISTORY,
     }
@@ -417,7 +420,8 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     entry = _entry(participant, record_kind, request.POST, request.POST, record=record)
     context: dict[str, Any] = {"participant": participant}
     form = entry.form
-    if form is None or not form.is_valid():
+    # The reason for change is asked at saving; the preview does not need it.
+    if form is None or not (form.is_valid() or set(form.errors) == {"reason"}):
         context["incomplete"] = True
         context["problems"] = [] if form is None else _problems(form)
         return render(request, "screening/_preview_panel.html", context)
