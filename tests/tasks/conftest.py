@@ -21,3 +21,21 @@ def _fresh_reevaluation_keys() -> Iterator[None]:
     clear_reevaluation_keys()
     yield
     clear_reevaluation_keys()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One worker for the session (tests may kill and restart it); the queue starts empty."""
+    from config.celery import app
+
+    from .worker import Worker
+
+    with django_db_blocker.unblock():
+        app.control.purge()
+        worker = Worker(tmp_path_factory.mktemp("celery"))
+        worker.start()
+        try:
+            yield worker
+        finally:
+            worker.stop()
+            app.control.purge()
