@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "participants",
     "screening",
     "adjudication",
+    "api",
 ]
 
 MIDDLEWARE = [
