@@ -6,4 +6,5 @@ app_name = "screening"
 
 urlpatterns = [
     path("exports/", views.exports, name="exports"),
+    path("participants/<int:pk>/evaluation-status/", views.evaluation_status, name="evaluation_status"),
 ]
