@@ -225,3 +225,6 @@ LOGGING = {
 }
 
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+
+# Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.
+EAC_QUORUM = env.int("EAC_QUORUM", default=2)
