@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pghistory
 from django.db import transaction
 from django.db.models import F, Max
 from django.dispatch import Signal
@@ -79,7 +80,13 @@ def evaluate_participant(
     The participant row is locked for the whole evaluation, so a change cannot slip between reading
     the data and clearing the mark. With only_if_marked, a participant already evaluated on its
     current data is left alone (duplicate tasks after a burst of changes cost nothing)."""
-    with transaction.atomic():
+    # History context of the rows written here; a run without a user keeps the caller's user.
+    audit_context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        audit_context["user"] = user.pk
+    with transaction.atomic(), pghistory.context(**audit_context):
         participant = Participant.objects.select_for_update().select_related("site").get(pk=participant_id)
         if only_if_marked and participant.reevaluation_requested_at is None:
             return None
