@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from adjudication.models import EscalationDecision
 from participants.models import Participant, ScreeningStatus
 from screening.criteria import CRITERIA
 from screening.models import CriterionResult, Evaluation, Outcome
@@ -64,9 +65,26 @@ def _criteria_of_latest(outcome: str, with_reviewer: bool = False) -> Subquery:
     )
 
 
-def eac_decisions() -> Any:
-    """The participant's EAC decisions as text; empty until adjudication records decisions."""
-    return Value("")
+def eac_decisions() -> Subquery:
+    """The participant's EAC decisions, oldest first: "criterion: decision (date, round n)"."""
+    text = Concat(
+        F("criterion_id"),
+        Value(": "),
+        F("decision"),
+        Value(" ("),
+        Cast("date", output_field=CharField()),
+        Value(", round "),
+        Cast("round", output_field=CharField()),
+        Value(")"),
+        output_field=CharField(),
+    )
+    return Subquery(
+        EscalationDecision.objects.filter(escalation__participant=OuterRef("pk"))
+        .order_by()
+        .values("escalation__participant")
+        .annotate(text=StringAgg(text, delimiter="; ", order_by=("decided_at", "pk")))
+        .values("text")
+    )
 
 
 def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Participant]:

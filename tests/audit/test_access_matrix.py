@@ -8,7 +8,8 @@ is read-only: every write URL must expect 403 for it (see `writer`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from participants.models import Participant, Role, User
+from participants.models import LabResult, Participant, Role, User
 
 from ..factories import ParticipantFactory
 
@@ -48,28 +49,30 @@ ADMIN_URLS = [n for n in url_names() if n.startswith("admin:")]
 class Entry:
     expect: dict[str, Status]
     method: str = "get"
-    # Builds (kwargs, query) for the URL from the participant of the own or other site.
+    # Builds (kwargs, data) for the URL from the participant of the own or the other site.
     params: Callable[[Participant], tuple[dict[str, Any], dict[str, Any]]] = lambda p: ({}, {})
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def everyone(status: int, anonymous: int | None = None) -> dict[str, Status]:
-    return {**{r: status for r in ROLES}, "anonymous": status if anonymous is None else anonymous}
+def everyone(status: int) -> dict[str, Status]:
+    return {r: status for r in ROLES}
 
 
-def only(roles: tuple[str, ...], status: Status = 200) -> dict[str, Status]:
-    return {**{r: (status if r in roles else 403) for r in ROLES}, "anonymous": 302}
+def only(roles: tuple[str, ...], status: Status = 200, others: int = 403) -> dict[str, Status]:
+    return {**{r: (status if r in roles else others) for r in ROLES}, "anonymous": 302}
 
 
-def site_reader(own: int = 200) -> dict[str, Status]:
+READERS = ("coordinator", "investigator", "monitor", "admin")
+
+
+def site_reader(own: int = 200, reviewer: int = 403) -> dict[str, Status]:
     """Coordinators, investigators and monitors of the site; administrators everywhere; 404 elsewhere."""
     return {
         "coordinator": (own, 404),
         "investigator": (own, 404),
         "monitor": (own, 404),
         "admin": (own, own),
-        "eac_reviewer": 403,
+        "eac_reviewer": reviewer,
         "anonymous": 302,
     }
 
@@ -78,7 +81,7 @@ def site_exporter() -> dict[str, Status]:
     return {**only(("monitor", "admin")), "monitor": (200, 404), "admin": (200, 200)}
 
 
-def writer(own: int = 302) -> dict[str, Status]:
+def writer(own: int = 200, anonymous: int = 302) -> dict[str, Status]:
     """A write URL: the site's coordinators and investigators; the monitor (read-only) gets 403."""
     return {
         "coordinator": (own, 404),
@@ -86,7 +89,7 @@ def writer(own: int = 302) -> dict[str, Status]:
         "monitor": 403,
         "admin": 403,
         "eac_reviewer": 403,
-        "anonymous": 302,
+        "anonymous": anonymous,
     }
 
 
@@ -94,29 +97,76 @@ def pk(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": p.pk}, {}
 
 
+def kind(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"pk": p.pk, "kind": "lab"}, {}
+
+
+def record(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    lab = LabResult.objects.filter(participant=p).order_by("pk").first()
+    assert lab is not None
+    return {"pk": p.pk, "kind": "lab", "record_pk": lab.pk}, {}
+
+
 def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"fmt": "csv"}, {}
 
 
-MATRIX: dict[str, Entry] = {
-    "home": Entry(everyone(302), note="each role is sent to its own page"),
-    "login": Entry({**everyone(302), "anonymous": 200}),
-    "logout": Entry(everyone(302), method="post", note="ends one's own session"),
-    "switch_role": Entry(everyone(302), method="post", params=lambda p: ({}, {"membership": 0})),
-    "healthz": Entry(everyone(200)),
-    "participants:list": Entry(only(("coordinator", "investigator"))),
-    "adjudication:queue": Entry(only(("eac_reviewer",))),
-    "screening:exports": Entry(only(("monitor", "admin"))),
-    "audit:participant": Entry(site_reader(), params=pk),
-    "audit:find_participant": Entry(
-        {**only(("coordinator", "investigator", "monitor", "admin"), 302)},
-        params=lambda p: ({}, {"screening_number": p.screening_number}),
-        note="redirects to the trail, or home with a message when not visible",
+# Writes are posted with empty data: a writer gets the form back with its errors (200), anyone
+# else is refused before any form is read.
+MATRIX: dict[str, tuple[Entry, ...]] = {
+    "home": (Entry(everyone(302), note="each role is sent to its own page"),),
+    "login": (Entry({**everyone(302), "anonymous": 200}),),
+    "logout": (Entry(everyone(302), method="post", note="ends one's own session"),),
+    "switch_role": (Entry(everyone(302), method="post", params=lambda p: ({}, {"membership": 0})),),
+    "healthz": (Entry(everyone(200)),),
+    "participants:list": (Entry(only(READERS)),),
+    "participants:detail": (Entry(site_reader(), params=pk),),
+    "participants:records": (Entry(site_reader(), params=kind),),
+    "participants:register": (
+        Entry(only(("coordinator", "investigator"))),
+        Entry(only(("coordinator", "investigator")), method="post"),
     ),
-    "audit:screening_log": Entry(only(("monitor", "admin")), params=csv),
-    "audit:funnel": Entry(only(("monitor", "admin")), params=csv),
-    "audit:audit_trail": Entry(
-        site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})
+    "participants:edit_dates": (Entry(writer(), params=pk), Entry(writer(), method="post", params=pk)),
+    "participants:add_record": (Entry(writer(), params=kind), Entry(writer(), method="post", params=kind)),
+    "participants:correct_record": (
+        Entry(writer(), params=record),
+        Entry(writer(), method="post", params=record),
+    ),
+    "participants:void_record": (
+        Entry(writer(), params=record),
+        Entry(writer(), method="post", params=record),
+    ),
+    "participants:preview": (
+        Entry(everyone(405), params=kind, note="POST only"),
+        Entry(writer(), method="post", params=kind),
+    ),
+    "screening:evaluation_status": (
+        Entry(
+            site_reader(reviewer=404), params=pk, note="polled by htmx; reviewers reach no participant here"
+        ),
+    ),
+    "api:labs": (
+        Entry(everyone(405), note="POST only"),
+        Entry(
+            {**writer(own=400, anonymous=401), "coordinator": 400, "investigator": 400},
+            method="post",
+            note="an empty body is refused by a writer's import (400); other roles get 403",
+        ),
+    ),
+    "adjudication:queue": (Entry(only(("eac_reviewer",))),),
+    "screening:exports": (Entry(only(("monitor", "admin"))),),
+    "audit:participant": (Entry(site_reader(), params=pk),),
+    "audit:find_participant": (
+        Entry(
+            only(READERS, 302),
+            params=lambda p: ({}, {"screening_number": p.screening_number}),
+            note="redirects to the trail, or home with a message when not visible",
+        ),
+    ),
+    "audit:screening_log": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:funnel": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:audit_trail": (
+        Entry(site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})),
     ),
 }
 
@@ -134,19 +184,26 @@ def people(make_user, site_a, site_b) -> dict[str, Any]:  # type: ignore[no-unty
     users["admin"].is_staff = users["admin"].is_superuser = True  # type: ignore[union-attr]
     users["admin"].save()  # type: ignore[union-attr]
     creator = users["coordinator"]
-    return {
-        "users": users,
-        "own": ParticipantFactory(site=site_a, created_by=creator),
-        "other": ParticipantFactory(site=site_b, created_by=creator),
-    }
+    own = ParticipantFactory(site=site_a, created_by=creator)
+    other = ParticipantFactory(site=site_b, created_by=creator)
+    for p in (own, other):
+        LabResult.objects.create(
+            participant=p,
+            entered_by=creator,
+            test="anc",
+            value_number=900,
+            unit="/uL",
+            collected=date(2025, 6, 3),
+        )
+    return {"users": users, "own": own, "other": other}
 
 
 def _request(client: Client, entry: Entry, name: str, participant: Participant) -> int:
-    kwargs, query = entry.params(participant)
+    kwargs, data = entry.params(participant)
     url = reverse(name, kwargs=kwargs)
     if entry.method == "post":
-        return client.post(url, query).status_code
-    return client.get(url, query).status_code
+        return client.post(url, data).status_code
+    return client.get(url, data).status_code
 
 
 def test_every_url_has_an_entry() -> None:
@@ -154,29 +211,29 @@ def test_every_url_has_an_entry() -> None:
     assert sorted(set(MATRIX) - set(APP_URLS)) == [], "these MATRIX entries name no URL"
 
 
-def test_every_write_url_is_forbidden_to_monitors() -> None:
-    for name, entry in MATRIX.items():
-        if entry.method == "post" and name not in ("logout", "switch_role"):
-            assert entry.expect["monitor"] == 403, name
+def test_every_write_is_forbidden_to_monitors() -> None:
+    for name, entries in MATRIX.items():
+        for entry in entries:
+            if entry.method == "post" and name not in ("logout", "switch_role"):
+                assert entry.expect["monitor"] == 403, name
 
 
 @pytest.mark.parametrize("name", APP_URLS)
 def test_access(name: str, people, settings) -> None:  # type: ignore[no-untyped-def]
     settings.HEALTHZ_WORKER_TIMEOUT = 0.1
     assert name in MATRIX, f"no access entry for URL {name}: add one to MATRIX"
-    entry = MATRIX[name]
     wrong = []
-    for role in ROLES:
-        expected = entry.expect[role]
-        for where, want in zip(
-            SITES, expected if isinstance(expected, tuple) else (expected, expected), strict=True
-        ):
-            client = Client()
-            if people["users"][role] is not None:
-                client.force_login(people["users"][role])
-            got = _request(client, entry, name, people[where])
-            if got != want:
-                wrong.append(f"{role}/{where}: {got} (expected {want})")
+    for entry in MATRIX[name]:
+        for role in ROLES:
+            expected = entry.expect[role]
+            pairs = zip(SITES, expected if isinstance(expected, tuple) else (expected, expected), strict=True)
+            for where, want in pairs:
+                client = Client()
+                if people["users"][role] is not None:
+                    client.force_login(people["users"][role])
+                got = _request(client, entry, name, people[where])
+                if got != want:
+                    wrong.append(f"{entry.method.upper()} {role}/{where}: {got} (expected {want})")
     assert not wrong, f"{name}: " + "; ".join(wrong)
 
 
