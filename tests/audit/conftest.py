@@ -74,7 +74,7 @@ def adjudicated(
     escalation = Escalation.objects.get(participant=participant)
     eac.claim(reviewer, escalation.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        review = eac.sign_review(
+        outcome = eac.sign_review(
             reviewer,
             escalation.pk,
             action=ReviewAction.APPROVE,
@@ -85,5 +85,5 @@ def adjudicated(
         "participant": Participant.objects.get(pk=participant.pk),
         "reviewer": reviewer,
         "escalation": escalation,
-        "review": review,
+        "review": outcome.review,
     }

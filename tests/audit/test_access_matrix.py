@@ -165,6 +165,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     ),
     "audit:screening_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:funnel": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:eac_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:audit_trail": (
         Entry(site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})),
     ),
