@@ -128,7 +128,7 @@ def test_worker_killed_mid_task_runs_it_again_and_stores_once(
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                    " AND query ILIKE 'INSERT INTO \"screening_evaluation\"%%'",
+                    " AND query ILIKE '%%INSERT INTO \"screening_evaluation\"%%'",
                     [db["NAME"]],
                 )
                 return cursor.fetchone()[0] == 1

@@ -67,10 +67,10 @@ def test_header_status_and_every_criterion(client: Client, coordinator_a, site_a
     # Not-applicable criteria are folded away, in each group.
     assert html.count('data-testid="not-applicable"') >= 1
     assert '<details class="px-3 py-2 small" data-testid="not-applicable">' in html
-    # The worklist names the missing date, readably; without the forms' URLs, no link.
+    # The worklist names the missing date, readably, and links to the form that supplies it.
     item = re.search(r'data-missing="dates.planned_day0".*?</li>', html, re.S)
     assert item and "Planned Day 0" in item.group(0) and "exc.washout" in item.group(0)
-    assert "href" not in item.group(0)
+    assert f'href="{reverse("participants:edit_dates", args=[participant.pk])}"' in item.group(0)
 
 
 def test_timing_only_failure_says_until_when(client: Client, coordinator_a, site_a) -> None:
