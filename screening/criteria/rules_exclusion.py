@@ -29,7 +29,8 @@ from .framework import (
     outcome_of,
     passed,
 )
-from .results import CriterionResult
+from .model import LabResult
+from .results import CriterionResult, EvidenceEntry
 from .rules_cohorts import latest, positive_antibody
 from .rules_inclusion import childbearing_potential, lab_absent_reason, show
 from .table4 import CONTINUE, EXCLUDED, TAPER, Category
@@ -328,6 +329,15 @@ def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
 _HEPATITIS_TESTS = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
 
 
+def _hbv_evidence(
+    hbsag: LabResult | None, anti_hbc: LabResult | None, hbv_dna: LabResult | None
+) -> EvidenceEntry:
+    return entry(
+        "exc.hepatitis_hiv/hbv",
+        [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"), ev_lab(hbv_dna, "hbv_dna")],
+    )
+
+
 def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     cid = "exc.hepatitis_hiv"
     u = ctx.usable
@@ -350,11 +360,7 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 evidence=entry("exc.hepatitis_hiv/hiv", [ev_lab(hiv, "hiv_ag_ab")]),
             )
         )
-    # HBV
-    hbv_evidence = entry(
-        "exc.hepatitis_hiv/hbv",
-        [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"), ev_lab(hbv_dna, "hbv_dna")],
-    )
+    # HBV (evidence is built only for a REVIEW part)
     if hbv_dna is not None and hbv_dna.value == "detected":
         parts.append(Part(FAIL, f"HBV DNA detected ({hbv_dna.collected})."))
     elif (hbsag is not None and hbsag.value == "positive") or (
@@ -366,7 +372,7 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                     REVIEW,
                     "Positive HBV serology with HBV DNA not detected: the investigator decides.",
                     by=INVESTIGATOR,
-                    evidence=hbv_evidence,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
                 )
             )
         else:
@@ -380,14 +386,13 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                     REVIEW,
                     "Indeterminate HBV serology: the investigator decides.",
                     by=INVESTIGATOR,
-                    evidence=hbv_evidence,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
                 )
             )
     else:
         paths = tuple("labs." + k for k, lab in (("hbsag", hbsag), ("anti_hbc", anti_hbc)) if lab is None)
         parts.append(Part(MISSING, "HBV serology is incomplete.", paths))
     # HCV
-    hcv_evidence = entry("exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")])
     if hcv_rna is not None and hcv_rna.value == "detected":
         parts.append(Part(FAIL, f"HCV RNA detected ({hcv_rna.collected})."))
     elif hcv_ab is None:
@@ -400,7 +405,9 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 REVIEW,
                 "HCV antibody indeterminate: the investigator decides.",
                 by=INVESTIGATOR,
-                evidence=hcv_evidence,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
             )
         )
     elif hcv_rna is not None:
@@ -409,7 +416,9 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 REVIEW,
                 "HCV antibody positive with HCV RNA not detected: the investigator decides.",
                 by=INVESTIGATOR,
-                evidence=hcv_evidence,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
             )
         )
     else:
