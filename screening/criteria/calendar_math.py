@@ -7,6 +7,19 @@ from datetime import date, timedelta
 ONE_DAY = timedelta(days=1)
 
 
+_ISO: dict[date, str] = {}
+
+
+def iso(d: date) -> str:
+    """`str(d)` ("YYYY-MM-DD") for reasons, memoised: date formatting costs more than a lookup."""
+    text = _ISO.get(d)
+    if text is None:
+        if len(_ISO) > 100_000:
+            _ISO.clear()
+        text = _ISO[d] = d.isoformat()
+    return text
+
+
 def add_days(d: date, n: int) -> date:
     return d + timedelta(days=n)
 
