@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .calendar_math import add_months, window_end_months
+from .calendar_math import add_months, iso, window_end_months
 from .canonical import format_decimal
 from .context import Ctx
 from .framework import (
@@ -163,6 +163,16 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
 
 
+_TIMEDELTAS: dict[int, timedelta] = {}
+
+
+def _days(n: int) -> timedelta:
+    delta = _TIMEDELTAS.get(n)
+    if delta is None:
+        delta = _TIMEDELTAS[n] = timedelta(days=n)
+    return delta
+
+
 def exc_washout(ctx: Ctx) -> CriterionResult:
     cid = "exc.washout"
     parts: list[Part] = []
@@ -172,23 +182,28 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
     for v in ctx.therapies:
         th = v.therapy
         washout = v.agent.washout
-        name = th.agent_name or th.agent.replace("_", " ")
         if washout == CONTINUE or washout == EXCLUDED:
             continue
+        name = th.agent_name or th.agent.replace("_", " ")
         if isinstance(washout, int):
-            n = timedelta(days=washout)
-            note = (
-                f" ({v.agent.note})" if v.agent.note and v.agent.key in ("belimumab", "telitacicept") else ""
-            )
+            n = _days(washout)
             if not v.ongoing:
                 last = v.last_dose
                 assert last is not None
                 if d0 is not None:
                     if last <= d0 - n:
                         parts.append(
-                            Part(PASS, f"{name} last dose {last}, at least {washout} days before Day 0 {d0}.")
+                            Part(
+                                PASS,
+                                f"{name} last dose {iso(last)}, at least {washout} days before Day 0 {iso(d0)}.",
+                            )
                         )
                     else:
+                        note = (
+                            f" ({v.agent.note})"
+                            if v.agent.note and v.agent.key in ("belimumab", "telitacicept")
+                            else ""
+                        )
                         parts.append(
                             Part(
                                 FAIL,
@@ -222,7 +237,7 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
                 continue
             deadline = d0 - n
             if t <= deadline:
-                parts.append(_stop_part(ctx, f"{name} must be stopped by {deadline}.", deadline))
+                parts.append(_stop_part(ctx, f"{name} must be stopped by {iso(deadline)}.", deadline))
                 stop_needed.append(name)
             elif v.last_dose is not None and v.last_dose <= deadline:
                 parts.append(
