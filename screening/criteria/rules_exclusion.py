@@ -39,10 +39,18 @@ from .table4 import REVIEW as WASHOUT_REVIEW
 ONE_DAY = timedelta(days=1)
 
 
+_REVIEWED_PARTS: dict[tuple[str, str], tuple[Part, Part]] = {}
+
+
 def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
-    if area in ctx.reviewed:
-        return Part(PASS, none_reason)
-    return Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,))
+    """PASS when the area's history is reviewed, else MISSING; both parts are built once."""
+    parts = _REVIEWED_PARTS.get((area, none_reason))
+    if parts is None:
+        parts = _REVIEWED_PARTS[(area, none_reason)] = (
+            Part(PASS, none_reason),
+            Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,)),
+        )
+    return parts[0] if area in ctx.reviewed else parts[1]
 
 
 exc_infection = boolean_criterion(
