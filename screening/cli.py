@@ -139,9 +139,11 @@ def case_files(directory: Path) -> list[str]:
 
 def _directory(path: Path, as_of: date | None, fmt: str) -> Iterator[Outcome]:
     jobs = [(f, as_of, fmt, True) for f in case_files(path)]
-    workers = min(2, os.cpu_count() or 1)
+    workers = min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
+    )
     if len(jobs) >= 200 and workers > 1:
-        # Parsing and validation dominate: two processes, results kept in file order.
+        # One process per available core (at most 8), results kept in file order.
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
