@@ -103,7 +103,7 @@ def path_label(path: str) -> str:
     if head == "reviewed":
         return f"Confirm the history of {area_label(rest)} was taken in full"
     if head == "dates":
-        return DATE_LABELS.get(rest, humanize(rest))
+        return f"{DATE_LABELS.get(rest, humanize(rest))} date"
     if head == "events":
         kind, _, field = rest.partition(".")
         return f"{event_label(kind)}: {humanize(field).lower()}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import template
 
 from participants import links
@@ -61,3 +63,16 @@ def missing_label(path: str) -> str:
 @register.filter
 def criterion_title(criterion_id: str) -> str:
     return _criterion_title(criterion_id)
+
+
+@register.filter
+def days_until(day: date | None, today: date) -> str:
+    """'today', 'in 3 days', '2 days ago'."""
+    if day is None:
+        return ""
+    n = (day - today).days
+    if n == 0:
+        return "today"
+    if n > 0:
+        return f"in {n} day{'s' if n != 1 else ''}"
+    return f"{-n} day{'s' if n != -1 else ''} ago"

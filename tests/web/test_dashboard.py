@@ -109,6 +109,29 @@ def test_coordinator_cannot_widen_the_scope_with_the_site_filter(
     assert roster["other_site"].screening_number not in listed(get(client, site=site_b.code))
 
 
+def test_rows_say_what_holds_each_participant_back(client: Client, coordinator_a, site_a) -> None:
+    case = sle_case()
+    del case["dates"]["planned_day0"]
+    incomplete = enter(coordinator_a, site_a, case)
+    case = sle_case()
+    case["labs"][0]["value"] = 800  # ANC
+    ineligible = enter(coordinator_a, site_a, case)
+    eligible = enter(coordinator_a, site_a, sle_case())
+    client.force_login(coordinator_a)
+    html = get(client)
+
+    def attention(p) -> str:  # type: ignore[no-untyped-def]
+        row = re.search(rf'<tr data-participant="{p.screening_number}".*?</tr>', html, re.S)
+        assert row
+        cell = re.search(r'data-testid="attention">(.*?)</td>', row.group(0), re.S)
+        assert cell
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell.group(1))).strip()
+
+    assert attention(incomplete) == "1 missing"
+    assert attention(ineligible) == "fails inc.heme.anc"
+    assert attention(eligible) == "—"
+
+
 def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a) -> None:
     soon = enter(coordinator_a, site_a, sle_case())  # exc.washout valid until 2025-06-26, labs 2025-07-01
     later = ParticipantFactory(
@@ -160,5 +183,6 @@ def test_dashboard_queries_do_not_grow_with_participants(
     assert len(listed(html)) == 31
 
 
-# session, user, memberships (2), counts, page count + rows, expiring participants + results, session save
-DASHBOARD_QUERIES = 12
+# session, user, memberships (2), counts, page count + rows + their open criteria,
+# expiring participants + results, session save
+DASHBOARD_QUERIES = 13
