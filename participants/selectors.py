@@ -172,7 +172,7 @@ def site_dashboard(
     if search.strip():
         filtered = filtered.filter(screening_number__icontains=search.strip())
     counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
-    status_counts = [(value, label, counts.get(value, 0)) for value, label in ScreeningStatus.choices]
+    status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
     if status in ScreeningStatus.values:
         filtered = filtered.filter(status=status)
     paginator = Paginator(filtered.order_by("site__code", "screening_sequence"), page_size)

@@ -37,22 +37,22 @@ def edit_dates_url(participant_pk: int) -> str | None:
 
 @register.filter
 def status_label(status: str) -> str:
-    return dict(ScreeningStatus.choices).get(status, status)
+    return str(dict(ScreeningStatus.choices).get(status, status))
 
 
 @register.filter
 def outcome_label(outcome: str) -> str:
-    return dict(Outcome.choices).get(outcome, outcome)
+    return str(dict(Outcome.choices).get(outcome, outcome))
 
 
 @register.filter
 def review_by_label(review_by: str) -> str:
-    return dict(ReviewBy.choices).get(review_by, review_by)
+    return str(dict(ReviewBy.choices).get(review_by, review_by))
 
 
 @register.filter
 def trigger_label(trigger: str) -> str:
-    return dict(Trigger.choices).get(trigger, trigger)
+    return str(dict(Trigger.choices).get(trigger, trigger))
 
 
 @register.filter
