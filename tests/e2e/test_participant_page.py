@@ -77,6 +77,13 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     screenshot("participant-timing")
     screenshot("participant-timing-first-screen", full_page=False)
 
+    # Waiting for a reviewer.
+    review = Participant.objects.filter(site__code="S01", status="PENDING_REVIEW").first()
+    assert review is not None
+    page.goto(f"{live_server.url}/participants/{review.pk}/")
+    assert page.get_by_test_id("review-list").is_visible()
+    screenshot("participant-review", full_page=False)
+
     # Another site's participant is not found.
     other = Participant.objects.filter(site__code="S02").first()
     assert other is not None
