@@ -77,6 +77,15 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     screenshot("participant-timing")
     screenshot("participant-timing-first-screen", full_page=False)
 
+    # Labs too old: the worklist says from when to redraw.
+    stale = Participant.objects.filter(
+        site__code="S01", evaluations__results__repeat_from__isnull=False
+    ).first()
+    assert stale is not None
+    page.goto(f"{live_server.url}/participants/{stale.pk}/")
+    assert "on or after" in page.get_by_test_id("missing-worklist").inner_text()
+    screenshot("participant-stale-labs", full_page=False)
+
     # Waiting for a reviewer.
     review = Participant.objects.filter(site__code="S01", status="PENDING_REVIEW").first()
     assert review is not None
@@ -89,3 +98,20 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     assert other is not None
     response = page.goto(f"{live_server.url}/participants/{other.pk}/")
     assert response is not None and response.status == 404
+
+
+def test_monitor_sees_every_site_read_only(live_server, page, screenshot) -> None:  # type: ignore[no-untyped-def]
+    load_demo_data()
+    log_in(page, live_server.url, "monitor")
+    page.get_by_role("link", name="Participants").click()
+    page.get_by_role("heading", name="Participants at all sites").wait_for()
+    text = page.get_by_test_id("participant-table").inner_text()
+    assert "S01-0001" in text and "S02-0001" in text
+    page.get_by_label("Site").select_option("S02")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**site=S02**")
+    assert "S01-0001" not in page.get_by_test_id("participant-table").inner_text()
+    screenshot("dashboard-monitor")
+    page.get_by_role("link", name="S02-0003").click()
+    assert "INCOMPLETE" in page.get_by_test_id("overall-status").inner_text()
+    assert page.get_by_test_id("missing-worklist").locator("a").count() == 0  # read-only: no entry links
