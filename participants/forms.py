@@ -255,11 +255,11 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
 
 
 def unit_label(unit: str) -> str:
-    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL."""
+    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
     label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
     for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
         label = label.replace(plain, sup)
-    return label if label == unit else f"{label}  ({unit})"
+    return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
 
 
 class LabForm(ReasonMixin, forms.Form):
@@ -485,7 +485,13 @@ class FactForm(ReasonMixin, forms.Form):
                 )
             else:
                 self.fields[fact.key] = fact_value_field(fact)
-                items.append(InlineRadios(fact.key) if fact.type is FactType.BOOL else Field(fact.key))
+                items.append(
+                    InlineRadios(fact.key)
+                    if fact.type is FactType.BOOL
+                    else Field(
+                        fact.key, wrapper_class="col-md-6" if fact.type is FactType.ENUM else "col-md-4"
+                    )
+                )
             if fact.dated:
                 self.fields[f"{fact.key}__date"] = date_field(
                     "Assessment date", required=False, help_text="The date of this screening assessment."

@@ -110,13 +110,19 @@ def fact_group(fact: FactKey) -> FactGroup:
     return FactGroup.HISTORY
 
 
+# Facts of the lupus nephritis stratum only (FACTS.md § 5.2: "LN: …", read by sle.exc.ln_*).
+LN_FACTS = frozenset({"inv_expected_rrt_within_12m", "inv_other_kidney_disease_confounding"})
+
+
 def facts_for(participant: Participant) -> list[FactKey]:
-    """The facts asked of this participant: their cohort's and the common ones, for their sex."""
+    """The facts asked of this participant: their cohort's (and stratum's) and the common ones,
+    for their sex."""
     return [
         f
         for f in FACT_KEYS
         if f.cohort in (None, participant.cohort)
         and SEX_OF_FACT.get(f.key, participant.sex) == participant.sex
+        and (f.key not in LN_FACTS or participant.lupus_nephritis)
     ]
 
 
@@ -197,6 +203,7 @@ _WORDS = {
     "cis": "CIS",
     "bcc": "BCC",
     "scc": "SCC",
+    "cns": "CNS",
 }
 
 

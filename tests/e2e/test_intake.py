@@ -36,7 +36,11 @@ def save(page, button: str = "Save") -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_for_panel(page) -> None:  # type: ignore[no-untyped-def]
+    """Let the live panel answer the last change, then scroll up for a screenshot."""
     page.locator("[data-testid=preview-overall], [data-testid=preview-errors]").first.wait_for()
+    page.wait_for_timeout(900)  # longer than the panel's input delay
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def enter_lab(page, base: str, lab: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
