@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -218,7 +218,7 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
             "sex": participant.sex,
             "birth_date": participant.birth_date,
             **{n: getattr(participant, n) for n in KEY_DATES},
-        }
+        } | (kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
         if participant.cohort != Cohort.SLE:
             del self.fields["lupus_nephritis"]
@@ -234,7 +234,7 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
         self.helper.layout = Layout(*fields, Field("reason"))
 
     def chosen_cohort(self) -> str:
-        return self.participant.cohort
+        return str(self.participant.cohort)
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
@@ -463,6 +463,7 @@ class FactForm(ReasonMixin, forms.Form):
                 initial[fact.key] = a.value
             if fact.dated:
                 initial[f"{fact.key}__date"] = a.date
+        initial |= kwargs.pop("initial", None) or {}
         super().__init__(*args, initial=initial, **kwargs)
         layout: list[Any] = []
         for fact in self.facts:
@@ -793,7 +794,7 @@ class HistoryForm(forms.Form):
         super().__init__(*args, **kwargs)
         done = set(confirmed)
         self.confirmed = done
-        self.fields["areas"].choices = [
+        cast(forms.MultipleChoiceField, self.fields["areas"]).choices = [
             (a, humanize(a) + (" (confirmed)" if a in done else "")) for a in areas
         ]
         self.helper = FormHelper()

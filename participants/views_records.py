@@ -86,8 +86,8 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             participant = services.register_participant(
                 _user(request),
-                site=request.membership.site,
-                **form.cleaned_data,  # type: ignore[attr-defined]
+                site=request.membership.site,  # type: ignore[attr-defined]
+                **form.cleaned_data,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -178,13 +178,12 @@ def _entry(
             chooser_label="Group",
             choices=[(g.value, group_label(g.value, participant)) for g in FactGroup],
         )
-        key = params.get("key", "")
+        key = str(params.get("key", ""))
         allowed = {f.key: f for f in facts_for(participant)}
         if key in allowed:
             entry.form = FactForm([allowed[key]], current, data)
             entry.title = allowed[key].meaning
-        elif params.get("group", "") in FactGroup.values:
-            group = params["group"]
+        elif (group := str(params.get("group", ""))) in FactGroup.values:
             entry.selected = group
             entry.form = FactForm(group_facts(participant, group), current, data)
             entry.title = group_label(group, participant)
@@ -329,8 +328,8 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
             services.correct_record(_user(request), record, reason=reason, **changes)
         except services.RecordInvalid as exc:
             names = getattr(form, "service_names", None)
-            if isinstance(form, FactForm):
-                names = {k: form.field_for(record.key, k) or k for k in exc.message_dict}  # type: ignore[attr-defined]
+            if isinstance(form, FactForm) and isinstance(record, Assessment):
+                names = {k: form.field_for(record.key, k) or k for k in exc.message_dict}
             add_service_errors(form, exc, names)
         except _Refused:
             pass
@@ -428,8 +427,9 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     unsaved: list[ClinicalRecord]
     replaced_keys: list[str] = []
     if isinstance(form, FactForm):
-        unsaved = list(form.as_records())
-        replaced_keys = [a.key for a in unsaved]
+        facts = form.as_records()
+        unsaved = list(facts)
+        replaced_keys = [a.key for a in facts]
     elif isinstance(form, HistoryForm):
         unsaved = [HistoryReview(area=a) for a in form.new_areas()]
     else:
