@@ -262,6 +262,27 @@ def unit_label(unit: str) -> str:
     return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
 
 
+# Values possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
+# paragraph): usually a unit slip. Canonical /µL; the engine's own bounds refuse the impossible.
+IMPLAUSIBLE_BELOW = {"anc": Decimal(10), "alc": Decimal(10), "platelets": Decimal(1000)}
+
+
+def implausible(test: LabTest, value: Decimal, unit: str) -> str:
+    """The question to ask about a count entered with `unit`, or "" when it is plausible."""
+    floor = IMPLAUSIBLE_BELOW.get(test.key)
+    factor = test.factor(unit)
+    if floor is None or factor is None:
+        return ""
+    canonical = value * factor.num / factor.den
+    per_ul = factor.num == factor.den
+    if canonical < floor or (per_ul and value < 1):
+        return (
+            f"{value} {unit} is {canonical.normalize():f} /µL, unusually low for this count: check the unit "
+            f"(a count per µL, or × 10³/µL = × 10⁹/L?) and tick the box below if the value is right."
+        )
+    return ""
+
+
 class LabForm(ReasonMixin, forms.Form):
     """A result of one test; the test decides the value's form, the units, ULN and specimen."""
 
@@ -329,6 +350,12 @@ class LabForm(ReasonMixin, forms.Form):
             layout.append(InlineRadios("specimen"))
         self.fields["collected"] = date_field("Collection date", help_text="The date the specimen was taken.")
         layout.append(Field("collected", wrapper_class="col-md-4"))
+        if test.key in IMPLAUSIBLE_BELOW:
+            self.fields["value_checked"] = forms.BooleanField(
+                label="I have checked this unusually low value and its unit against the report",
+                required=False,
+            )
+            layout.append(Field("value_checked"))
         if correcting:
             self.add_reason(required=True)
             layout.append("reason")
@@ -351,6 +378,9 @@ class LabForm(ReasonMixin, forms.Form):
                 self.add_error("unit", "Choose the unit of the value.")
             if self.test.uln is UlnRule.REQUIRED and cleaned.get("uln") is None and "uln" not in self.errors:
                 self.add_error("uln", "This test is compared to its upper limit of normal: give the ULN.")
+            question = implausible(self.test, number, cleaned.get("unit", ""))
+            if question and not cleaned.get("value_checked"):
+                self.add_error("value_number", question)
         return cleaned
 
     def values(self) -> dict[str, Any]:

@@ -338,3 +338,14 @@ def test_preview_of_an_incomplete_form_says_so(client_a, participant_a) -> None:
     url = reverse("participants:preview", args=[participant_a.pk, "lab"])
     html = client_a.post(url, {"test": "anc", "value_number": "abc"}).content.decode()
     assert "Not a complete entry yet" in html and "Enter a number" in html
+
+
+def test_an_implausibly_low_count_is_questioned_before_saving(client_a, participant_a) -> None:
+    url = add_url(participant_a, "lab")
+    data = {"test": "platelets", "value_number": "182", "unit": "/uL", "collected": RECENT}
+    response = client_a.post(url, data)
+    assert "unusually low for this count" in response.content.decode()
+    assert not LabResult.objects.exists()
+    assert client_a.post(url, data | {"unit": "10^3/uL"}).status_code == 302
+    assert client_a.post(url, data | {"value_checked": "on"}).status_code == 302
+    assert LabResult.objects.count() == 2
