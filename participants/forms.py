@@ -276,9 +276,12 @@ def implausible(test: LabTest, value: Decimal, unit: str) -> str:
     canonical = value * factor.num / factor.den
     per_ul = factor.num == factor.den
     if canonical < floor or (per_ul and value < 1):
+        shown = f"{value} {unit_label(unit)}"
+        if not per_ul:
+            shown += f" = {canonical.normalize():f} /µL"
         return (
-            f"{value} {unit} is {canonical.normalize():f} /µL, unusually low for this count: check the unit "
-            f"(a count per µL, or × 10³/µL = × 10⁹/L?) and tick the box below if the value is right."
+            f"{shown} is unusually low for this count. Check the unit on the report (per µL, or × 10³/µL "
+            "= × 10⁹/L?); if the value is right, tick the box below."
         )
     return ""
 
@@ -766,10 +769,17 @@ class EventForm(ReasonMixin, forms.Form):
         self.fields["event"] = forms.CharField(widget=forms.HiddenInput, initial=kind, required=False)
         self.fields["date"] = date_field("Date", help_text=f"The {date_means}.")
         layout: list[Any] = ["event", Field("date", wrapper_class="col-md-4")]
+        numbers: list[Any] = []  # consecutive whole-number fields share a row
         for spec in self.specs:
             field = event_field(spec)
             field.help_text = field.help_text or EVENT_HELP.get(spec.name, "")
             self.fields[spec.name] = field
+            if spec.type == "int":
+                numbers.append(Div(Field(spec.name), css_class="col-6 col-md-4"))
+                continue
+            if numbers:
+                layout.append(Div(*numbers, css_class="row"))
+                numbers = []
             if spec.type == "bool":
                 layout.append(InlineRadios(spec.name))
             elif spec.type == "classes":
@@ -778,6 +788,8 @@ class EventForm(ReasonMixin, forms.Form):
                 )
             else:
                 layout.append(Field(spec.name, wrapper_class="col-md-6"))
+        if numbers:
+            layout.append(Div(*numbers, css_class="row"))
         if correcting:
             self.add_reason(required=True)
             layout.append("reason")
