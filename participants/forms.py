@@ -30,7 +30,7 @@ from screening.criteria.vocabulary import (
     ValueKind,
 )
 
-from .intake import EventField, event_fields, humanize
+from .intake import EventField, event_fields, humanize, unit_label
 from .models import (
     Assessment,
     ClinicalEvent,
@@ -252,14 +252,6 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
 
 
 # --- Lab results --------------------------------------------------------------------------------
-
-
-def unit_label(unit: str) -> str:
-    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
-    label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
-    for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
-        label = label.replace(plain, sup)
-    return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
 
 
 # Values possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last

@@ -214,6 +214,14 @@ def humanize(name: str) -> str:
     return text[0].upper() + text[1:] if text else text
 
 
+def unit_label(unit: str) -> str:
+    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
+    label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
+    for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
+        label = label.replace(plain, sup)
+    return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
+
+
 # --- Record summaries ----------------------------------------------------------------------------
 
 _AGENT_LABELS = {a.key: a.label for a in THERAPY_AGENTS}
@@ -239,7 +247,7 @@ def describe(record: ClinicalRecord) -> str:
         test = LAB_TESTS_BY_KEY.get(record.test)
         label = test.label if test else record.test
         if record.value_number is not None:
-            value = f"{exact(record.value_number)} {record.unit}".strip()
+            value = f"{exact(record.value_number)} {unit_label(record.unit)}".strip()
             if record.uln is not None:
                 value += f" (ULN {exact(record.uln)})"
         else:

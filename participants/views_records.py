@@ -114,7 +114,8 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
             evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
             return _detail(participant)
-    return render(request, "participants/records/dates.html", {"participant": participant, "form": form})
+    context = {"participant": participant, "form": form, "kinds": RecordKind}
+    return render(request, "participants/records/dates.html", context)
 
 
 # --- Record forms ------------------------------------------------------------------------------
@@ -373,7 +374,14 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
             evaluate_now(participant, _user(request), detail)
             messages.success(request, f"Voided: {record}.")
             return _detail(participant)
-    context = {"participant": participant, "record": record, "kind": record_kind, "form": form}
+    context = {
+        "participant": participant,
+        "record": record,
+        "summary": describe(record),
+        "kind": record_kind,
+        "kinds": RecordKind,
+        "form": form,
+    }
     return render(request, "participants/records/void.html", context)
 
 
