@@ -300,27 +300,30 @@ _TITLES = {c.id: c.title for c in CRITERIA}
 
 def preview_change(
     participant: Participant,
-    kind: str,
-    unsaved: Iterable[ClinicalRecord],
+    kind: str | None,
+    unsaved: Iterable[ClinicalRecord] = (),
     *,
     replaced: Iterable[int] = (),
     replaced_keys: Iterable[str] = (),
+    changed_participant: Participant | None = None,
 ) -> PreviewResult:
-    """Evaluate the current records and the current records with the unsaved ones (replacing the
-    records `replaced`, or for facts the same keys), as of today, and list what changes."""
+    """Evaluate the current records, and the current records with the unsaved ones of `kind`
+    (replacing the records `replaced`, or for facts the same keys) or with the participant's
+    unsaved demographics and dates, as of today, and list what changes."""
     as_of = timezone.localdate()
     records = current_records(participant)
-    part = PART_BY_KIND[kind]
-    drop_pks = set(replaced)
-    drop_keys = set(replaced_keys)
     changed = dict(records)
-    changed[part] = [
-        r
-        for r in records[part]
-        if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
-    ] + list(unsaved)
+    if kind is not None:
+        part = PART_BY_KIND[kind]
+        drop_pks = set(replaced)
+        drop_keys = set(replaced_keys)
+        changed[part] = [
+            r
+            for r in records[part]
+            if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
+        ] + list(unsaved)
     before = preview(assemble(participant, as_of, **records))
-    after = preview(assemble(participant, as_of, **changed))
+    after = preview(assemble(changed_participant or participant, as_of, **changed))
     errors = [f"{path}: {message}" if path else message for path, message in _errors(after.error)]
     changes: list[CriterionChange] = []
     if before.result is not None and after.result is not None:

@@ -4,6 +4,8 @@ with the acting user, then evaluates at once so the participant page shows the s
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +116,12 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
             evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
             return _detail(participant)
-    context = {"participant": participant, "form": form, "kinds": RecordKind}
+    context = {
+        "participant": participant,
+        "form": form,
+        "kinds": RecordKind,
+        "preview_url": reverse("participants:preview", args=[participant.pk, "dates"]),
+    }
     return render(request, "participants/records/dates.html", context)
 
 
@@ -381,6 +388,8 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
         "kind": record_kind,
         "kinds": RecordKind,
         "form": form,
+        "preview_url": reverse("participants:preview", args=[participant.pk, record_kind.value]),
+        "void_vals": json.dumps({"voids": str(record.pk)}),
     }
     return render(request, "participants/records/void.html", context)
 
@@ -415,7 +424,15 @@ def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """What the posted, unsaved entry would change, compared with the current records."""
     participant = get_participant(_user(request), pk, for_update=True)
+    if kind == "dates":
+        return _preview_dates(request, participant)
     record_kind = _kind(kind)
+    context: dict[str, Any] = {"participant": participant}
+    voids = request.POST.get("voids", "")
+    if voids.isdigit():
+        voided = _record(participant, record_kind, int(voids))
+        context["result"] = preview_change(participant, record_kind, [], replaced=[voided.pk])
+        return render(request, "screening/_preview_panel.html", context)
     record: ClinicalRecord | None = None
     replaces = request.POST.get("replaces", "")
     if replaces.isdigit():
@@ -425,7 +442,6 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             .first()
         )
     entry = _entry(participant, record_kind, request.POST, request.POST, record=record)
-    context: dict[str, Any] = {"participant": participant}
     form = entry.form
     # The reason for change is asked at saving; the preview does not need it.
     if form is None or not (form.is_valid() or set(form.errors) == {"reason"}):
@@ -449,6 +465,21 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         replaced=[record.pk] if record is not None else [],
         replaced_keys=replaced_keys,
     )
+    return render(request, "screening/_preview_panel.html", context)
+
+
+def _preview_dates(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """The key-dates form's effect: the same records under the unsaved demographics and dates."""
+    form = EditParticipantForm(participant, request.POST)
+    context: dict[str, Any] = {"participant": participant}
+    if not (form.is_valid() or set(form.errors) == {"reason"}):
+        context["incomplete"] = True
+        context["problems"] = _problems(form)
+        return render(request, "screening/_preview_panel.html", context)
+    changed = copy.copy(participant)
+    for name, value in form.changes().items():
+        setattr(changed, name, value)
+    context["result"] = preview_change(participant, None, changed_participant=changed)
     return render(request, "screening/_preview_panel.html", context)
 
 

@@ -228,13 +228,17 @@ def test_forms_explain_refusals_next_to_the_field(live_server, page, screenshot,
         page.get_by_role("button", name="Save", exact=True).click()
     text = page.locator("[data-testid=dates-form]").inner_text()
     assert "on or before the first screening visit" in text and "Give the reason" in text
+    page.wait_for_timeout(500)
+    wait_for_panel_or_problems(page)
     screenshot("intake-dates-refused")
 
     # Record list and the void page.
     page.goto(base + "records/lab/")
     screenshot("intake-lab-records-ln")
-    page.locator("tr[data-record]", has_text="Weight").get_by_role("link", name="Void").click()
-    screenshot("intake-void")
+    page.locator("tr[data-record]", has_text="Body weight").get_by_role("link", name="Void").click()
+    wait_for_panel(page)
+    assert "inc.crcl" in page.get_by_test_id("preview-panel").inner_text()
+    screenshot("intake-void-with-panel")
 
 
 def wait_for_panel_or_problems(page) -> None:  # type: ignore[no-untyped-def]

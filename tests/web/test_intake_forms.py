@@ -349,3 +349,31 @@ def test_an_implausibly_low_count_is_questioned_before_saving(client_a, particip
     assert client_a.post(url, data | {"unit": "10^3/uL"}).status_code == 302
     assert client_a.post(url, data | {"value_checked": "on"}).status_code == 302
     assert LabResult.objects.count() == 2
+
+
+def test_preview_of_voiding_and_of_new_key_dates(client_a, coordinator_a, participant_a) -> None:
+    lab = record_lab(
+        coordinator_a,
+        participant_a,
+        test="anc",
+        value=Decimal(900),
+        unit="/uL",
+        collected=date.fromisoformat(RECENT),
+    )
+    url = reverse("participants:preview", args=[participant_a.pk, "lab"])
+    html = client_a.post(url, {"voids": lab.pk}).content.decode()
+    assert 'data-criterion="inc.heme.anc"' in html and "MISSING" in html
+    assert LabResult.objects.get().state == RecordState.CURRENT
+    page = client_a.get(
+        reverse("participants:void_record", args=[participant_a.pk, "lab", lab.pk])
+    ).content.decode()
+    assert (
+        "Eligibility if voided" in page and f"hx-vals='{{&quot;voids&quot;: &quot;{lab.pk}&quot;}}'" in page
+    )
+    url = reverse("participants:preview", args=[participant_a.pk, "dates"])
+    html = client_a.post(
+        url, {"lupus_nephritis": "no", "sex": "F", "birth_date": "1987-09-14", "icf_signed": RECENT}
+    ).content.decode()
+    assert 'data-criterion="inc.consent"' in html and "PASS" in html
+    participant_a.refresh_from_db()
+    assert participant_a.icf_signed is None
