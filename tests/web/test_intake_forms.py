@@ -377,3 +377,52 @@ def test_preview_of_voiding_and_of_new_key_dates(client_a, coordinator_a, partic
     assert 'data-criterion="inc.consent"' in html and "PASS" in html
     participant_a.refresh_from_db()
     assert participant_a.icf_signed is None
+
+
+def test_correct_a_fact_an_event_and_a_therapy(client_a, coordinator_a, participant_a) -> None:
+    from participants import services
+
+    when = date.fromisoformat(RECENT)
+    fact = services.record_assessment(coordinator_a, participant_a, key="sledai2k", value=10, date=when)
+    event = services.record_event(
+        coordinator_a, participant_a, kind="transfusion", date=when, details={"product": "red_cells"}
+    )
+    therapy = services.record_therapy(
+        coordinator_a,
+        participant_a,
+        agent="rituximab",
+        start=date(2024, 1, 1),
+        last_dose=date(2024, 2, 1),
+        ongoing=False,
+    )
+    url = reverse("participants:correct_record", args=[participant_a.pk, "fact", fact.pk])
+    assert 'name="sledai2k"' in client_a.get(url).content.decode()
+    response = client_a.post(url, {"sledai2k": "10", "sledai2k__date": RECENT, "reason": "same"})
+    assert "Nothing" in response.content.decode()
+    data = {"sledai2k": "4", "sledai2k__date": RECENT, "reason": "recounted"}
+    assert client_a.post(url, data).status_code == 302
+    assert Assessment.objects.get(state=RecordState.CURRENT).value == 4
+
+    url = reverse("participants:correct_record", args=[participant_a.pk, "event", event.pk])
+    assert 'value="red_cells" selected' in client_a.get(url).content.decode()
+    assert (
+        client_a.post(url, {"date": RECENT, "product": "platelets", "reason": "wrong product"}).status_code
+        == 302
+    )
+    assert ClinicalEvent.objects.get(state=RecordState.CURRENT).details == {"product": "platelets"}
+
+    url = reverse("participants:correct_record", args=[participant_a.pk, "therapy", therapy.pk])
+    data = {
+        "agent": "rituximab",
+        "start": "2024-01-01",
+        "last_dose": "2024-03-01",
+        "reason": "last infusion missed",
+    }
+    assert client_a.post(url, data).status_code == 302
+    assert Therapy.objects.get(state=RecordState.CURRENT).last_dose == date(2024, 3, 1)
+    assert (
+        client_a.get(
+            reverse("participants:correct_record", args=[participant_a.pk, "history", 1])
+        ).status_code
+        == 404
+    )
