@@ -112,28 +112,58 @@ def test_broker_down_at_save_then_the_sweep_evaluates(
     assert last_anc(evaluation) == "1500"
 
 
-def test_worker_killed_mid_task_runs_it_again_and_stores_once(
-    celery_worker_process, coordinator_a, participant_a
-) -> None:
+def hold_evaluation_inserts() -> psycopg.Connection:
+    """A transaction that lets a task read its participant but holds its INSERT of the evaluation
+    (until rollback): the task is then in the middle of its evaluation, holding the row lock."""
     db = connection.settings_dict
     blocker = psycopg.connect(
         host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"], dbname=db["NAME"]
     )
+    blocker.execute("LOCK TABLE screening_evaluation IN SHARE ROW EXCLUSIVE MODE")
+    return blocker
+
+
+def wait_until_a_task_is_held() -> None:
+    def held() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+                " AND query ILIKE 'INSERT INTO \"screening_evaluation\"%%'",
+                [connection.settings_dict["NAME"]],
+            )
+            return cursor.fetchone()[0] == 1
+
+    wait_for(held, what="the task to be in the middle of its evaluation")
+
+
+def test_a_change_during_an_evaluation_leads_to_a_later_one(
+    celery_worker_process, coordinator_a, participant_a
+) -> None:
+    blocker = hold_evaluation_inserts()
     try:
-        # Let the task read the participant but hold its INSERT of the evaluation.
-        blocker.execute("LOCK TABLE screening_evaluation IN SHARE ROW EXCLUSIVE MODE")
+        add_lab(coordinator_a, participant_a, 700)
+        wait_until_a_task_is_held()
+        # The change waits for the running evaluation's row lock and commits after it.
+        with ThreadPoolExecutor(1) as pool:
+            change = pool.submit(lambda: (add_lab(coordinator_a, participant_a, 2700), connection.close()))
+            time.sleep(0.3)
+            blocker.rollback()
+            change.result(timeout=20)
+    finally:
+        blocker.close()
+    wait_for(lambda: settled(participant_a.pk), what="the evaluation of the later change")
+    evaluations = list(Evaluation.objects.filter(participant=participant_a).order_by("sequence"))
+    assert [last_anc(e) for e in evaluations] == ["700", "2700"]
+    assert [e.data_version for e in evaluations] == [1, 2]
+
+
+def test_worker_killed_mid_task_runs_it_again_and_stores_once(
+    celery_worker_process, coordinator_a, participant_a
+) -> None:
+    blocker = hold_evaluation_inserts()
+    try:
         add_lab(coordinator_a, participant_a, 2100)
-
-        def task_blocked() -> bool:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                    " AND query ILIKE 'INSERT INTO \"screening_evaluation\"%%'",
-                    [db["NAME"]],
-                )
-                return cursor.fetchone()[0] == 1
-
-        wait_for(task_blocked, what="the task to be in the middle of its evaluation")
+        wait_until_a_task_is_held()
         celery_worker_process.kill()
     finally:
         blocker.rollback()  # the dead worker's transaction now fails and rolls back
