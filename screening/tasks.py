@@ -26,6 +26,11 @@ RETRY = {
 }
 
 
+def _relaxed_commit() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _evaluate(participant_id: int, trigger: str, detail: str = "") -> Evaluation | None:
     """One evaluation in its own transaction, committed without waiting for the disk flush: an
     evaluation lost to a database crash loses the cleared mark with it (same transaction), so the
@@ -33,8 +38,7 @@ def _evaluate(participant_id: int, trigger: str, detail: str = "") -> Evaluation
     from screening.services import evaluate_participant
 
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        _relaxed_commit()
         return evaluate_participant(
             participant_id, trigger=Trigger(trigger), detail=detail, only_if_marked=True
         )
@@ -57,17 +61,23 @@ def reevaluate_participant(
     return evaluation.pk if evaluation else None
 
 
+# Participants evaluated per transaction in a sweep batch: few queries per chunk, and row locks
+# held only briefly against a coordinator saving at the same moment.
+CHUNK = 25
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **RETRY)
 def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.SWEEP) -> int:
-    """A batch from the sweep: each participant in its own transaction; on a retry or a redelivery
-    those already evaluated are skipped. Returns the number of evaluations stored."""
+    """A batch from the sweep, evaluated in chunks (screening.services.evaluate_marked). On a retry
+    or a redelivery the participants already evaluated are no longer marked and are skipped.
+    Returns the number of evaluations stored."""
+    from screening.services import evaluate_marked
+
     stored = 0
-    for participant_id in participant_ids:
-        try:
-            if _evaluate(participant_id, trigger):
-                stored += 1
-        except Participant.DoesNotExist:
-            continue
+    for start in range(0, len(participant_ids), CHUNK):
+        with transaction.atomic():
+            _relaxed_commit()
+            stored += len(evaluate_marked(participant_ids[start : start + CHUNK], trigger=Trigger(trigger)))
     return stored
 
 
