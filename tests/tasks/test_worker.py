@@ -4,6 +4,7 @@ mid-task, and a burst of changes. Transactional tests: the worker sees only comm
 from __future__ import annotations
 
 import json
+import multiprocessing
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -15,13 +16,13 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count
 from django.utils import timezone
 
 from config.celery import app
 from participants import services
-from participants.models import Participant
+from participants.models import Participant, User
 from screening.models import Evaluation, Trigger
 from screening.reevaluation import sweep
 from tests.factories import ParticipantFactory
@@ -76,6 +77,17 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def produce(participant_ids: list[int], user_id: int) -> None:
+    try:
+        user = User.objects.get(pk=user_id)
+        participants = list(Participant.objects.filter(pk__in=participant_ids).order_by("pk"))
+        for round_ in range(10):
+            for p in participants:
+                add_lab(user, p, 1000 + 10 * round_ + p.pk % 7)
+    finally:
+        connections.close_all()
 
 
 def test_a_saved_lab_leads_to_a_stored_evaluation(
@@ -181,21 +193,21 @@ def test_burst_of_changes_ends_with_every_last_change_evaluated_a_few_times_at_m
 ) -> None:
     participants = [ParticipantFactory(site=site_a, created_by=coordinator_a) for _ in range(100)]
     producers = 4
-
-    def produce(share: list[Participant]) -> None:
-        # Each producer thread owns a quarter of the participants and cycles through them, ten times:
-        # one participant's changes are spread over the whole burst (the hard case for de-duplication).
-        try:
-            for round_ in range(10):
-                for p in share:
-                    add_lab(coordinator_a, p, 1000 + 10 * round_ + p.pk % 7)
-        finally:
-            connection.close()
-
+    # Producer processes (the web workers of a real burst): each owns a quarter of the participants
+    # and cycles through them ten times, so that one participant's changes are spread over the
+    # whole burst, the hard case for de-duplication.
+    connections.close_all()  # the children must not share this process's database connection
+    context = multiprocessing.get_context("fork")
     started = time.monotonic()
-    with ThreadPoolExecutor(producers) as pool:
-        for future in [pool.submit(produce, participants[k::producers]) for k in range(producers)]:
-            future.result()
+    processes = [
+        context.Process(target=produce, args=([p.pk for p in participants[k::producers]], coordinator_a.pk))
+        for k in range(producers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * producers
     burst_seconds = time.monotonic() - started
     ids = [p.pk for p in participants]
 
