@@ -47,6 +47,10 @@ def test_two_reviewers_approve_the_biopsy_exception(
     participant = enter_case(
         coordinator_a, site_a, shift_case(load_case_file(CASES_DIR / "sle-ln-no-biopsy.json"))
     )
+    # more of the queue: a CRP-route SSc participant at site A, and one at site B (not for eac.b)
+    enter_case(coordinator_a, site_a, shift_case(load_case_file(CASES_DIR / "ssc-crp-only.json")))
+    coordinator_b = make_user(Role.COORDINATOR, site_b, "coord.b")
+    enter_case(coordinator_b, site_b, shift_case(load_case_file(CASES_DIR / "ssc-early-progression.json")))
     escalation = Escalation.objects.get(participant=participant)
     url = live_server.url + participant_url(participant.pk)
 
@@ -93,3 +97,41 @@ def test_two_reviewers_approve_the_biopsy_exception(
     reason = page.get_by_test_id("criterion-reason").first.inner_text()
     assert "The EAC accepted this on" in reason
     screenshot("eac-site-decided")
+
+
+def test_reviewer_sees_what_changed_when_the_evidence_changes(
+    live_server, page, screenshot, make_user, site_a, coordinator_a
+) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from participants import services as records
+    from screening.models import Trigger
+    from screening.services import evaluate_participant
+
+    make_user(Role.EAC_REVIEWER, SiteFactory(code="B02", name="Site B"), "eac.b")
+    participant = enter_case(
+        coordinator_a, site_a, shift_case(load_case_file(CASES_DIR / "ssc-crp-only.json"))
+    )
+    records.record_lab(
+        coordinator_a,
+        participant,
+        test="crp",
+        value=Decimal("9.5"),
+        unit="mg/L",
+        uln=Decimal("5"),
+        specimen="",
+        collected=timezone.localdate() - timedelta(days=1),
+    )
+    evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE, user=coordinator_a)
+    escalation = Escalation.objects.get(participant=participant)
+    assert escalation.round == 2
+
+    log_in(page, live_server.url, "eac.b")
+    page.goto(live_server.url + reverse("adjudication:review", args=[escalation.pk]))
+    changes = page.get_by_test_id("evidence-changes").inner_text()
+    assert "labs.crp" in changes and "12" in changes and "9.5" in changes
+    assert "mg/L" in page.get_by_test_id("evidence").inner_text()
+    screenshot("eac-review-evidence-changed")
