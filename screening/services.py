@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pghistory
 from django.db import transaction
 from django.db.models import F, Max
 from django.dispatch import Signal
@@ -27,24 +28,21 @@ def request_reevaluation(participant_id: int, *, reason: str) -> None:
     """Mark the participant in the caller's transaction; enqueue the task once it commits.
 
     The mark is the truth: if the broker is down the enqueue fails, the mark stays and the
-    periodic sweep picks the participant up."""
+    periodic sweep picks the participant up (docs/reevaluation.md)."""
+    from screening.reevaluation import current_trigger
+
+    trigger = current_trigger()
     Participant.objects.filter(pk=participant_id).update(
         data_version=F("data_version") + 1, reevaluation_requested_at=timezone.now()
     )
-    transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason))
+    transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
 
 
-def enqueue_reevaluation(participant_id: int, reason: str) -> bool:
-    from screening.tasks import reevaluate_participant
+def enqueue_reevaluation(participant_id: int, reason: str, trigger: str = Trigger.DATA_CHANGE) -> bool:
+    """Queue a task unless one is already queued for the participant; False if the broker refused."""
+    from screening.reevaluation import enqueue
 
-    try:
-        reevaluate_participant.delay(participant_id, reason)
-    except Exception:  # broker unreachable: the database mark remains for the sweep
-        log.warning(
-            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
-        )
-        return False
-    return True
+    return enqueue(participant_id, reason, Trigger(trigger))
 
 
 def run_engine(case: Case) -> criteria.Evaluation:
@@ -82,7 +80,13 @@ def evaluate_participant(
     The participant row is locked for the whole evaluation, so a change cannot slip between reading
     the data and clearing the mark. With only_if_marked, a participant already evaluated on its
     current data is left alone (duplicate tasks after a burst of changes cost nothing)."""
-    with transaction.atomic():
+    # History context of the rows written here; a run without a user keeps the caller's user.
+    audit_context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        audit_context["user"] = user.pk
+    with transaction.atomic(), pghistory.context(**audit_context):
         participant = Participant.objects.select_for_update().select_related("site").get(pk=participant_id)
         if only_if_marked and participant.reevaluation_requested_at is None:
             return None

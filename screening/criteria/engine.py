@@ -27,7 +27,7 @@ def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
     stale = ctx.stale
     any_fail = any_missing = any_review = False
     valid_until: date | None = None
-    for cid, rule, timing in RULES:
+    for _cid, rule, timing in RULES:
         r = rule(ctx)
         outcome = r.outcome
         if outcome is _REVIEW:
@@ -71,5 +71,6 @@ def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
         overall = Overall.PENDING_REVIEW
     else:
         overall = Overall.ELIGIBLE
-    return Evaluation(case.case_id, protocol.version, case.dates.as_of, overall, valid_until, eligible_from,
-                      tuple(results))
+    return Evaluation(
+        case.case_id, protocol.version, case.dates.as_of, overall, valid_until, eligible_from, tuple(results)
+    )

@@ -34,8 +34,9 @@ def missing(cid: str, reason: str, paths: tuple[str, ...]) -> CriterionResult:
     return CriterionResult(cid, MISSING, None, reason, paths, None, None, None, None, None)
 
 
-def review(cid: str, by: ReviewBy, reason: str, evidence: tuple[EvidenceEntry, ...],
-           vu: date | None = None) -> CriterionResult:
+def review(
+    cid: str, by: ReviewBy, reason: str, evidence: tuple[EvidenceEntry, ...], vu: date | None = None
+) -> CriterionResult:
     return CriterionResult(cid, REVIEW, by, reason, _NONE, vu, None, None, None, evidence)
 
 
@@ -48,9 +49,15 @@ class Part:
 
     __slots__ = ("outcome", "reason", "missing", "by", "vu", "evidence")
 
-    def __init__(self, outcome: Outcome, reason: str, missing: tuple[str, ...] = _NONE,
-                 by: ReviewBy | None = None, vu: date | None = None,
-                 evidence: EvidenceEntry | None = None) -> None:
+    def __init__(
+        self,
+        outcome: Outcome,
+        reason: str,
+        missing: tuple[str, ...] = _NONE,
+        by: ReviewBy | None = None,
+        vu: date | None = None,
+        evidence: EvidenceEntry | None = None,
+    ) -> None:
         self.outcome = outcome
         self.reason = reason
         self.missing = missing
@@ -62,8 +69,9 @@ class Part:
 _ORDER = (FAIL, MISSING, REVIEW, PASS)
 
 
-def combine(cid: str, parts: Sequence[Part], vu: date | None = None,
-            empty_reason: str = "Nothing to check.") -> CriterionResult:
+def combine(
+    cid: str, parts: Sequence[Part], vu: date | None = None, empty_reason: str = "Nothing to check."
+) -> CriterionResult:
     """First outcome present in the order FAIL, MISSING, REVIEW, PASS; no part → PASS."""
     if not parts:
         return passed(cid, empty_reason, vu)
@@ -108,8 +116,9 @@ def bool_part(ctx: Ctx, key: str, passing: bool, pass_reason: str, fail_reason: 
     return Part(FAIL, fail_reason)
 
 
-def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str,
-                      cohort: str | None = None) -> Rule:
+def boolean_criterion(
+    cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str, cohort: str | None = None
+) -> Rule:
     """A criterion read from one boolean fact; its three possible results are built once."""
     by_value: dict[object, CriterionResult] = {
         passing: passed(cid, pass_reason),
@@ -119,23 +128,32 @@ def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_
     na = not_applicable(cid, f"Applies to the {cohort} cohort only.") if cohort else None
 
     if na is None:
+
         def rule(ctx: Ctx) -> CriterionResult:
             return by_value[ctx.facts.get(key)]
     else:
+
         def rule(ctx: Ctx) -> CriterionResult:
             if ctx.cohort != cohort:
                 return na
             return by_value[ctx.facts.get(key)]
+
     return rule
 
 
 # Evidence items (§ 1.8): inputs as recorded, values not converted.
 
+
 def ev_lab(lab: LabResult | None, test: str) -> dict[str, Any]:
     if lab is None:
         return {"path": "labs." + test, "date": None, "value": None, "unit": None, "uln": None}
-    return {"path": "labs." + test, "date": lab.collected.isoformat(), "value": lab.value, "unit": lab.unit,
-            "uln": lab.uln}
+    return {
+        "path": "labs." + test,
+        "date": lab.collected.isoformat(),
+        "value": lab.value,
+        "unit": lab.unit,
+        "uln": lab.uln,
+    }
 
 
 def ev_fact(ctx: Ctx, key: str) -> dict[str, Any]:

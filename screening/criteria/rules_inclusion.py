@@ -37,8 +37,10 @@ def lab_absent_reason(ctx: Ctx, test: str) -> str:
     label = LAB_TESTS_BY_KEY[test].label
     if lab is None:
         return f"No {label} result on record."
-    return (f"Latest {label} result {lab.collected} is before the screening window, which starts "
-            f"{ctx.window_start}; repeat on or after {ctx.window_start}.")
+    return (
+        f"Latest {label} result {lab.collected} is before the screening window, which starts "
+        f"{ctx.window_start}; repeat on or after {ctx.window_start}."
+    )
 
 
 def show(lab: LabResult) -> str:
@@ -90,20 +92,29 @@ def inc_heme_support(ctx: Ctx) -> CriterionResult:
         if lab is not None and (h is None or lab.collected < h):
             h = lab.collected
     if h is None:
-        return missing(cid, "No usable haematology result, so the support-free period cannot be placed.",
-                       _HEME_MISSING)
+        return missing(
+            cid, "No usable haematology result, so the support-free period cannot be placed.", _HEME_MISSING
+        )
     vu = h + ctx.w
     span_start = h - timedelta(days=ctx.th.support_free_days - 1)
     t = ctx.t
     for ev in ctx.kind("growth_factor"):
         d = ctx.event_date(ev)
         if span_start <= d <= t:
-            return failed(cid, f"Growth factor on {d}, within {ctx.th.support_free_days} days before the "
-                               f"haematology draw of {h} or after it.", vu)
+            return failed(
+                cid,
+                f"Growth factor on {d}, within {ctx.th.support_free_days} days before the "
+                f"haematology draw of {h} or after it.",
+                vu,
+            )
     for ev in ctx.kind("transfusion"):
         if ev.product in _COUNTING_PRODUCTS and span_start <= ev.date <= t:
-            return failed(cid, f"Transfusion ({ev.product}) on {ev.date}, within {ctx.th.support_free_days} "
-                               f"days before the haematology draw of {h} or after it.", vu)
+            return failed(
+                cid,
+                f"Transfusion ({ev.product}) on {ev.date}, within {ctx.th.support_free_days} "
+                f"days before the haematology draw of {h} or after it.",
+                vu,
+            )
     reviewed = ctx.reviewed
     paths = tuple("reviewed." + a for a in ("growth_factor", "transfusion") if a not in reviewed)
     if paths:
@@ -124,13 +135,17 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
         if num >= threshold * den:
             return passed(cid, f"{shown} ≥ {format_decimal(threshold)} {unit}.", vu)
         return failed(cid, f"{shown} < {format_decimal(threshold)} {unit}.", vu)
+
     return rule
 
 
 inc_heme_anc = _count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL")
-inc_heme_platelets = _count_rule("inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL")
-inc_heme_hemoglobin = _count_rule("inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl",
-                                  "g/dL")
+inc_heme_platelets = _count_rule(
+    "inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL"
+)
+inc_heme_hemoglobin = _count_rule(
+    "inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl", "g/dL"
+)
 inc_heme_alc = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
 
 _CG_FEMALE = Decimal("0.85")
@@ -155,8 +170,10 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
     threshold = ctx.th.crcl_min_ml_min
     crcl = lhs / rhs
     vu = min(cr.collected, wt.collected) + ctx.w
-    shown = (f"CrCl {format_decimal(round(crcl, 1))} mL/min (Cockcroft–Gault: age {age}, weight "
-             f"{canonical_text(wt)}, creatinine {show(cr)})")
+    shown = (
+        f"CrCl {format_decimal(round(crcl, 1))} mL/min (Cockcroft–Gault: age {age}, weight "
+        f"{canonical_text(wt)}, creatinine {show(cr)})"
+    )
     if lhs >= threshold * rhs:
         return passed(cid, f"{shown} ≥ {format_decimal(threshold)} mL/min.", vu)
     return failed(cid, f"{shown} < {format_decimal(threshold)} mL/min.", vu)
@@ -164,20 +181,38 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
 
 def inc_organ_function(ctx: Ctx) -> CriterionResult:
     parts = [
-        bool_part(ctx, "inv_adequate_liver_function", True, "Liver function adequate.",
-                  "Liver function not adequate."),
-        bool_part(ctx, "inv_adequate_cardiac_function", True, "Cardiac function adequate.",
-                  "Cardiac function not adequate."),
-        bool_part(ctx, "inv_adequate_pulmonary_function", True, "Pulmonary function adequate.",
-                  "Pulmonary function not adequate."),
+        bool_part(
+            ctx,
+            "inv_adequate_liver_function",
+            True,
+            "Liver function adequate.",
+            "Liver function not adequate.",
+        ),
+        bool_part(
+            ctx,
+            "inv_adequate_cardiac_function",
+            True,
+            "Cardiac function adequate.",
+            "Cardiac function not adequate.",
+        ),
+        bool_part(
+            ctx,
+            "inv_adequate_pulmonary_function",
+            True,
+            "Pulmonary function adequate.",
+            "Pulmonary function not adequate.",
+        ),
     ]
     return combine("inc.organ_function", parts)
 
 
 inc_prior_ae_resolved = boolean_criterion(
-    "inc.prior_ae_resolved", "inv_prior_therapy_aes_resolved", True,
+    "inc.prior_ae_resolved",
+    "inv_prior_therapy_aes_resolved",
+    True,
     "Acute effects of prior therapy resolved (baseline or CTCAE grade ≤ 1).",
-    "Acute effects of prior therapy not resolved.")
+    "Acute effects of prior therapy not resolved.",
+)
 
 
 def childbearing_status(ctx: Ctx) -> CriterionResult:
@@ -186,7 +221,7 @@ def childbearing_status(ctx: Ctx) -> CriterionResult:
     if r is None:
         r = adjudicate(ctx, _childbearing_status(ctx))
         ctx.memo["inc.childbearing_status"] = r
-    return r  # type: ignore[no-any-return]
+    return r
 
 
 def _childbearing_status(ctx: Ctx) -> CriterionResult:
@@ -206,8 +241,10 @@ def _childbearing_status(ctx: Ctx) -> CriterionResult:
     young = age < ctx.th.postmenopausal_confirm_below_age
     if not young and not cyclo:
         return passed(cid, f"Postmenopausal at {age}: not of childbearing potential.")
-    items = [ev_fact(ctx, "childbearing_exemption"),
-             {"path": "birth_date", "date": None, "value": birth.isoformat()}]
+    items = [
+        ev_fact(ctx, "childbearing_exemption"),
+        {"path": "birth_date", "date": None, "value": birth.isoformat()},
+    ]
     items.extend(ev_therapy(t) for t in cyclo)
     why = []
     if young:
@@ -217,10 +254,14 @@ def _childbearing_status(ctx: Ctx) -> CriterionResult:
     vu = None
     if young and not cyclo and ctx.c_is_t:
         vu = birthday(birth, ctx.th.postmenopausal_confirm_below_age) - ONE_DAY
-    return review(cid, INVESTIGATOR,
-                  f"Recorded postmenopausal, but {' and '.join(why)}: the investigator confirms the "
-                  "postmenopausal state (e.g. FSH).",
-                  (entry("inc.childbearing_status/postmenopausal", items),), vu)
+    return review(
+        cid,
+        INVESTIGATOR,
+        f"Recorded postmenopausal, but {' and '.join(why)}: the investigator confirms the "
+        "postmenopausal state (e.g. FSH).",
+        (entry("inc.childbearing_status/postmenopausal", items),),
+        vu,
+    )
 
 
 def childbearing_potential(ctx: Ctx) -> str:
@@ -249,8 +290,9 @@ def inc_pregnancy_test(ctx: Ctx) -> CriterionResult:
         return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {lab.collected}.", vu)
     if lab.value == "positive":
         return failed(cid, f"Pregnancy test ({lab.specimen}) positive on {lab.collected}.", vu)
-    return missing(cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.",
-                   ("labs.pregnancy_test",))
+    return missing(
+        cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.", ("labs.pregnancy_test",)
+    )
 
 
 def inc_contraception(ctx: Ctx) -> CriterionResult:
@@ -265,8 +307,11 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
         if willing is False:
             if cbp == "yes":
                 return failed(cid, "Of childbearing potential and not willing to use contraception.")
-            return missing(cid, "Not willing to use contraception; childbearing potential is not established.",
-                           ("facts.childbearing_exemption",))
+            return missing(
+                cid,
+                "Not willing to use contraception; childbearing potential is not established.",
+                ("facts.childbearing_exemption",),
+            )
         paths: tuple[str, ...] = ("facts.willing_contraception",)
         if cbp == "unknown":
             paths += ("facts.childbearing_exemption",)
@@ -279,11 +324,16 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
     if willing is False:
         if sterile is False:
             return failed(cid, "Not willing to use contraception and not documented sterile.")
-        return missing(cid, "Not willing to use contraception; sterility is not recorded.",
-                       ("facts.male_sterile",))
+        return missing(
+            cid, "Not willing to use contraception; sterility is not recorded.", ("facts.male_sterile",)
+        )
     return missing(cid, "Willingness to use contraception is not recorded.", ("facts.willing_contraception",))
 
 
 inc_compliance = boolean_criterion(
-    "inc.compliance", "willing_able_to_comply", True, "Willing and able to comply.",
-    "Not willing or able to comply with the study procedures.")
+    "inc.compliance",
+    "willing_able_to_comply",
+    True,
+    "Willing and able to comply.",
+    "Not willing or able to comply with the study procedures.",
+)
