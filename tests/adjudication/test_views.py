@@ -195,24 +195,3 @@ def test_neutralising_every_formula_start() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
         assert safe(start + "1") == "'" + start + "1"
     assert safe("plain") == "plain"
-
-
-def test_screening_log_and_exports_page_name_the_eac_decision(
-    client, escalation, reviewer_b, make_user, settings, django_capture_on_commit_callbacks
-) -> None:
-    from audit.reports import SCREENING_LOG_HEADER, screening_log_rows
-    from participants.selectors import visible_participants
-
-    settings.EAC_QUORUM = 1
-    services.claim(reviewer_b, escalation.pk)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.sign_review(
-            reviewer_b, escalation.pk, action=ReviewAction.APPROVE, rationale="ok", password=PASSWORD
-        )
-    monitor = make_user(Role.MONITOR, None, "monitor.y")
-    (row,) = list(screening_log_rows(visible_participants(monitor)))
-    decisions = row[SCREENING_LOG_HEADER.index("EAC decisions")]
-    assert decisions.startswith("sle.ln_biopsy accept ") and decisions.endswith("(eac)")
-    login(client, monitor)
-    page = client.get(reverse("screening:exports")).text
-    assert reverse("adjudication:export_log", args=["xlsx"]) in page
