@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "screening",
     "adjudication",
     "api",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "participants.middleware.CurrentMembershipMiddleware",
+    # History context (user, URL, role) for every write made while serving the request.
+    "audit.middleware.AuditContextMiddleware",
     # Axes last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -224,4 +227,10 @@ LOGGING = {
     },
 }
 
+# History: the event time is the statement's wall clock, so events within one transaction keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
+
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+
+# Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.
+EAC_QUORUM = env.int("EAC_QUORUM", default=2)

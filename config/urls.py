@@ -21,5 +21,6 @@ urlpatterns = [
     path("eac/", include("adjudication.urls")),
     path("screening/", include("screening.urls")),
     path("api/", include("api.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,7 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from screening.criteria import CaseError, dumps, evaluate, evaluation_to_json, format_text, load_case
+from screening.criteria import CaseError, evaluate, evaluation_to_json, format_text, load_case
+from screening.criteria.canonical import format_decimal
 from screening.criteria.results import Evaluation
 
 JSON = "json"
@@ -23,33 +26,37 @@ TEXT = "text"
 Outcome = tuple[str, str | None, list[tuple[str, str]], bool]
 
 
-class _HasDecimal(Exception):
-    pass
+def render_json(ev: Evaluation, indent: int | None = 2) -> str:
+    """The result object of cases/README.md as JSON text, Decimal numbers written exactly.
 
+    The C encoder writes everything except a Decimal (evidence values as recorded); those go in
+    as unique placeholder strings that are replaced by the exact number afterwards."""
+    decimals: list[str] = []
+    token = ""
 
-def _no_decimal(value: Any) -> Any:
-    raise _HasDecimal
+    def default(v: Any) -> Any:
+        nonlocal token
+        if isinstance(v, Decimal):
+            if not token:
+                token = secrets.token_hex(8)
+            decimals.append(format_decimal(v))
+            return f"{token}#{len(decimals) - 1}"
+        raise TypeError(f"cannot write {type(v).__name__} as JSON")
 
-
-def render_json(ev: Evaluation, indent: int = 2) -> str:
-    """The result object of cases/README.md as JSON text, Decimal numbers written exactly."""
-    data = evaluation_to_json(ev)
-    try:
-        # The C encoder is much faster; it cannot write a Decimal exactly, so those results
-        # (evidence values as recorded) go through the engine's own writer.
-        return json.dumps(data, ensure_ascii=False, indent=indent, default=_no_decimal)
-    except _HasDecimal:
-        return dumps(data, indent=indent)
+    text = json.dumps(evaluation_to_json(ev), ensure_ascii=False, indent=indent, default=default)
+    if decimals:
+        text = re.sub(f'"{token}#([0-9]+)"', lambda m: decimals[int(m.group(1))], text)
+    return text
 
 
 def _render(ev: Evaluation, fmt: str, in_array: bool) -> str:
     if fmt == TEXT:
         return format_text(ev)
-    text = render_json(ev)
     if in_array:
-        # One level deeper inside the array; JSON strings never hold a raw newline.
-        return "  " + text.replace("\n", "\n  ")
-    return text + "\n"
+        # One line per case in a directory's array: Python's C encoder runs only without indent,
+        # and thousands of results are read by programs, not people.
+        return render_json(ev, indent=None)
+    return render_json(ev) + "\n"
 
 
 def _screen_text(label: str, text: str, as_of: date | None, fmt: str, in_dir: bool) -> Outcome:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pghistory
 from django.db import transaction
 from django.db.models import F, Max
 from django.dispatch import Signal
@@ -79,7 +80,7 @@ def evaluate_participant(
     The participant row (only it: not its site) is locked for the whole evaluation, so a change
     cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
     already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(**audit_context(trigger, detail, user)):
         participant = (
             Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
         )
@@ -96,6 +97,16 @@ def evaluate_participant(
         participant.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
     return evaluation
+
+
+def audit_context(trigger: str, detail: str = "", user: User | None = None) -> dict[str, Any]:
+    """History context of the rows an evaluation writes; a run without a user keeps the caller's."""
+    context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        context["user"] = user.pk
+    return context
 
 
 # Participant fields an evaluation sets.
@@ -157,11 +168,11 @@ def evaluate_marked(
     queues its own task), in one transaction and a fixed number of queries for the batch.
 
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
-    from adjudication.selectors import case_adjudications
+    from adjudication.selectors import case_adjudications_many
     from screening.case_builder import assemble, current_records_many
 
     as_of = as_of or timezone.localdate()
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(**audit_context(trigger)):
         participants = list(
             Participant.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("site")
@@ -170,7 +181,9 @@ def evaluate_marked(
         )
         if not participants:
             return []
-        records = current_records_many([p.pk for p in participants])
+        ids = [p.pk for p in participants]
+        records = current_records_many(ids)
+        adjudications = case_adjudications_many(ids)
         last = dict(
             Evaluation.objects.filter(participant__in=participants)
             .values("participant")
@@ -180,7 +193,7 @@ def evaluate_marked(
         done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
         for participant in participants:
             case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=case_adjudications(participant)
+                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
             )
             try:
                 result = run_engine(case)

@@ -1,3 +1,5 @@
+"""Screening pages. The exports page (URL name screening:exports) is served by audit.views."""
+
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
@@ -7,22 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from participants.access import role_required
-from participants.models import Role
 from participants.selectors import get_participant
-
-# The exports sponsors and monitors need; each becomes a download as it is built.
-EXPORTS = [
-    ("Screening log", "One row per participant: site, screening number, cohort, dates, overall status."),
-    ("EAC log", "Every escalation with its criterion, reviews, signatures and decision."),
-    ("Audit trail", "Every change to clinical data: who, when, old and new values, reason."),
-    ("Screening funnel", "Participants by overall status and by failing criterion."),
-]
-
-
-@role_required(Role.MONITOR, Role.ADMIN)
-def exports(request: HttpRequest) -> HttpResponse:
-    return render(request, "screening/exports.html", {"exports": EXPORTS})
 
 
 @require_GET

@@ -140,7 +140,7 @@ def wait_until_a_task_is_held() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                " AND query ILIKE 'INSERT INTO \"screening_evaluation\"%%'",
+                " AND query ILIKE '%%INSERT INTO \"screening_evaluation\"%%'",
                 [connection.settings_dict["NAME"]],
             )
             return cursor.fetchone()[0] == 1
