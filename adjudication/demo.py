@@ -55,13 +55,21 @@ def shift_case(case: dict[str, Any], as_of: date | None = None) -> dict[str, Any
 
 
 def enter_case(coordinator: Any, site: Any, case: dict[str, Any]) -> Any:
-    """Enter the case for a new participant at `site` and evaluate it (escalations open)."""
+    """Enter the case for a new participant at `site`, evaluate it and open its escalations now
+    (the after-commit signal then finds them up to date, also inside an outer transaction)."""
     from participants.case_import import import_case
     from screening.models import Trigger
     from screening.services import evaluate_participant
 
+    from .services import sync_escalations
+
     participant = import_case(coordinator, site, case)
-    evaluate_participant(participant.pk, trigger=Trigger.MANUAL, detail="demo case", user=coordinator)
+    evaluation = evaluate_participant(
+        participant.pk, trigger=Trigger.MANUAL, detail="demo case", user=coordinator
+    )
+    if evaluation is not None:
+        sync_escalations(evaluation)
+    participant.refresh_from_db()
     return participant
 
 

@@ -2,12 +2,12 @@
 
 One escalation per participant and criterion: it is opened by the first REVIEW, reopened when the
 evidence changes (a new round), and keeps every review ever made. Reviews, signatures and decisions
-are append-only: database triggers refuse UPDATE and DELETE on them.
+are append-only: database triggers refuse UPDATE and DELETE on them. Their change history is kept
+by the audit app's triggers (audit/models.py, TRACKED).
 """
 
 from __future__ import annotations
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,7 +43,6 @@ class ReviewAction(models.TextChoices):
 SIGNED_ACTIONS = (ReviewAction.APPROVE, ReviewAction.REJECT)
 
 
-@pghistory.track()
 class Escalation(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="escalations")
     criterion_id = models.CharField(max_length=40)

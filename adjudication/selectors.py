@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 
 from participants.models import Membership, Participant, Role, User
 from participants.selectors import visible_participants
-from screening.models import ReviewBy
+from screening.models import CriterionResult, Evaluation, ReviewBy
 
 from .models import ACTIVE_STATES, Escalation, EscalationDecision, Review
 
@@ -96,26 +96,75 @@ def pending_signoffs(user: User) -> QuerySet[Escalation]:
     )
 
 
-def escalation_reviews(escalation: Escalation) -> list[Review]:
-    return list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk"))
-
-
 def escalations_for_participant(user: User, participant: Participant) -> list[Escalation]:
     """The participant's escalations for the site's own page (empty if the user may not see it),
-    with their reviews and decisions, newest activity first."""
+    with their reviews, decisions and the criterion's result in the latest evaluation
+    (`current_result`)."""
     if not visible_participants(user).filter(pk=participant.pk).exists():
         return []
-    return list(
+    escalations = list(
         Escalation.objects.filter(participant=participant)
-        .select_related("latest_result")
         .prefetch_related(
             Prefetch(
                 "reviews",
-                queryset=Review.objects.select_related("reviewer", "signature").order_by("created_at", "pk"),
+                queryset=Review.objects.select_related("signature").order_by("created_at", "pk"),
             ),
             Prefetch("decisions", queryset=EscalationDecision.objects.order_by("decided_at", "pk")),
         )
         .order_by("-updated_at", "pk")
+    )
+    current = {
+        r.criterion_id: r
+        for r in CriterionResult.objects.filter(
+            evaluation=latest_evaluation(participant), criterion_id__in=[e.criterion_id for e in escalations]
+        )
+    }
+    for e in escalations:
+        e.current_result = current.get(e.criterion_id)  # type: ignore[attr-defined]
+    return escalations
+
+
+def latest_evaluation(participant: Participant) -> Evaluation | None:
+    return Evaluation.objects.filter(participant=participant).order_by("-sequence").first()
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """What a reviewer reads: the participant's current evaluation, its history for this
+    criterion, and every review of the escalation."""
+
+    current: Evaluation | None
+    open_results: list[CriterionResult]
+    history: list[Evaluation]
+    reviews: list[Review]
+    decisions: list[EscalationDecision]
+
+
+def review_page(escalation: Escalation) -> ReviewPage:
+    """Read only through an escalation the selector already allowed."""
+    history = list(
+        Evaluation.objects.filter(participant_id=escalation.participant_id)
+        .prefetch_related(
+            Prefetch(
+                "results",
+                queryset=CriterionResult.objects.filter(criterion_id=escalation.criterion_id),
+                to_attr="criterion_rows",
+            )
+        )
+        .order_by("-sequence")[:20]
+    )
+    current = history[0] if history else None
+    open_results = (
+        list(current.results.exclude(outcome__in=["PASS", "NOT_APPLICABLE"]).order_by("position"))
+        if current
+        else []
+    )
+    return ReviewPage(
+        current=current,
+        open_results=open_results,
+        history=history,
+        reviews=list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk")),
+        decisions=list(escalation.decisions.order_by("decided_at", "pk")),
     )
 
 

@@ -43,7 +43,7 @@ def approve(user, escalation, capture, action=ReviewAction.APPROVE):  # type: ig
 
 def test_review_by_eac_opens_one_escalation_with_its_evidence(enter, reviewer_b) -> None:
     participant = enter("sle-ln-no-biopsy.json")
-    assert participant.status == ScreeningStatus.PENDING_REVIEW or True
+    assert participant.status == ScreeningStatus.PENDING_REVIEW
     (e,) = Escalation.objects.filter(participant=participant)
     assert (e.criterion_id, e.review_by, e.state) == ("sle.ln_biopsy", "eac", EscalationState.OPEN)
     assert e.evidence_digest == NO_BIOPSY_DIGEST
