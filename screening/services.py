@@ -240,5 +240,7 @@ def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionRe
 
 def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
     """After a coordinator's save: evaluate at once so the page shows the result; the queued task
-    then finds nothing left to do."""
-    return evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user)
+    then finds nothing left to do; if the task was quicker, nothing is stored twice."""
+    return evaluate_participant(
+        participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
+    )
