@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import pghistory
 from django.db import models
+from django.db.models.functions import Now
 
+from adjudication.models import Escalation, EscalationDecision, Review, Signature
 from participants.models import (
     Assessment,
     ClinicalEvent,
@@ -61,9 +63,18 @@ TRACKED: list[Tracked] = [
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
-    # Adjudication (escalations, reviews, signatures, decisions): one line each, e.g.
-    # Tracked(Escalation), Tracked(Review, participant_path="escalation__participant"),
+    # Adjudication
+    Tracked(Escalation),
+    Tracked(Review, participant_path="escalation__participant"),
+    Tracked(Signature, participant_path="review__escalation__participant"),
+    Tracked(EscalationDecision, participant_path="escalation__participant"),
 ]
+
+
+class ClockTimestamp(Now):
+    """The wall-clock time of the statement (NOW() is the start of the transaction)."""
+
+    template = "CLOCK_TIMESTAMP()"
 
 
 def _track(entry: Tracked) -> type[models.Model]:
@@ -78,9 +89,10 @@ def _track(entry: Tracked) -> type[models.Model]:
     )
     setattr(sys.modules[__name__], proxy.__name__, proxy)
     pghistory.track(
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
+        # Trigger names of their own, so that an app may also track its models with pghistory.
+        pghistory.InsertEvent(trigger_name="audit_insert"),
+        pghistory.UpdateEvent(trigger_name="audit_update"),
+        pghistory.DeleteEvent(trigger_name="audit_delete"),
         exclude=list(entry.exclude),
         obj_field=pghistory.ObjForeignKey(related_name="audit_events"),
         context_field=pghistory.ContextJSONField(),
@@ -88,6 +100,8 @@ def _track(entry: Tracked) -> type[models.Model]:
         app_label="audit",
         model_name=f"{name}Event",
         meta={"verbose_name": f"{entry.model._meta.verbose_name} event"},
+        # Orders events across tables: several events of one transaction share pgh_created_at (NOW()).
+        attrs={"pgh_recorded_at": models.DateTimeField(db_default=ClockTimestamp(), editable=False)},
     )(proxy)
     return getattr(sys.modules[__name__], f"{name}Event")  # type: ignore[no-any-return]
 

@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from participants.models import Participant, ScreeningStatus
+from adjudication.models import EscalationDecision
+from adjudication.selectors import eac_log
+from participants.models import Participant, ScreeningStatus, User
 from screening.criteria import CRITERIA
 from screening.models import CriterionResult, Evaluation, Outcome
 
@@ -64,9 +66,26 @@ def _criteria_of_latest(outcome: str, with_reviewer: bool = False) -> Subquery:
     )
 
 
-def eac_decisions() -> Any:
-    """The participant's EAC decisions as text; empty until adjudication records decisions."""
-    return Value("")
+def eac_decisions() -> Subquery:
+    """The participant's EAC decisions, oldest first: "criterion: decision (date, round n)"."""
+    text = Concat(
+        F("criterion_id"),
+        Value(": "),
+        F("decision"),
+        Value(" ("),
+        Cast("date", output_field=CharField()),
+        Value(", round "),
+        Cast("round", output_field=CharField()),
+        Value(")"),
+        output_field=CharField(),
+    )
+    return Subquery(
+        EscalationDecision.objects.filter(escalation__participant=OuterRef("pk"))
+        .order_by()
+        .values("escalation__participant")
+        .annotate(text=StringAgg(text, delimiter="; ", order_by=("decided_at", "pk")))
+        .values("text")
+    )
 
 
 def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Participant]:
@@ -109,6 +128,60 @@ def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any
             p.review or "",  # type: ignore[attr-defined]
             p.eac or "",  # type: ignore[attr-defined]
         ]
+
+
+# --- EAC log ------------------------------------------------------------------------------------
+
+EAC_LOG_HEADER = [
+    "Site",
+    "Screening number",
+    "Criterion",
+    "Review by",
+    "Escalation state",
+    "Round",
+    "Opened",
+    "Review time",
+    "Reviewer",
+    "Action",
+    "Rationale",
+    "Signed by",
+    "Signature meaning",
+    "Evidence digest",
+    "Decisions",
+]
+
+
+def eac_log_rows(user: User) -> Iterator[list[Any]]:
+    """One row per review (an escalation without reviews gives one row), oldest escalation first."""
+    for e in eac_log(user).iterator(chunk_size=500):
+        decisions = "; ".join(
+            f"{d.decision} ({d.date.isoformat()}, round {d.round})" for d in e.decisions.all()
+        )
+        head = [
+            e.participant.site.code,
+            e.participant.screening_number,
+            e.criterion_id,
+            e.get_review_by_display(),
+            e.get_state_display(),
+            e.round,
+            e.opened_at,
+        ]
+        reviews = list(e.reviews.all())
+        if not reviews:
+            yield [*head, None, "", "", "", "", "", e.evidence_digest, decisions]
+        for r in reviews:
+            signature = getattr(r, "signature", None)
+            yield [
+                *head,
+                r.created_at,
+                r.reviewer.display_name(),
+                r.get_action_display(),
+                r.rationale,
+                signature.signer_name if signature else "",
+                signature.meaning if signature else "",
+                r.evidence_digest,
+                decisions,
+            ]
 
 
 # --- Audit trail --------------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def _select_sql(source: Source, conditions: list[str]) -> str:
     where = " AND ".join(conditions) if conditions else "TRUE"
     table = _quote(source.table)
     return (
-        f"SELECT '{source.key}'::text AS record_type, e.pgh_id, e.pgh_created_at, e.pgh_label,"
+        f"SELECT '{source.key}'::text AS record_type, e.pgh_id, e.pgh_recorded_at, e.pgh_label,"
         f" e.pgh_obj_id::text AS record_id, {source.participant_sql()} AS participant_id,"
         " e.pgh_context::text AS context, e.pgh_context_id::text AS context_id,"
         " to_jsonb(e)::text AS data,"
@@ -182,17 +182,17 @@ def _query(
             conditions.append(source.participant_filter_sql(scope_sql))
             params += scope_params
         if start is not None:
-            conditions.append("e.pgh_created_at >= %s")
+            conditions.append("e.pgh_recorded_at >= %s")
             params.append(start)
         if end is not None:
-            conditions.append("e.pgh_created_at < %s")
+            conditions.append("e.pgh_recorded_at < %s")
             params.append(end)
         parts.append(_select_sql(source, conditions))
     if not parts:
         parts.append(_select_sql(next(iter(SOURCES.values())), ["FALSE"]))
     union = " UNION ALL ".join(f"({p})" for p in parts)
     sql = (
-        "SELECT ev.record_type, ev.pgh_id, ev.pgh_created_at, ev.pgh_label, ev.record_id, ev.participant_id,"
+        "SELECT ev.record_type, ev.pgh_id, ev.pgh_recorded_at, ev.pgh_label, ev.record_id, ev.participant_id,"
         " ev.context, ev.context_id, ev.data, ev.previous, pp.screening_number, s.code, u.id, u.username,"
         " u.full_name"
         f" FROM ({union}) ev"
@@ -200,7 +200,7 @@ def _query(
         " LEFT JOIN participants_site s ON s.id = pp.site_id"
         " LEFT JOIN participants_user u ON u.id = CASE WHEN ev.context::jsonb->>'user' ~ '^[0-9]+$'"
         " THEN (ev.context::jsonb->>'user')::bigint END"
-        " ORDER BY ev.pgh_created_at, ev.record_type, ev.pgh_id"
+        " ORDER BY ev.pgh_recorded_at, ev.record_type, ev.pgh_id"
     )
     return sql, params
 

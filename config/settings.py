@@ -227,9 +227,6 @@ LOGGING = {
     },
 }
 
-# History: the event time is the statement's wall clock, so events within one transaction keep their order.
-PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
-
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
 
 # Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.

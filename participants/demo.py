@@ -103,7 +103,8 @@ def load_demo_data(cases_dir: Path | None = None) -> dict[str, int]:
 
 
 def _read_case(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    return case
 
 
 def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tuple[str, int], ...]) -> int:

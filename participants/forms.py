@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -30,7 +30,7 @@ from screening.criteria.vocabulary import (
     ValueKind,
 )
 
-from .intake import EventField, event_fields, humanize
+from .intake import EventField, event_fields, humanize, unit_label
 from .models import (
     Assessment,
     ClinicalEvent,
@@ -218,7 +218,7 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
             "sex": participant.sex,
             "birth_date": participant.birth_date,
             **{n: getattr(participant, n) for n in KEY_DATES},
-        }
+        } | (kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
         if participant.cohort != Cohort.SLE:
             del self.fields["lupus_nephritis"]
@@ -234,7 +234,7 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
         self.helper.layout = Layout(*fields, Field("reason"))
 
     def chosen_cohort(self) -> str:
-        return self.participant.cohort
+        return str(self.participant.cohort)
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
@@ -254,12 +254,28 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
 # --- Lab results --------------------------------------------------------------------------------
 
 
-def unit_label(unit: str) -> str:
-    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL."""
-    label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
-    for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
-        label = label.replace(plain, sup)
-    return label if label == unit else f"{label}  ({unit})"
+# Values possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
+# paragraph): usually a unit slip. Canonical /µL; the engine's own bounds refuse the impossible.
+IMPLAUSIBLE_BELOW = {"anc": Decimal(10), "alc": Decimal(10), "platelets": Decimal(1000)}
+
+
+def implausible(test: LabTest, value: Decimal, unit: str) -> str:
+    """The question to ask about a count entered with `unit`, or "" when it is plausible."""
+    floor = IMPLAUSIBLE_BELOW.get(test.key)
+    factor = test.factor(unit)
+    if floor is None or factor is None:
+        return ""
+    canonical = value * factor.num / factor.den
+    per_ul = factor.num == factor.den
+    if canonical < floor or (per_ul and value < 1):
+        shown = f"{value} {unit_label(unit)}"
+        if not per_ul:
+            shown += f" = {canonical.normalize():f} /µL"
+        return (
+            f"{shown} is unusually low for this count. Check the unit on the report (per µL, or × 10³/µL "
+            "= × 10⁹/L?); if the value is right, tick the box below."
+        )
+    return ""
 
 
 class LabForm(ReasonMixin, forms.Form):
@@ -329,6 +345,12 @@ class LabForm(ReasonMixin, forms.Form):
             layout.append(InlineRadios("specimen"))
         self.fields["collected"] = date_field("Collection date", help_text="The date the specimen was taken.")
         layout.append(Field("collected", wrapper_class="col-md-4"))
+        if test.key in IMPLAUSIBLE_BELOW:
+            self.fields["value_checked"] = forms.BooleanField(
+                label="I have checked this unusually low value and its unit against the report",
+                required=False,
+            )
+            layout.append(Field("value_checked"))
         if correcting:
             self.add_reason(required=True)
             layout.append("reason")
@@ -351,6 +373,9 @@ class LabForm(ReasonMixin, forms.Form):
                 self.add_error("unit", "Choose the unit of the value.")
             if self.test.uln is UlnRule.REQUIRED and cleaned.get("uln") is None and "uln" not in self.errors:
                 self.add_error("uln", "This test is compared to its upper limit of normal: give the ULN.")
+            question = implausible(self.test, number, cleaned.get("unit", ""))
+            if question and not cleaned.get("value_checked"):
+                self.add_error("value_number", question)
         return cleaned
 
     def values(self) -> dict[str, Any]:
@@ -463,6 +488,7 @@ class FactForm(ReasonMixin, forms.Form):
                 initial[fact.key] = a.value
             if fact.dated:
                 initial[f"{fact.key}__date"] = a.date
+        initial |= kwargs.pop("initial", None) or {}
         super().__init__(*args, initial=initial, **kwargs)
         layout: list[Any] = []
         for fact in self.facts:
@@ -485,7 +511,13 @@ class FactForm(ReasonMixin, forms.Form):
                 )
             else:
                 self.fields[fact.key] = fact_value_field(fact)
-                items.append(InlineRadios(fact.key) if fact.type is FactType.BOOL else Field(fact.key))
+                items.append(
+                    InlineRadios(fact.key)
+                    if fact.type is FactType.BOOL
+                    else Field(
+                        fact.key, wrapper_class="col-md-6" if fact.type is FactType.ENUM else "col-md-4"
+                    )
+                )
             if fact.dated:
                 self.fields[f"{fact.key}__date"] = date_field(
                     "Assessment date", required=False, help_text="The date of this screening assessment."
@@ -729,10 +761,17 @@ class EventForm(ReasonMixin, forms.Form):
         self.fields["event"] = forms.CharField(widget=forms.HiddenInput, initial=kind, required=False)
         self.fields["date"] = date_field("Date", help_text=f"The {date_means}.")
         layout: list[Any] = ["event", Field("date", wrapper_class="col-md-4")]
+        numbers: list[Any] = []  # consecutive whole-number fields share a row
         for spec in self.specs:
             field = event_field(spec)
             field.help_text = field.help_text or EVENT_HELP.get(spec.name, "")
             self.fields[spec.name] = field
+            if spec.type == "int":
+                numbers.append(Div(Field(spec.name), css_class="col-6 col-md-4"))
+                continue
+            if numbers:
+                layout.append(Div(*numbers, css_class="row"))
+                numbers = []
             if spec.type == "bool":
                 layout.append(InlineRadios(spec.name))
             elif spec.type == "classes":
@@ -741,6 +780,8 @@ class EventForm(ReasonMixin, forms.Form):
                 )
             else:
                 layout.append(Field(spec.name, wrapper_class="col-md-6"))
+        if numbers:
+            layout.append(Div(*numbers, css_class="row"))
         if correcting:
             self.add_reason(required=True)
             layout.append("reason")
@@ -787,7 +828,7 @@ class HistoryForm(forms.Form):
         super().__init__(*args, **kwargs)
         done = set(confirmed)
         self.confirmed = done
-        self.fields["areas"].choices = [
+        cast(forms.MultipleChoiceField, self.fields["areas"]).choices = [
             (a, humanize(a) + (" (confirmed)" if a in done else "")) for a in areas
         ]
         self.helper = FormHelper()

@@ -110,13 +110,19 @@ def fact_group(fact: FactKey) -> FactGroup:
     return FactGroup.HISTORY
 
 
+# Facts of the lupus nephritis stratum only (FACTS.md § 5.2: "LN: …", read by sle.exc.ln_*).
+LN_FACTS = frozenset({"inv_expected_rrt_within_12m", "inv_other_kidney_disease_confounding"})
+
+
 def facts_for(participant: Participant) -> list[FactKey]:
-    """The facts asked of this participant: their cohort's and the common ones, for their sex."""
+    """The facts asked of this participant: their cohort's (and stratum's) and the common ones,
+    for their sex."""
     return [
         f
         for f in FACT_KEYS
         if f.cohort in (None, participant.cohort)
         and SEX_OF_FACT.get(f.key, participant.sex) == participant.sex
+        and (f.key not in LN_FACTS or participant.lupus_nephritis)
     ]
 
 
@@ -197,6 +203,7 @@ _WORDS = {
     "cis": "CIS",
     "bcc": "BCC",
     "scc": "SCC",
+    "cns": "CNS",
 }
 
 
@@ -205,6 +212,14 @@ def humanize(name: str) -> str:
     words = [_WORDS.get(w, w) for w in name.split("_")]
     text = " ".join(words)
     return text[0].upper() + text[1:] if text else text
+
+
+def unit_label(unit: str) -> str:
+    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
+    label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
+    for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
+        label = label.replace(plain, sup)
+    return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
 
 
 # --- Record summaries ----------------------------------------------------------------------------
@@ -232,7 +247,7 @@ def describe(record: ClinicalRecord) -> str:
         test = LAB_TESTS_BY_KEY.get(record.test)
         label = test.label if test else record.test
         if record.value_number is not None:
-            value = f"{exact(record.value_number)} {record.unit}".strip()
+            value = f"{exact(record.value_number)} {unit_label(record.unit)}".strip()
             if record.uln is not None:
                 value += f" (ULN {exact(record.uln)})"
         else:
@@ -285,27 +300,30 @@ _TITLES = {c.id: c.title for c in CRITERIA}
 
 def preview_change(
     participant: Participant,
-    kind: str,
-    unsaved: Iterable[ClinicalRecord],
+    kind: str | None,
+    unsaved: Iterable[ClinicalRecord] = (),
     *,
     replaced: Iterable[int] = (),
     replaced_keys: Iterable[str] = (),
+    changed_participant: Participant | None = None,
 ) -> PreviewResult:
-    """Evaluate the current records and the current records with the unsaved ones (replacing the
-    records `replaced`, or for facts the same keys), as of today, and list what changes."""
+    """Evaluate the current records, and the current records with the unsaved ones of `kind`
+    (replacing the records `replaced`, or for facts the same keys) or with the participant's
+    unsaved demographics and dates, as of today, and list what changes."""
     as_of = timezone.localdate()
     records = current_records(participant)
-    part = PART_BY_KIND[kind]
-    drop_pks = set(replaced)
-    drop_keys = set(replaced_keys)
     changed = dict(records)
-    changed[part] = [
-        r
-        for r in records[part]
-        if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
-    ] + list(unsaved)
+    if kind is not None:
+        part = PART_BY_KIND[kind]
+        drop_pks = set(replaced)
+        drop_keys = set(replaced_keys)
+        changed[part] = [
+            r
+            for r in records[part]
+            if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
+        ] + list(unsaved)
     before = preview(assemble(participant, as_of, **records))
-    after = preview(assemble(participant, as_of, **changed))
+    after = preview(assemble(changed_participant or participant, as_of, **changed))
     errors = [f"{path}: {message}" if path else message for path, message in _errors(after.error)]
     changes: list[CriterionChange] = []
     if before.result is not None and after.result is not None:

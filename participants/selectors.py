@@ -5,7 +5,7 @@ A participant of another site is simply not in the queryset, so a URL with its I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -112,6 +112,16 @@ class ExpiringParticipant:
     results: list[Any]  # CriterionResult rows of the latest evaluation, soonest first
 
 
+@dataclass
+class Attention:
+    """What holds a participant back, from the latest evaluation: shown in the dashboard's rows."""
+
+    missing: int = 0
+    reviews: int = 0
+    failing: list[str] = field(default_factory=list)  # criterion ids
+    eligible_from: date | None = None
+
+
 @dataclass(frozen=True)
 class Dashboard:
     page: Page[Participant]
@@ -146,6 +156,7 @@ def site_dashboard(
     """The dashboard: filtered participants, counts per status (under the cohort, search and site
     filters), and the results of latest evaluations that stop holding within a week. A constant
     number of queries."""
+    from screening.models import Outcome
     from screening.selectors import EXPIRING_DAYS, latest_results
 
     today = today or timezone.localdate()
@@ -161,7 +172,7 @@ def site_dashboard(
     if search.strip():
         filtered = filtered.filter(screening_number__icontains=search.strip())
     counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
-    status_counts = [(value, label, counts.get(value, 0)) for value, label in ScreeningStatus.choices]
+    status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
     if status in ScreeningStatus.values:
         filtered = filtered.filter(status=status)
     paginator = Paginator(filtered.order_by("site__code", "screening_sequence"), page_size)
@@ -176,8 +187,26 @@ def site_dashboard(
         .order_by("valid_until", "position")
     ):
         by_participant[result.evaluation.participant_id].append(result)
+    listed = paginator.get_page(page)
+    listed.object_list = rows = list(listed.object_list)
+    attention: dict[int, Attention] = {p.pk: Attention() for p in rows}
+    for result in (
+        latest_results(list(attention))
+        .filter(outcome__in=[Outcome.MISSING, Outcome.REVIEW, Outcome.FAIL])
+        .order_by("position")
+    ):
+        item = attention[result.evaluation.participant_id]
+        item.eligible_from = result.evaluation.eligible_from
+        if result.outcome == Outcome.MISSING:
+            item.missing += 1
+        elif result.outcome == Outcome.REVIEW:
+            item.reviews += 1
+        else:
+            item.failing.append(result.criterion_id)
+    for p in rows:
+        p.attention = attention[p.pk]  # type: ignore[attr-defined]
     return Dashboard(
-        page=paginator.get_page(page),
+        page=listed,
         status_counts=status_counts,
         total=sum(counts.values()),
         expiring=[ExpiringParticipant(p, by_participant[p.pk]) for p in expiring_participants],

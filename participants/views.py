@@ -58,7 +58,10 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     dashboard = site_dashboard(
         request.user,  # type: ignore[arg-type]
         membership,
-        **filters,
+        status=filters["status"],
+        cohort=filters["cohort"],
+        search=filters["search"],
+        site=filters["site"],
         page=_page_number(request.GET.get("page")),
     )
     context = {

@@ -4,6 +4,8 @@ with the acting user, then evaluates at once so the participant page shows the s
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +88,8 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             participant = services.register_participant(
                 _user(request),
-                site=request.membership.site,
-                **form.cleaned_data,  # type: ignore[attr-defined]
+                site=request.membership.site,  # type: ignore[attr-defined]
+                **form.cleaned_data,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -114,7 +116,13 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
             evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
             return _detail(participant)
-    return render(request, "participants/records/dates.html", {"participant": participant, "form": form})
+    context = {
+        "participant": participant,
+        "form": form,
+        "kinds": RecordKind,
+        "preview_url": reverse("participants:preview", args=[participant.pk, "dates"]),
+    }
+    return render(request, "participants/records/dates.html", context)
 
 
 # --- Record forms ------------------------------------------------------------------------------
@@ -178,13 +186,12 @@ def _entry(
             chooser_label="Group",
             choices=[(g.value, group_label(g.value, participant)) for g in FactGroup],
         )
-        key = params.get("key", "")
+        key = str(params.get("key", ""))
         allowed = {f.key: f for f in facts_for(participant)}
         if key in allowed:
             entry.form = FactForm([allowed[key]], current, data)
             entry.title = allowed[key].meaning
-        elif params.get("group", "") in FactGroup.values:
-            group = params["group"]
+        elif (group := str(params.get("group", ""))) in FactGroup.values:
             entry.selected = group
             entry.form = FactForm(group_facts(participant, group), current, data)
             entry.title = group_label(group, participant)
@@ -329,8 +336,8 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
             services.correct_record(_user(request), record, reason=reason, **changes)
         except services.RecordInvalid as exc:
             names = getattr(form, "service_names", None)
-            if isinstance(form, FactForm):
-                names = {k: form.field_for(record.key, k) or k for k in exc.message_dict}  # type: ignore[attr-defined]
+            if isinstance(form, FactForm) and isinstance(record, Assessment):
+                names = {k: form.field_for(record.key, k) or k for k in exc.message_dict}
             add_service_errors(form, exc, names)
         except _Refused:
             pass
@@ -374,7 +381,16 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
             evaluate_now(participant, _user(request), detail)
             messages.success(request, f"Voided: {record}.")
             return _detail(participant)
-    context = {"participant": participant, "record": record, "kind": record_kind, "form": form}
+    context = {
+        "participant": participant,
+        "record": record,
+        "summary": describe(record),
+        "kind": record_kind,
+        "kinds": RecordKind,
+        "form": form,
+        "preview_url": reverse("participants:preview", args=[participant.pk, record_kind.value]),
+        "void_vals": json.dumps({"voids": str(record.pk)}),
+    }
     return render(request, "participants/records/void.html", context)
 
 
@@ -408,7 +424,15 @@ def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """What the posted, unsaved entry would change, compared with the current records."""
     participant = get_participant(_user(request), pk, for_update=True)
+    if kind == "dates":
+        return _preview_dates(request, participant)
     record_kind = _kind(kind)
+    context: dict[str, Any] = {"participant": participant}
+    voids = request.POST.get("voids", "")
+    if voids.isdigit():
+        voided = _record(participant, record_kind, int(voids))
+        context["result"] = preview_change(participant, record_kind, [], replaced=[voided.pk])
+        return render(request, "screening/_preview_panel.html", context)
     record: ClinicalRecord | None = None
     replaces = request.POST.get("replaces", "")
     if replaces.isdigit():
@@ -418,7 +442,6 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             .first()
         )
     entry = _entry(participant, record_kind, request.POST, request.POST, record=record)
-    context: dict[str, Any] = {"participant": participant}
     form = entry.form
     # The reason for change is asked at saving; the preview does not need it.
     if form is None or not (form.is_valid() or set(form.errors) == {"reason"}):
@@ -428,8 +451,9 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     unsaved: list[ClinicalRecord]
     replaced_keys: list[str] = []
     if isinstance(form, FactForm):
-        unsaved = list(form.as_records())
-        replaced_keys = [a.key for a in unsaved]
+        facts = form.as_records()
+        unsaved = list(facts)
+        replaced_keys = [a.key for a in facts]
     elif isinstance(form, HistoryForm):
         unsaved = [HistoryReview(area=a) for a in form.new_areas()]
     else:
@@ -441,6 +465,21 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         replaced=[record.pk] if record is not None else [],
         replaced_keys=replaced_keys,
     )
+    return render(request, "screening/_preview_panel.html", context)
+
+
+def _preview_dates(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """The key-dates form's effect: the same records under the unsaved demographics and dates."""
+    form = EditParticipantForm(participant, request.POST)
+    context: dict[str, Any] = {"participant": participant}
+    if not (form.is_valid() or set(form.errors) == {"reason"}):
+        context["incomplete"] = True
+        context["problems"] = _problems(form)
+        return render(request, "screening/_preview_panel.html", context)
+    changed = copy.copy(participant)
+    for name, value in form.changes().items():
+        setattr(changed, name, value)
+    context["result"] = preview_change(participant, None, changed_participant=changed)
     return render(request, "screening/_preview_panel.html", context)
 
 

@@ -67,10 +67,21 @@ def lab_label(test: str) -> str:
     return spec.label if spec else humanize(test)
 
 
+# Abbreviations a coordinator may not know: spelled out where the page asks for the result.
+_SPELLED_OUT = frozenset(
+    {"anc", "alc", "ck", "crp", "hbsag", "anti_hbc", "hcv_ab", "hiv_ag_ab", "hbv_dna", "hcv_rna"}
+)
+
+
 def lab_long_label(test: str) -> str:
     spec = LAB_TESTS_BY_KEY.get(test)
     short = lab_label(test)
-    return f"{short} ({spec.label.lower()})" if spec and spec.label.lower() != short.lower() else short
+    if spec is None or test not in _SPELLED_OUT:
+        return short
+    long = spec.label
+    if len(long) > 1 and long[1].islower():  # "Absolute neutrophil count", not "HIV-1/2 ..."
+        long = long[0].lower() + long[1:]
+    return f"{short} ({long})"
 
 
 def fact_label(key: str) -> str:
@@ -99,12 +110,13 @@ def path_label(path: str) -> str:
     if head == "labs":
         return f"{lab_long_label(rest)} result"
     if head == "facts":
-        return fact_label(rest)
+        spec = FACT_KEYS_BY_KEY.get(rest)
+        return spec.meaning if spec else fact_label(rest)
     if head == "reviewed":
         return f"Confirm the history of {area_label(rest)} was taken in full"
     if head == "dates":
-        return DATE_LABELS.get(rest, humanize(rest))
+        return f"{DATE_LABELS.get(rest, humanize(rest))} date"
     if head == "events":
         kind, _, field = rest.partition(".")
-        return f"{event_label(kind)}: {humanize(field).lower()}"
+        return f"{event_label(kind)} record: {humanize(field).lower()}"
     return {"birth_date": "Date of birth", "sex": "Sex assigned at birth"}.get(path, humanize(path))

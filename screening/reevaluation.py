@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from participants.models import Participant
@@ -130,27 +130,24 @@ class SweepResult:
     enqueue_failed: bool = False
 
 
-def stale_marks(now: datetime) -> list[int]:
-    """Participants still marked long after the change: their task was lost or never queued."""
-    cutoff = now - timedelta(seconds=settings.REEVALUATION_STALE_SECONDS)
-    return list(
-        Participant.objects.filter(reevaluation_requested_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+# One statement per group selects and marks (renewing the mark's time, so that the next sweep leaves
+# these participants to their queued batch for REEVALUATION_STALE_SECONDS). The ORM has no
+# UPDATE ... RETURNING; the conditions are the ones documented in docs/reevaluation.md.
+_MARK_STALE = """
+    UPDATE {table} SET reevaluation_requested_at = %(now)s
+    WHERE reevaluation_requested_at < %(cutoff)s
+    RETURNING id"""
+_MARK_EXPIRED = """
+    UPDATE {table} SET reevaluation_requested_at = %(now)s
+    WHERE reevaluation_requested_at IS NULL AND status_valid_until < %(today)s
+      AND (evaluated_at IS NULL OR evaluated_at < %(day_start)s)
+    RETURNING id"""
 
 
-def expired_results(now: datetime) -> list[int]:
-    """Unmarked participants whose latest result's valid_until has passed and that were not
-    evaluated today (an evaluation today saw today's date: nothing more can change)."""
-    today = timezone.localdate(now)
-    day_start = timezone.make_aware(datetime.combine(today, datetime.min.time()))
-    return list(
-        Participant.objects.filter(reevaluation_requested_at__isnull=True, status_valid_until__lt=today)
-        .filter(Q(evaluated_at__isnull=True) | Q(evaluated_at__lt=day_start))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+def _mark(sql: str, **params: object) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=connection.ops.quote_name(Participant._meta.db_table)), params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -159,29 +156,29 @@ def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
-    """Mark and enqueue, in batches, the participants the fast path missed or time has changed.
+    """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
 
-    Two queries select, one UPDATE per batch marks (the mark's time is renewed, so the next
-    sweep leaves them to the queued batch for REEVALUATION_STALE_SECONDS), one message per batch."""
+    - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
+    - expired results: unmarked, status_valid_until before today, not evaluated today (an
+      evaluation today already saw today's date).
+
+    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
     from screening.tasks import reevaluate_participants
 
     now = now or timezone.now()
-    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
-    stale = stale_marks(now)
-    expired = expired_results(now)
+    today = timezone.localdate(now)
     cutoff = now - timedelta(seconds=settings.REEVALUATION_STALE_SECONDS)
+    day_start = timezone.make_aware(datetime.combine(today, time.min))
+    stale = _mark(_MARK_STALE, now=now, cutoff=cutoff)
+    expired = _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
+    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
     batches = 0
-    work = [
-        (stale, Q(reevaluation_requested_at__lt=cutoff), Trigger.SWEEP),
-        (expired, Q(reevaluation_requested_at__isnull=True), Trigger.EXPIRY),
-    ]
-    for ids, still_due, trigger in work:
+    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
         for batch in _batches(ids, size):
-            Participant.objects.filter(still_due, pk__in=batch).update(reevaluation_requested_at=now)
             try:
                 reevaluate_participants.apply_async((batch, str(trigger)))
             except Exception:
-                log.warning("sweep could not enqueue; the marks remain for the next sweep", exc_info=True)
+                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
                 return SweepResult(len(stale), len(expired), batches, enqueue_failed=True)
             batches += 1
     if stale or expired:

@@ -88,6 +88,14 @@ class MissingItem:
 
 
 @dataclass(frozen=True)
+class Redraw:
+    """Inputs on record but too old, to be collected again on or after one date."""
+
+    repeat_from: date
+    items: list[MissingItem]
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     evaluation: Evaluation
     diff: EvaluationDiff
@@ -125,8 +133,14 @@ class EvaluationView:
     expiring: list[CriterionRow]
 
     @property
-    def timing_only(self) -> bool:
-        return self.evaluation.eligible_from is not None
+    def redraws(self) -> list[Redraw]:
+        dates = sorted({m.repeat_from for m in self.missing if m.repeat_from is not None})
+        return [Redraw(d, [m for m in self.missing if m.repeat_from == d]) for d in dates]
+
+    @property
+    def missing_now(self) -> list[MissingItem]:
+        """Missing inputs with nothing on record (or no redraw date)."""
+        return [m for m in self.missing if m.repeat_from is None]
 
 
 def _result_rows(results: Iterable[CriterionResult], today: date) -> list[CriterionRow]:

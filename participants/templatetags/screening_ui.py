@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import template
 
 from participants import links
@@ -35,22 +37,22 @@ def edit_dates_url(participant_pk: int) -> str | None:
 
 @register.filter
 def status_label(status: str) -> str:
-    return dict(ScreeningStatus.choices).get(status, status)
+    return str(dict(ScreeningStatus.choices).get(status, status))
 
 
 @register.filter
 def outcome_label(outcome: str) -> str:
-    return dict(Outcome.choices).get(outcome, outcome)
+    return str(dict(Outcome.choices).get(outcome, outcome))
 
 
 @register.filter
 def review_by_label(review_by: str) -> str:
-    return dict(ReviewBy.choices).get(review_by, review_by)
+    return str(dict(ReviewBy.choices).get(review_by, review_by))
 
 
 @register.filter
 def trigger_label(trigger: str) -> str:
-    return dict(Trigger.choices).get(trigger, trigger)
+    return str(dict(Trigger.choices).get(trigger, trigger))
 
 
 @register.filter
@@ -61,3 +63,16 @@ def missing_label(path: str) -> str:
 @register.filter
 def criterion_title(criterion_id: str) -> str:
     return _criterion_title(criterion_id)
+
+
+@register.filter
+def days_until(day: date | None, today: date) -> str:
+    """'today', 'in 3 days', '2 days ago'."""
+    if day is None:
+        return ""
+    n = (day - today).days
+    if n == 0:
+        return "today"
+    if n > 0:
+        return f"in {n} day{'s' if n != 1 else ''}"
+    return f"{-n} day{'s' if n != -1 else ''} ago"

@@ -14,6 +14,9 @@ from typing import Any
 
 def format_decimal(d: Decimal) -> str:
     """Shortest plain decimal string: no exponent, no trailing zeros, no point when integral."""
+    text = str(d)
+    if text.isdigit():  # the common case: a non-negative integral value without exponent
+        return text if len(text) == 1 or text[0] != "0" else str(int(text))
     if d == d.to_integral_value():
         return str(int(d))
     return format(d.normalize(), "f")

@@ -38,13 +38,21 @@ def _is_number(x: Any) -> bool:
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
+_VALID_DATES: set[str] = set()
+
+
 def _is_date(x: str) -> bool:
+    if x in _VALID_DATES:  # the same dates recur across cases
+        return True
     if _DATE.fullmatch(x) is None:
         return False
     try:
         date.fromisoformat(x)
     except ValueError:
         return False
+    if len(_VALID_DATES) > 100_000:
+        _VALID_DATES.clear()
+    _VALID_DATES.add(x)
     return True
 
 
@@ -99,17 +107,18 @@ class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.refs: dict[str, Check] = {}
+        self.compiling: set[str] = set()
 
     def ref(self, pointer: str) -> Check:
         check = self.refs.get(pointer)
         if check is None:
             if not pointer.startswith("#/$defs/") or "/" in pointer[len("#/$defs/") :]:
                 raise _Unsupported(pointer)
-            # Late binding so that recursive references would also work.
-            holder: list[Check] = []
-            self.refs[pointer] = lambda x: holder[0](x)
-            holder.append(self.compile(self.root["$defs"][pointer[len("#/$defs/") :]]))
-            check = self.refs[pointer]
+            if pointer in self.compiling:
+                # A recursive reference: bound late, once the definition is compiled.
+                return lambda x: self.refs[pointer](x)
+            self.compiling.add(pointer)
+            check = self.refs[pointer] = self.compile(self.root["$defs"][pointer[len("#/$defs/") :]])
         return check
 
     def compile(self, schema: Any) -> Check:
@@ -327,7 +336,14 @@ def _all(checks: list[Check]) -> Check:
         a, b = checks
         return lambda x: a(x) and b(x)
     frozen = tuple(checks)
-    return lambda x: all(c(x) for c in frozen)
+
+    def check(x: Any) -> bool:
+        for c in frozen:
+            if not c(x):
+                return False
+        return True
+
+    return check
 
 
 def compile_schema(schema: dict[str, Any]) -> Check:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .calendar_math import add_months, window_end_months
+from .calendar_math import add_months, iso, window_end_months
 from .canonical import format_decimal
 from .context import Ctx
 from .framework import (
@@ -29,7 +29,8 @@ from .framework import (
     outcome_of,
     passed,
 )
-from .results import CriterionResult
+from .model import LabResult
+from .results import CriterionResult, EvidenceEntry
 from .rules_cohorts import latest, positive_antibody
 from .rules_inclusion import childbearing_potential, lab_absent_reason, show
 from .table4 import CONTINUE, EXCLUDED, TAPER, Category
@@ -38,10 +39,18 @@ from .table4 import REVIEW as WASHOUT_REVIEW
 ONE_DAY = timedelta(days=1)
 
 
+_REVIEWED_PARTS: dict[tuple[str, str], tuple[Part, Part]] = {}
+
+
 def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
-    if area in ctx.reviewed:
-        return Part(PASS, none_reason)
-    return Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,))
+    """PASS when the area's history is reviewed, else MISSING; both parts are built once."""
+    parts = _REVIEWED_PARTS.get((area, none_reason))
+    if parts is None:
+        parts = _REVIEWED_PARTS[(area, none_reason)] = (
+            Part(PASS, none_reason),
+            Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,)),
+        )
+    return parts[0] if area in ctx.reviewed else parts[1]
 
 
 exc_infection = boolean_criterion(
@@ -162,6 +171,16 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
 
 
+_TIMEDELTAS: dict[int, timedelta] = {}
+
+
+def _days(n: int) -> timedelta:
+    delta = _TIMEDELTAS.get(n)
+    if delta is None:
+        delta = _TIMEDELTAS[n] = timedelta(days=n)
+    return delta
+
+
 def exc_washout(ctx: Ctx) -> CriterionResult:
     cid = "exc.washout"
     parts: list[Part] = []
@@ -171,23 +190,28 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
     for v in ctx.therapies:
         th = v.therapy
         washout = v.agent.washout
-        name = th.agent_name or th.agent.replace("_", " ")
         if washout == CONTINUE or washout == EXCLUDED:
             continue
+        name = th.agent_name or th.agent.replace("_", " ")
         if isinstance(washout, int):
-            n = timedelta(days=washout)
-            note = (
-                f" ({v.agent.note})" if v.agent.note and v.agent.key in ("belimumab", "telitacicept") else ""
-            )
+            n = _days(washout)
             if not v.ongoing:
                 last = v.last_dose
                 assert last is not None
                 if d0 is not None:
                     if last <= d0 - n:
                         parts.append(
-                            Part(PASS, f"{name} last dose {last}, at least {washout} days before Day 0 {d0}.")
+                            Part(
+                                PASS,
+                                f"{name} last dose {iso(last)}, at least {washout} days before Day 0 {iso(d0)}.",
+                            )
                         )
                     else:
+                        note = (
+                            f" ({v.agent.note})"
+                            if v.agent.note and v.agent.key in ("belimumab", "telitacicept")
+                            else ""
+                        )
                         parts.append(
                             Part(
                                 FAIL,
@@ -221,7 +245,7 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
                 continue
             deadline = d0 - n
             if t <= deadline:
-                parts.append(_stop_part(ctx, f"{name} must be stopped by {deadline}.", deadline))
+                parts.append(_stop_part(ctx, f"{name} must be stopped by {iso(deadline)}.", deadline))
                 stop_needed.append(name)
             elif v.last_dose is not None and v.last_dose <= deadline:
                 parts.append(
@@ -328,6 +352,15 @@ def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
 _HEPATITIS_TESTS = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
 
 
+def _hbv_evidence(
+    hbsag: LabResult | None, anti_hbc: LabResult | None, hbv_dna: LabResult | None
+) -> EvidenceEntry:
+    return entry(
+        "exc.hepatitis_hiv/hbv",
+        [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"), ev_lab(hbv_dna, "hbv_dna")],
+    )
+
+
 def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     cid = "exc.hepatitis_hiv"
     u = ctx.usable
@@ -350,11 +383,7 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 evidence=entry("exc.hepatitis_hiv/hiv", [ev_lab(hiv, "hiv_ag_ab")]),
             )
         )
-    # HBV
-    hbv_evidence = entry(
-        "exc.hepatitis_hiv/hbv",
-        [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"), ev_lab(hbv_dna, "hbv_dna")],
-    )
+    # HBV (evidence is built only for a REVIEW part)
     if hbv_dna is not None and hbv_dna.value == "detected":
         parts.append(Part(FAIL, f"HBV DNA detected ({hbv_dna.collected})."))
     elif (hbsag is not None and hbsag.value == "positive") or (
@@ -366,7 +395,7 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                     REVIEW,
                     "Positive HBV serology with HBV DNA not detected: the investigator decides.",
                     by=INVESTIGATOR,
-                    evidence=hbv_evidence,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
                 )
             )
         else:
@@ -380,14 +409,13 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                     REVIEW,
                     "Indeterminate HBV serology: the investigator decides.",
                     by=INVESTIGATOR,
-                    evidence=hbv_evidence,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
                 )
             )
     else:
         paths = tuple("labs." + k for k, lab in (("hbsag", hbsag), ("anti_hbc", anti_hbc)) if lab is None)
         parts.append(Part(MISSING, "HBV serology is incomplete.", paths))
     # HCV
-    hcv_evidence = entry("exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")])
     if hcv_rna is not None and hcv_rna.value == "detected":
         parts.append(Part(FAIL, f"HCV RNA detected ({hcv_rna.collected})."))
     elif hcv_ab is None:
@@ -400,7 +428,9 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 REVIEW,
                 "HCV antibody indeterminate: the investigator decides.",
                 by=INVESTIGATOR,
-                evidence=hcv_evidence,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
             )
         )
     elif hcv_rna is not None:
@@ -409,7 +439,9 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
                 REVIEW,
                 "HCV antibody positive with HCV RNA not detected: the investigator decides.",
                 by=INVESTIGATOR,
-                evidence=hcv_evidence,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
             )
         )
     else:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .adjudicate import adjudicate
-from .calendar_math import age_on, birthday
+from .calendar_math import age_on, birthday, iso
 from .canonical import format_decimal
 from .context import Ctx
 from .framework import (
@@ -50,11 +50,14 @@ def show(lab: LabResult) -> str:
 
 
 def canonical_text(lab: LabResult) -> str:
-    c = lab.canonical
-    assert c is not None
-    test = LAB_TESTS_BY_KEY[lab.test]
+    num, den = lab.canonical_num, lab.canonical_den
+    assert num is not None and den is not None
+    unit = LAB_TESTS_BY_KEY[lab.test].canonical_unit
+    if den == 1 and num == num.to_integral_value():
+        return f"{format_decimal(num)} {unit}"
+    c = num / den
     q = c.quantize(1) if c == c.to_integral_value() else round(c, 2)
-    return f"{format_decimal(q)} {test.canonical_unit}"
+    return f"{format_decimal(q)} {unit}"
 
 
 def inc_age(ctx: Ctx) -> CriterionResult:
@@ -62,7 +65,7 @@ def inc_age(ctx: Ctx) -> CriterionResult:
     birth = ctx.case.birth_date
     th = ctx.th
     age = age_on(birth, ctx.c)
-    at = "on the evaluation date" if ctx.c_is_t else f"at consent ({ctx.c})"
+    at = "on the evaluation date" if ctx.c_is_t else f"at consent ({iso(ctx.c)})"
     if th.age_min <= age <= th.age_max:
         vu = birthday(birth, th.age_max + 1) - ONE_DAY if ctx.c_is_t else None
         return passed(cid, f"Age {age} {at}, within {th.age_min}–{th.age_max}.", vu)
@@ -74,7 +77,7 @@ def inc_age(ctx: Ctx) -> CriterionResult:
 
 def inc_consent(ctx: Ctx) -> CriterionResult:
     if ctx.icf is not None:
-        return passed("inc.consent", f"ICF signed on {ctx.icf}.")
+        return passed("inc.consent", f"ICF signed on {iso(ctx.icf)}.")
     return missing("inc.consent", "The signed ICF date is not recorded.", ("dates.icf_signed",))
 
 
@@ -119,7 +122,9 @@ def inc_heme_support(ctx: Ctx) -> CriterionResult:
     paths = tuple("reviewed." + a for a in ("growth_factor", "transfusion") if a not in reviewed)
     if paths:
         return missing(cid, "Growth factor and transfusion history must be reviewed in full.", paths)
-    return passed(cid, f"No growth factor or transfusion support from {span_start} (draw {h}) to date.", vu)
+    return passed(
+        cid, f"No growth factor or transfusion support from {iso(span_start)} (draw {iso(h)}) to date.", vu
+    )
 
 
 def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) -> Rule:
@@ -131,7 +136,7 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
         num, den = lab.canonical_num, lab.canonical_den
         assert num is not None and den is not None
         vu = lab.collected + ctx.w
-        shown = f"{name} {canonical_text(lab)} ({lab.collected})"
+        shown = f"{name} {canonical_text(lab)} ({iso(lab.collected)})"
         if num >= threshold * den:
             return passed(cid, f"{shown} ≥ {format_decimal(threshold)} {unit}.", vu)
         return failed(cid, f"{shown} < {format_decimal(threshold)} {unit}.", vu)
@@ -287,7 +292,7 @@ def inc_pregnancy_test(ctx: Ctx) -> CriterionResult:
         return missing(cid, lab_absent_reason(ctx, "pregnancy_test"), ("labs.pregnancy_test",))
     vu = lab.collected + ctx.w
     if lab.value == "negative":
-        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {lab.collected}.", vu)
+        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {iso(lab.collected)}.", vu)
     if lab.value == "positive":
         return failed(cid, f"Pregnancy test ({lab.specimen}) positive on {lab.collected}.", vu)
     return missing(

@@ -52,3 +52,38 @@ def screened(coordinator_a: User, site_a: Site) -> dict[str, Any]:
     evaluation = evaluate_participant(p.pk, trigger=Trigger.MANUAL, detail="test", user=user)
     p = Participant.objects.get(pk=p.pk)
     return {"participant": p, "user": user, "evaluation": evaluation}
+
+
+@pytest.fixture
+def adjudicated(
+    make_user, coordinator_a: User, site_a: Site, site_b: Site, settings, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    """A case escalated to the EAC (LN without biopsy) and accepted by one reviewer (quorum 1)."""
+    from adjudication import services as eac
+    from adjudication.demo import CASES_DIR, enter_case, load_case_file, shift_case
+    from adjudication.models import Escalation, ReviewAction
+
+    from ..conftest import PASSWORD
+
+    settings.EAC_QUORUM = 1
+    reviewer = make_user(Role.EAC_REVIEWER, site_b, "eac.b")
+    with django_capture_on_commit_callbacks(execute=True):
+        participant = enter_case(
+            coordinator_a, site_a, shift_case(load_case_file(CASES_DIR / "sle-ln-no-biopsy.json"))
+        )
+    escalation = Escalation.objects.get(participant=participant)
+    eac.claim(reviewer, escalation.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = eac.sign_review(
+            reviewer,
+            escalation.pk,
+            action=ReviewAction.APPROVE,
+            rationale="Exception justified.",
+            password=PASSWORD,
+        )
+    return {
+        "participant": Participant.objects.get(pk=participant.pk),
+        "reviewer": reviewer,
+        "escalation": escalation,
+        "review": outcome.review,
+    }

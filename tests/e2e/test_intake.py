@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,11 @@ def save(page, button: str = "Save") -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_for_panel(page) -> None:  # type: ignore[no-untyped-def]
+    """Let the live panel answer the last change, then scroll up for a screenshot."""
     page.locator("[data-testid=preview-overall], [data-testid=preview-errors]").first.wait_for()
+    page.wait_for_timeout(900)  # longer than the panel's input delay
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def enter_lab(page, base: str, lab: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -149,7 +154,7 @@ def test_coordinator_enters_an_eligible_sle_case_and_corrects_anc(
     save(page)
 
     status = page.get_by_test_id("overall-status")
-    assert status.inner_text().strip() == "ELIGIBLE", page.locator(
+    assert status.inner_text().split()[0] == "ELIGIBLE", page.locator(
         "[data-outcome]:not([data-outcome=PASS])"
     ).all_inner_texts()
     screenshot("intake-participant-eligible")
@@ -168,9 +173,74 @@ def test_coordinator_enters_an_eligible_sle_case_and_corrects_anc(
     screenshot("intake-correct-anc-with-panel")
     save(page, "Save correction")
 
-    assert page.get_by_test_id("overall-status").inner_text().strip() == "INELIGIBLE"
+    assert page.get_by_test_id("overall-status").inner_text().split()[0] == "INELIGIBLE"
     anc = page.locator("[data-criterion='inc.heme.anc']")
     assert "FAIL" in anc.inner_text() and "900" in anc.inner_text()
     history = page.get_by_test_id("evaluation-history").inner_text()
     assert "Transcription error" in history
     screenshot("intake-participant-ineligible")
+
+
+def test_forms_explain_refusals_next_to_the_field(live_server, page, screenshot, make_user, site_a) -> None:
+    from participants.case_import import import_case
+
+    coordinator = make_user(Role.COORDINATOR, site_a, "coord.intake2")
+    case = as_of_today(load("sle-ln-eligible"), timezone.localdate())
+    participant = import_case(coordinator, site_a, case)
+    base = f"{live_server.url}/participants/{participant.pk}/"
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("Username").fill("coord.intake2")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/participants/$"))
+
+    # A new kidney biopsy, class IV alone with a low activity index: the panel shows the effect.
+    page.goto(base + "records/event/new/?event=kidney_biopsy")
+    page.locator("#id_date").fill(case["dates"]["as_of"])
+    page.locator('input[name="isn_rps_classes"][value="IV"]').check()
+    page.locator("#id_nih_activity_index").fill("1")
+    page.locator("#id_nih_chronicity_index").fill("0")
+    wait_for_panel(page)
+    assert "sle.ln_biopsy" in page.get_by_test_id("preview-panel").inner_text()
+    screenshot("intake-event-kidney-biopsy-with-panel")
+
+    # Text in a number and a unit slip are refused next to the value; nothing is saved.
+    page.goto(base + "records/lab/new/?test=platelets")
+    page.locator("#id_value_number").fill("lots")
+    page.locator("#id_unit").select_option("/uL")
+    page.locator("#id_collected").fill(case["dates"]["as_of"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    assert "Enter a number" in page.locator(".invalid-feedback").first.inner_text()
+    page.locator("#id_value_number").fill("182")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    assert "unusually low" in page.locator(".invalid-feedback").first.inner_text()
+    wait_for_panel_or_problems(page)
+    screenshot("intake-lab-refused")
+
+    # Consent after the first screening visit, and Day 0 changed without a reason.
+    page.goto(base + "dates/")
+    day_before = (timezone.localdate() - timedelta(days=1)).isoformat()
+    page.locator("#id_icf_signed").fill(day_before)
+    page.locator("#id_planned_day0").fill((timezone.localdate() + timedelta(days=20)).isoformat())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    text = page.locator("[data-testid=dates-form]").inner_text()
+    assert "on or before the first screening visit" in text and "Give the reason" in text
+    page.wait_for_timeout(500)
+    wait_for_panel_or_problems(page)
+    screenshot("intake-dates-refused")
+
+    # Record list and the void page.
+    page.goto(base + "records/lab/")
+    screenshot("intake-lab-records-ln")
+    page.locator("tr[data-record]", has_text="Body weight").get_by_role("link", name="Void").click()
+    wait_for_panel(page)
+    assert "inc.crcl" in page.get_by_test_id("preview-panel").inner_text()
+    screenshot("intake-void-with-panel")
+
+
+def wait_for_panel_or_problems(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")

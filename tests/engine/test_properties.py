@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from screening.cli import render_json
+from screening.cli import render_compact, render_json
 from screening.criteria import CaseError, dumps, evaluate, evaluation_to_json, load_case
 from screening.criteria.canonical import canonical_json, canonical_json_reference
 from screening.criteria.vocabulary import BILAG_DOMAINS, FACT_KEYS, FactType
@@ -174,4 +174,5 @@ def test_result_json_is_the_same_text_from_both_writers(data: dict[str, Any]) ->
     assert render_json(ev) == dumps(evaluation_to_json(ev), indent=2)
     compact = render_json(ev, indent=None)
     assert compact == dumps(evaluation_to_json(ev))
+    assert render_compact(ev) == compact
     assert json.loads(compact, parse_float=Decimal) == json.loads(render_json(ev), parse_float=Decimal)

@@ -228,3 +228,20 @@ def test_manage_py_screen_on_the_shared_cases_exits_0() -> None:
     for r in results:
         want = json.loads((CASES / "expected" / f"{r['case_id']}.json").read_text(encoding="utf-8"))
         assert r["overall"] == want["overall"]
+
+
+def test_a_large_directory_is_screened_in_worker_processes_in_file_order(tmp_path: Path) -> None:
+    names = []
+    for i in range(230):
+        data = base(["sle-eligible", "iim-eligible", "ssc-male-eligible", "sle-ln-eligible"][i % 4])
+        data["case_id"] = f"case-{i:03d}"
+        names.append(data["case_id"])
+        write(tmp_path / f"case-{i:03d}.json", data)
+    bad = base()
+    bad["labs"][0]["collected"] = "2025-13-01"
+    write(tmp_path / "case-100-bad.json", bad)
+    status, out, err = screen(str(tmp_path))
+    assert status == 2
+    assert [r["case_id"] for r in json.loads(out)] == names
+    assert err.startswith(f"{tmp_path / 'case-100-bad.json'}: labs/0/collected: ")
+    assert len(out.splitlines()) == 232  # "[", one line per case, "]"

@@ -23,9 +23,10 @@ def _fresh_reevaluation_keys() -> Iterator[None]:
     clear_reevaluation_keys()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """One worker for the session (tests may kill and restart it); the queue starts empty."""
+    """One worker for the module (tests may kill and restart it), gone before other tests run so
+    that it evaluates nothing of theirs; the queue starts and ends empty."""
     from config.celery import app
 
     from .worker import Worker

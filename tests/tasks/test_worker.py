@@ -4,6 +4,7 @@ mid-task, and a burst of changes. Transactional tests: the worker sees only comm
 from __future__ import annotations
 
 import json
+import multiprocessing
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -15,13 +16,13 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count
 from django.utils import timezone
 
 from config.celery import app
 from participants import services
-from participants.models import Participant
+from participants.models import Participant, User
 from screening.models import Evaluation, Trigger
 from screening.reevaluation import sweep
 from tests.factories import ParticipantFactory
@@ -78,6 +79,17 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def produce(participant_ids: list[int], user_id: int) -> None:
+    try:
+        user = User.objects.get(pk=user_id)
+        participants = list(Participant.objects.filter(pk__in=participant_ids).order_by("pk"))
+        for round_ in range(10):
+            for p in participants:
+                add_lab(user, p, 1000 + 10 * round_ + p.pk % 7)
+    finally:
+        connections.close_all()
+
+
 def test_a_saved_lab_leads_to_a_stored_evaluation(
     celery_worker_process, coordinator_a, participant_a
 ) -> None:
@@ -112,28 +124,58 @@ def test_broker_down_at_save_then_the_sweep_evaluates(
     assert last_anc(evaluation) == "1500"
 
 
-def test_worker_killed_mid_task_runs_it_again_and_stores_once(
-    celery_worker_process, coordinator_a, participant_a
-) -> None:
+def hold_evaluation_inserts() -> psycopg.Connection:
+    """A transaction that lets a task read its participant but holds its INSERT of the evaluation
+    (until rollback): the task is then in the middle of its evaluation, holding the row lock."""
     db = connection.settings_dict
     blocker = psycopg.connect(
         host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"], dbname=db["NAME"]
     )
+    blocker.execute("LOCK TABLE screening_evaluation IN SHARE ROW EXCLUSIVE MODE")
+    return blocker
+
+
+def wait_until_a_task_is_held() -> None:
+    def held() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+                " AND query ILIKE '%%INSERT INTO \"screening_evaluation\"%%'",
+                [connection.settings_dict["NAME"]],
+            )
+            return cursor.fetchone()[0] == 1
+
+    wait_for(held, what="the task to be in the middle of its evaluation")
+
+
+def test_a_change_during_an_evaluation_leads_to_a_later_one(
+    celery_worker_process, coordinator_a, participant_a
+) -> None:
+    blocker = hold_evaluation_inserts()
     try:
-        # Let the task read the participant but hold its INSERT of the evaluation.
-        blocker.execute("LOCK TABLE screening_evaluation IN SHARE ROW EXCLUSIVE MODE")
+        add_lab(coordinator_a, participant_a, 700)
+        wait_until_a_task_is_held()
+        # The change waits for the running evaluation's row lock and commits after it.
+        with ThreadPoolExecutor(1) as pool:
+            change = pool.submit(lambda: (add_lab(coordinator_a, participant_a, 2700), connection.close()))
+            time.sleep(0.3)
+            blocker.rollback()
+            change.result(timeout=20)
+    finally:
+        blocker.close()
+    wait_for(lambda: settled(participant_a.pk), what="the evaluation of the later change")
+    evaluations = list(Evaluation.objects.filter(participant=participant_a).order_by("sequence"))
+    assert [last_anc(e) for e in evaluations] == ["700", "2700"]
+    assert [e.data_version for e in evaluations] == [1, 2]
+
+
+def test_worker_killed_mid_task_runs_it_again_and_stores_once(
+    celery_worker_process, coordinator_a, participant_a
+) -> None:
+    blocker = hold_evaluation_inserts()
+    try:
         add_lab(coordinator_a, participant_a, 2100)
-
-        def task_blocked() -> bool:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                    " AND query ILIKE 'INSERT INTO \"screening_evaluation\"%%'",
-                    [db["NAME"]],
-                )
-                return cursor.fetchone()[0] == 1
-
-        wait_for(task_blocked, what="the task to be in the middle of its evaluation")
+        wait_until_a_task_is_held()
         celery_worker_process.kill()
     finally:
         blocker.rollback()  # the dead worker's transaction now fails and rolls back
@@ -151,21 +193,21 @@ def test_burst_of_changes_ends_with_every_last_change_evaluated_a_few_times_at_m
 ) -> None:
     participants = [ParticipantFactory(site=site_a, created_by=coordinator_a) for _ in range(100)]
     producers = 4
-
-    def produce(share: list[Participant]) -> None:
-        # Each producer thread owns a quarter of the participants and cycles through them, ten times:
-        # one participant's changes are spread over the whole burst (the hard case for de-duplication).
-        try:
-            for round_ in range(10):
-                for p in share:
-                    add_lab(coordinator_a, p, 1000 + 10 * round_ + p.pk % 7)
-        finally:
-            connection.close()
-
+    # Producer processes (the web workers of a real burst): each owns a quarter of the participants
+    # and cycles through them ten times, so that one participant's changes are spread over the
+    # whole burst, the hard case for de-duplication.
+    connections.close_all()  # the children must not share this process's database connection
+    context = multiprocessing.get_context("fork")
     started = time.monotonic()
-    with ThreadPoolExecutor(producers) as pool:
-        for future in [pool.submit(produce, participants[k::producers]) for k in range(producers)]:
-            future.result()
+    processes = [
+        context.Process(target=produce, args=([p.pk for p in participants[k::producers]], coordinator_a.pk))
+        for k in range(producers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * producers
     burst_seconds = time.monotonic() - started
     ids = [p.pk for p in participants]
 

@@ -20,7 +20,10 @@ def logged_in(username: str) -> Client:
 def write_urls(participant: Participant, record_pks: dict[str, int]) -> list[str]:
     """Every write URL of the intake for `participant` (records given per kind)."""
     pk = participant.pk
-    urls = [reverse("participants:edit_dates", args=[pk])]
+    urls = [
+        reverse("participants:edit_dates", args=[pk]),
+        reverse("participants:preview", args=[pk, "dates"]),
+    ]
     for kind in RecordKind.values:
         urls.append(reverse("participants:add_record", args=[pk, kind]))
         urls.append(reverse("participants:preview", args=[pk, kind]))

@@ -39,7 +39,10 @@ def test_compose_app_services_read_the_same_variables_as_settings() -> None:
         environment = services[name]["environment"]
         assert APP_VARIABLES <= set(environment), name
         assert set(environment) <= read_by_settings, f"{name} sets variables the settings never read"
-        assert environment["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in environment["DATABASE_URL"]
+        assert (
+            environment["DATABASE_URL"].startswith("postgres://")
+            and "@postgres:5432/" in environment["DATABASE_URL"]
+        )
         assert environment["REDIS_URL"] == "redis://redis:6379/0"
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"

@@ -338,3 +338,91 @@ def test_preview_of_an_incomplete_form_says_so(client_a, participant_a) -> None:
     url = reverse("participants:preview", args=[participant_a.pk, "lab"])
     html = client_a.post(url, {"test": "anc", "value_number": "abc"}).content.decode()
     assert "Not a complete entry yet" in html and "Enter a number" in html
+
+
+def test_an_implausibly_low_count_is_questioned_before_saving(client_a, participant_a) -> None:
+    url = add_url(participant_a, "lab")
+    data = {"test": "platelets", "value_number": "182", "unit": "/uL", "collected": RECENT}
+    response = client_a.post(url, data)
+    assert "unusually low for this count" in response.content.decode()
+    assert not LabResult.objects.exists()
+    assert client_a.post(url, data | {"unit": "10^3/uL"}).status_code == 302
+    assert client_a.post(url, data | {"value_checked": "on"}).status_code == 302
+    assert LabResult.objects.count() == 2
+
+
+def test_preview_of_voiding_and_of_new_key_dates(client_a, coordinator_a, participant_a) -> None:
+    lab = record_lab(
+        coordinator_a,
+        participant_a,
+        test="anc",
+        value=Decimal(900),
+        unit="/uL",
+        collected=date.fromisoformat(RECENT),
+    )
+    url = reverse("participants:preview", args=[participant_a.pk, "lab"])
+    html = client_a.post(url, {"voids": lab.pk}).content.decode()
+    assert 'data-criterion="inc.heme.anc"' in html and "MISSING" in html
+    assert LabResult.objects.get().state == RecordState.CURRENT
+    page = client_a.get(
+        reverse("participants:void_record", args=[participant_a.pk, "lab", lab.pk])
+    ).content.decode()
+    assert (
+        "Eligibility if voided" in page and f"hx-vals='{{&quot;voids&quot;: &quot;{lab.pk}&quot;}}'" in page
+    )
+    url = reverse("participants:preview", args=[participant_a.pk, "dates"])
+    html = client_a.post(
+        url, {"lupus_nephritis": "no", "sex": "F", "birth_date": "1987-09-14", "icf_signed": RECENT}
+    ).content.decode()
+    assert 'data-criterion="inc.consent"' in html and "PASS" in html
+    participant_a.refresh_from_db()
+    assert participant_a.icf_signed is None
+
+
+def test_correct_a_fact_an_event_and_a_therapy(client_a, coordinator_a, participant_a) -> None:
+    from participants import services
+
+    when = date.fromisoformat(RECENT)
+    fact = services.record_assessment(coordinator_a, participant_a, key="sledai2k", value=10, date=when)
+    event = services.record_event(
+        coordinator_a, participant_a, kind="transfusion", date=when, details={"product": "red_cells"}
+    )
+    therapy = services.record_therapy(
+        coordinator_a,
+        participant_a,
+        agent="rituximab",
+        start=date(2024, 1, 1),
+        last_dose=date(2024, 2, 1),
+        ongoing=False,
+    )
+    url = reverse("participants:correct_record", args=[participant_a.pk, "fact", fact.pk])
+    assert 'name="sledai2k"' in client_a.get(url).content.decode()
+    response = client_a.post(url, {"sledai2k": "10", "sledai2k__date": RECENT, "reason": "same"})
+    assert "Nothing" in response.content.decode()
+    data = {"sledai2k": "4", "sledai2k__date": RECENT, "reason": "recounted"}
+    assert client_a.post(url, data).status_code == 302
+    assert Assessment.objects.get(state=RecordState.CURRENT).value == 4
+
+    url = reverse("participants:correct_record", args=[participant_a.pk, "event", event.pk])
+    assert 'value="red_cells" selected' in client_a.get(url).content.decode()
+    assert (
+        client_a.post(url, {"date": RECENT, "product": "platelets", "reason": "wrong product"}).status_code
+        == 302
+    )
+    assert ClinicalEvent.objects.get(state=RecordState.CURRENT).details == {"product": "platelets"}
+
+    url = reverse("participants:correct_record", args=[participant_a.pk, "therapy", therapy.pk])
+    data = {
+        "agent": "rituximab",
+        "start": "2024-01-01",
+        "last_dose": "2024-03-01",
+        "reason": "last infusion missed",
+    }
+    assert client_a.post(url, data).status_code == 302
+    assert Therapy.objects.get(state=RecordState.CURRENT).last_dose == date(2024, 3, 1)
+    assert (
+        client_a.get(
+            reverse("participants:correct_record", args=[participant_a.pk, "history", 1])
+        ).status_code
+        == 404
+    )

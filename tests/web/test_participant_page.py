@@ -67,10 +67,10 @@ def test_header_status_and_every_criterion(client: Client, coordinator_a, site_a
     # Not-applicable criteria are folded away, in each group.
     assert html.count('data-testid="not-applicable"') >= 1
     assert '<details class="px-3 py-2 small" data-testid="not-applicable">' in html
-    # The worklist names the missing date, readably; without the forms' URLs, no link.
+    # The worklist names the missing date, readably, and links to the form that supplies it.
     item = re.search(r'data-missing="dates.planned_day0".*?</li>', html, re.S)
     assert item and "Planned Day 0" in item.group(0) and "exc.washout" in item.group(0)
-    assert "href" not in item.group(0)
+    assert f'href="{reverse("participants:edit_dates", args=[participant.pk])}"' in item.group(0)
 
 
 def test_timing_only_failure_says_until_when(client: Client, coordinator_a, site_a) -> None:
@@ -103,9 +103,12 @@ def test_review_and_repeat_from_are_shown(client: Client, coordinator_a, site_a)
     participant = enter(coordinator_a, site_a, case)
     client.force_login(coordinator_a)
     html = page(client, participant)
-    item = re.search(r'data-missing="labs.anc".*?</li>', html, re.S)
-    assert item and "ANC (absolute neutrophil count) result" in item.group(0)
-    assert "on or after <strong>2025-05-26</strong>" in item.group(0)
+    redraw = re.search(r'<li class="list-group-item" data-redraw="2025-05-26">.*?</ul>', html, re.S)
+    assert redraw and "on or after <strong>2025-05-26</strong>" in redraw.group(0)
+    item = re.search(r'data-missing="labs.anc".*?</li>', redraw.group(0), re.S)
+    assert (
+        item and "ANC (absolute neutrophil count) result" in item.group(0) and "inc.heme.anc" in item.group(0)
+    )
     anc = re.search(r'<tr data-criterion="inc.heme.anc".*?</tr>', html, re.S)
     assert anc and "repeat from 2025-05-26" in anc.group(0)
 
