@@ -164,7 +164,7 @@ def evaluate_marked(
     queues its own task), in one transaction and a fixed number of queries for the batch.
 
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
-    from adjudication.selectors import case_adjudications
+    from adjudication.selectors import case_adjudications_many
     from screening.case_builder import assemble, current_records_many
 
     as_of = as_of or timezone.localdate()
@@ -178,6 +178,7 @@ def evaluate_marked(
         if not participants:
             return []
         records = current_records_many([p.pk for p in participants])
+        adjudications = case_adjudications_many([p.pk for p in participants])
         last = dict(
             Evaluation.objects.filter(participant__in=participants)
             .values("participant")
@@ -187,7 +188,10 @@ def evaluate_marked(
         done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
         for participant in participants:
             case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=case_adjudications(participant)
+                participant,
+                as_of,
+                **records[participant.pk],
+                adjudications=adjudications.get(participant.pk, []),
             )
             try:
                 result = run_engine(case)
