@@ -93,6 +93,10 @@ def writer(own: int = 200, anonymous: int = 302) -> dict[str, Status]:
     }
 
 
+def escalation_actor() -> dict[str, Status]:
+    return {**only(("eac_reviewer", "investigator"), status=404)}
+
+
 def pk(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": p.pk}, {}
 
@@ -154,6 +158,16 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         ),
     ),
     "adjudication:queue": (Entry(only(("eac_reviewer",))),),
+    "adjudication:signoffs": (Entry(only(("investigator",))),),
+    # Escalation URLs, given an ID that names no escalation the user may act on: reviewers and
+    # investigators reach the selector (404), other roles are refused first.
+    "adjudication:review": (Entry(escalation_actor(), params=pk),),
+    "adjudication:claim": (Entry(escalation_actor(), method="post", params=pk),),
+    "adjudication:release": (Entry(escalation_actor(), method="post", params=pk),),
+    "adjudication:sign": (Entry(escalation_actor(), method="post", params=pk),),
+    "adjudication:request_information": (Entry(escalation_actor(), method="post", params=pk),),
+    "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
+    "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "screening:exports": (Entry(only(("monitor", "admin"))),),
     "audit:participant": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
