@@ -240,7 +240,17 @@ def test_a_large_directory_is_screened_in_worker_processes_in_file_order(tmp_pat
     bad = base()
     bad["labs"][0]["collected"] = "2025-13-01"
     write(tmp_path / "case-100-bad.json", bad)
-    status, out, err = screen(str(tmp_path))
+    # In a subprocess: the pool forks, and this test process may hold threads of other tests
+    # (a browser driver, a live server) whose locks a fork would copy.
+    done = subprocess.run(
+        [sys.executable, "manage.py", "screen", str(tmp_path), "--format", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    status, out, err = done.returncode, done.stdout, done.stderr
     assert status == 2
     assert [r["case_id"] for r in json.loads(out)] == names
     assert err.startswith(f"{tmp_path / 'case-100-bad.json'}: labs/0/collected: ")
