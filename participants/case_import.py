@@ -3,7 +3,8 @@ coordinator would through the forms: demo data, tests and the case round trip us
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -84,3 +85,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
     return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def shift_case_dates(case: dict[str, Any], days: int) -> dict[str, Any]:
+    """A copy of the case with every date moved by `days` (dates, collection and event dates,
+    therapy periods, dated facts, date facts, adjudications): the timeline keeps its shape, so the
+    engine gives the same result relative to the new as_of. The case_id is left as it is."""
+
+    def shift(value: Any) -> Any:
+        if isinstance(value, str) and _ISO_DATE.match(value):
+            return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
+        if isinstance(value, dict):
+            return {k: shift(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shift(v) for v in value]
+        return value
+
+    return {k: (v if k == "case_id" else shift(v)) for k, v in case.items()}

@@ -1,10 +1,22 @@
-"""Demo sites, people and participants for `make run`. Loading twice changes nothing."""
+"""Demo sites, people and participants for `make run`. Loading twice changes nothing.
+
+Participants come from the worked example cases of the protocol package (REPO/../shared/cases),
+entered record by record through the services with every date shifted so that the case's as_of
+is today, then evaluated; without the cases, plain registrations stand in."""
 
 from __future__ import annotations
 
-from datetime import date
+import copy
+import json
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .demo_password import DEMO_PASSWORD  # noqa: E402,F401
 from .models import Cohort, Membership, Participant, Role, Sex, Site, User
@@ -24,7 +36,36 @@ PEOPLE = [
     ("admin", "Trial administrator", Role.ADMIN, None),
 ]
 
-# site code, cohort, lupus nephritis, sex, birth date
+log = logging.getLogger(__name__)
+
+CASES_DIR = Path(settings.BASE_DIR).parent / "shared" / "cases"
+
+# Per site: (example case, days its data are older than today). Together they give every site
+# participants in each status; an age of a few days puts results into the "expiring soon" list.
+DEMO_CASES: dict[str, tuple[tuple[str, int], ...]] = {
+    "S01": (
+        ("sle-eligible", 5),  # the story below: three evaluations
+        ("sle-rituximab-washout", 0),
+        ("sle-washout-no-day0", 0),
+        ("sle-ln-no-biopsy", 0),
+        ("sle-anc-low", 0),
+        ("ssc-male-eligible", 4),
+        ("sle-stale-labs", 0),
+    ),
+    "S02": (
+        ("iim-eligible", 0),
+        ("iim-anti-tif1g-positive", 0),
+        ("iim-asyn-aldolase-missing", 0),
+        ("ssc-crp-only", 0),
+        ("sle-malignancy-live-vaccine", 0),
+        ("ssc-lung-borderline", 3),
+    ),
+}
+# The case whose participant gets a history: entered with a low ANC and no planned Day 0, then
+# the Day 0 is set and the ANC redrawn, each step evaluated.
+STORY_CASE = "sle-eligible"
+
+# Without the example cases: site code, cohort, lupus nephritis, sex, birth date
 PARTICIPANTS = [
     ("S01", Cohort.SLE, False, Sex.FEMALE, date(1987, 9, 14)),
     ("S01", Cohort.SLE, True, Sex.FEMALE, date(1991, 4, 2)),
@@ -35,7 +76,7 @@ PARTICIPANTS = [
 
 
 @transaction.atomic
-def load_demo_data() -> dict[str, int]:
+def load_demo_data(cases_dir: Path | None = None) -> dict[str, int]:
     sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SITES}
     created_users = 0
     for username, full_name, role, site_code in PEOPLE:
@@ -49,18 +90,98 @@ def load_demo_data() -> dict[str, int]:
             created_users += 1
         Membership.objects.get_or_create(user=user, role=role, site=sites[site_code] if site_code else None)
     created_participants = 0
-    if not Participant.objects.exists():
-        from .services import register_participant
-
-        for site_code, cohort, ln, sex, birth_date in PARTICIPANTS:
-            coordinator = User.objects.get(username=f"coord.{site_code.lower()}")
-            register_participant(
-                coordinator,
-                site=sites[site_code],
-                cohort=cohort,
-                lupus_nephritis=ln,
-                sex=sex,
-                birth_date=birth_date,
-            )
-            created_participants += 1
+    directory = CASES_DIR if cases_dir is None else cases_dir
+    for code, site in sites.items():
+        if Participant.objects.filter(site=site).exists():
+            continue  # loaded before
+        coordinator = User.objects.get(username=f"coord.{code.lower()}")
+        if directory.is_dir():
+            created_participants += _load_cases(coordinator, site, directory, DEMO_CASES.get(code, ()))
+        else:
+            created_participants += _register_plain(coordinator, site)
     return {"users": created_users, "participants": created_participants}
+
+
+def _read_case(path: Path) -> dict[str, Any]:
+    case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    return case
+
+
+def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tuple[str, int], ...]) -> int:
+    from screening.models import Trigger
+    from screening.services import evaluate_participant
+
+    from .case_import import import_case, shift_case_dates
+
+    today = timezone.localdate()
+    created = 0
+    for name, age_days in names:
+        path = directory / f"{name}.json"
+        if not path.is_file():
+            log.warning("demo case %s not found in %s", name, directory)
+            continue
+        case = _read_case(path)
+        offset = (today - timedelta(days=age_days) - date.fromisoformat(case["dates"]["as_of"])).days
+        case = shift_case_dates(case, offset)
+        try:
+            with transaction.atomic():
+                if name == STORY_CASE:
+                    _story(coordinator, site, case)
+                else:
+                    participant = import_case(coordinator, site, case)
+                    evaluate_participant(
+                        participant.pk,
+                        trigger=Trigger.DATA_CHANGE,
+                        detail="screening data entered",
+                        user=coordinator,
+                    )
+        except Exception:  # a case the services refuse: the rest of the demo still loads
+            log.warning("demo case %s could not be entered", name, exc_info=True)
+            continue
+        created += 1
+    return created
+
+
+def _story(coordinator: User, site: Site, case: dict[str, Any]) -> None:
+    """Three evaluations: low ANC and no Day 0; Day 0 planned; ANC redrawn."""
+    from screening.models import Trigger
+    from screening.services import evaluate_participant
+
+    from .case_import import import_case
+    from .services import record_lab, update_participant
+
+    first = copy.deepcopy(case)
+    day0 = date.fromisoformat(first["dates"].pop("planned_day0"))
+    anc = next(lab for lab in first["labs"] if lab["test"] == "anc")
+    anc["value"] = Decimal(900)
+    participant = import_case(coordinator, site, first)
+    evaluate_participant(
+        participant.pk, trigger=Trigger.DATA_CHANGE, detail="screening data entered", user=coordinator
+    )
+    update_participant(coordinator, participant, reason="", planned_day0=day0)
+    evaluate_participant(
+        participant.pk, trigger=Trigger.DATA_CHANGE, detail="key dates recorded", user=coordinator
+    )
+    redrawn = date.fromisoformat(anc["collected"]) + timedelta(days=1)
+    record_lab(coordinator, participant, test="anc", value=Decimal(1200), unit=anc["unit"], collected=redrawn)
+    evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE, detail="lab recorded", user=coordinator)
+
+
+def _register_plain(coordinator: User, site: Site) -> int:
+    from screening.models import Trigger
+    from screening.services import evaluate_participant
+
+    from .services import register_participant
+
+    created = 0
+    for site_code, cohort, ln, sex, birth_date in PARTICIPANTS:
+        if site_code != site.code:
+            continue
+        participant = register_participant(
+            coordinator, site=site, cohort=cohort, lupus_nephritis=ln, sex=sex, birth_date=birth_date
+        )
+        evaluate_participant(
+            participant.pk, trigger=Trigger.DATA_CHANGE, detail="registered", user=coordinator
+        )
+        created += 1
+    return created

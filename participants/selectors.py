@@ -5,10 +5,33 @@ A participant of another site is simply not in the queryset, so a URL with its I
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
-from .models import Membership, Participant, Role, User
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from .models import (
+    SITE_ROLES,
+    Assessment,
+    ClinicalEvent,
+    ClinicalRecord,
+    Cohort,
+    HistoryReview,
+    LabResult,
+    Membership,
+    Participant,
+    RecordState,
+    Role,
+    ScreeningStatus,
+    Site,
+    Therapy,
+    User,
+)
 
 # Roles that read participants of their site(s) through this selector. EAC reviewers reach
 # participants only through their escalations (adjudication), never through this list.
@@ -42,3 +65,152 @@ def get_participant(user: User, pk: int, *, for_update: bool = False) -> Partici
     """The participant `pk` if the user may see it (or change it, with for_update), else 404."""
     qs = editable_participants(user) if for_update else visible_participants(user)
     return get_object_or_404(qs, pk=pk)
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+# The record kinds of the intake forms (URL `kind`), their models and their names on the page.
+RECORD_KINDS: tuple[tuple[str, type[ClinicalRecord], str], ...] = (
+    ("lab", LabResult, "Lab results"),
+    ("fact", Assessment, "Scores and attestations"),
+    ("therapy", Therapy, "Prior therapies"),
+    ("event", ClinicalEvent, "Clinical events"),
+    ("history", HistoryReview, "Histories confirmed complete"),
+)
+
+
+def _current_count(model: type[ClinicalRecord]) -> Subquery:
+    counted = (
+        model.objects.filter(participant=OuterRef("pk"), state=RecordState.CURRENT)
+        .order_by()
+        .values("participant")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)  # type: ignore[return-value]
+
+
+def get_participant_with_counts(user: User, pk: int) -> Participant:
+    """The participant (404 if not visible) with `record_counts`: current records per kind, in one query."""
+    qs = visible_participants(user).annotate(
+        **{f"{kind}_count": _current_count(model) for kind, model, _label in RECORD_KINDS}
+    )
+    participant = get_object_or_404(qs, pk=pk)
+    participant.record_counts = [  # type: ignore[attr-defined]
+        (kind, label, getattr(participant, f"{kind}_count")) for kind, _model, label in RECORD_KINDS
+    ]
+    return participant
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+@dataclass(frozen=True)
+class ExpiringParticipant:
+    participant: Participant
+    results: list[Any]  # CriterionResult rows of the latest evaluation, soonest first
+
+
+@dataclass
+class Attention:
+    """What holds a participant back, from the latest evaluation: shown in the dashboard's rows."""
+
+    missing: int = 0
+    reviews: int = 0
+    failing: list[str] = field(default_factory=list)  # criterion ids
+    eligible_from: date | None = None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    page: Page[Participant]
+    status_counts: list[tuple[str, str, int]]  # (status, label, count), every status listed
+    total: int
+    expiring: list[ExpiringParticipant]
+    today: date
+    horizon: date
+    sites: list[Site]  # for the site filter of cross-site roles; empty for a site role
+
+
+def dashboard_scope(user: User, membership: Membership | None) -> QuerySet[Participant]:
+    """The participants the dashboard lists: the current site for a site role, else all the user sees."""
+    qs = visible_participants(user)
+    if membership is not None and membership.role in SITE_ROLES:
+        return qs.filter(site_id=membership.site_id)
+    return qs
+
+
+def site_dashboard(
+    user: User,
+    membership: Membership | None,
+    *,
+    status: str = "",
+    cohort: str = "",
+    search: str = "",
+    site: str = "",
+    page: int = 1,
+    page_size: int = 50,
+    today: date | None = None,
+) -> Dashboard:
+    """The dashboard: filtered participants, counts per status (under the cohort, search and site
+    filters), and the results of latest evaluations that stop holding within a week. A constant
+    number of queries."""
+    from screening.models import Outcome
+    from screening.selectors import EXPIRING_DAYS, latest_results
+
+    today = today or timezone.localdate()
+    horizon = today + timedelta(days=EXPIRING_DAYS)
+    scope = dashboard_scope(user, membership)
+    cross_site = membership is None or membership.role not in SITE_ROLES
+    sites = list(Site.objects.filter(pk__in=scope.values("site_id"))) if cross_site else []
+    if site and cross_site:
+        scope = scope.filter(site__code=site)
+    filtered = scope
+    if cohort in Cohort.values:
+        filtered = filtered.filter(cohort=cohort)
+    if search.strip():
+        filtered = filtered.filter(screening_number__icontains=search.strip())
+    counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
+    status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
+    if status in ScreeningStatus.values:
+        filtered = filtered.filter(status=status)
+    paginator = Paginator(filtered.order_by("site__code", "screening_sequence"), page_size)
+
+    expiring_participants = list(
+        scope.filter(status_valid_until__lte=horizon).order_by("status_valid_until", "screening_number")[:50]
+    )
+    by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
+    for result in (
+        latest_results(list(by_participant))
+        .filter(valid_until__lte=horizon)
+        .order_by("valid_until", "position")
+    ):
+        by_participant[result.evaluation.participant_id].append(result)
+    listed = paginator.get_page(page)
+    listed.object_list = rows = list(listed.object_list)
+    attention: dict[int, Attention] = {p.pk: Attention() for p in rows}
+    for result in (
+        latest_results(list(attention))
+        .filter(outcome__in=[Outcome.MISSING, Outcome.REVIEW, Outcome.FAIL])
+        .order_by("position")
+    ):
+        item = attention[result.evaluation.participant_id]
+        item.eligible_from = result.evaluation.eligible_from
+        if result.outcome == Outcome.MISSING:
+            item.missing += 1
+        elif result.outcome == Outcome.REVIEW:
+            item.reviews += 1
+        else:
+            item.failing.append(result.criterion_id)
+    for p in rows:
+        p.attention = attention[p.pk]  # type: ignore[attr-defined]
+    return Dashboard(
+        page=listed,
+        status_counts=status_counts,
+        total=sum(counts.values()),
+        expiring=[ExpiringParticipant(p, by_participant[p.pk]) for p in expiring_participants],
+        today=today,
+        horizon=horizon,
+        sites=sites,
+    )

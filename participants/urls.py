@@ -6,10 +6,7 @@ app_name = "participants"
 
 urlpatterns = [
     path("", views.participant_list, name="list"),
-]
-
-# Intake: registration, key dates, record forms and lists, corrections, voiding, the live panel.
-urlpatterns += [
+    path("<int:pk>/", views.participant_detail, name="detail"),
     path("register/", views_records.register, name="register"),
     path("<int:pk>/dates/", views_records.edit_dates, name="edit_dates"),
     path("<int:pk>/records/<str:kind>/", views_records.records, name="records"),
@@ -22,9 +19,3 @@ urlpatterns += [
     path("<int:pk>/records/<str:kind>/<int:record_pk>/void/", views_records.void_record, name="void_record"),
     path("<int:pk>/preview/<str:kind>/", views_records.preview, name="preview"),
 ]
-
-# Placeholder participant page until the real one lands: drop these lines with
-# views_detail_placeholder.py (a `detail` route listed earlier already takes precedence).
-from .views_detail_placeholder import participant_detail  # noqa: E402
-
-urlpatterns.append(path("<int:pk>/", participant_detail, name="detail"))

@@ -5,12 +5,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from screening.selectors import arrange, evaluation_history, latest_evaluation
+
 from .access import role_required
-from .models import Role
+from .models import Cohort, Role, ScreeningStatus
 from .roles import choose_membership
-from .selectors import visible_participants
+from .selectors import (
+    PARTICIPANT_READER_ROLES,
+    PARTICIPANT_WRITER_ROLES,
+    age_on,
+    get_participant_with_counts,
+    site_dashboard,
+)
 
 
 @login_required
@@ -29,11 +38,58 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(destination)
 
 
-@role_required(Role.COORDINATOR, Role.INVESTIGATOR)
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+@role_required(*PARTICIPANT_READER_ROLES)
 def participant_list(request: HttpRequest) -> HttpResponse:
-    site = request.membership.site  # type: ignore[attr-defined]
-    participants = visible_participants(request.user).filter(site=site)  # type: ignore[arg-type]
-    return render(request, "participants/list.html", {"site": site, "participants": participants})
+    """The site dashboard: participants with their status, filters, counts and expiring results."""
+    membership = request.membership  # type: ignore[attr-defined]
+    filters = {
+        "status": request.GET.get("status", ""),
+        "cohort": request.GET.get("cohort", ""),
+        "search": request.GET.get("q", "")[:30],
+        "site": request.GET.get("site", "")[:10],
+    }
+    dashboard = site_dashboard(
+        request.user,  # type: ignore[arg-type]
+        membership,
+        status=filters["status"],
+        cohort=filters["cohort"],
+        search=filters["search"],
+        site=filters["site"],
+        page=_page_number(request.GET.get("page")),
+    )
+    context = {
+        "dashboard": dashboard,
+        "filters": filters,
+        "site": membership.site,
+        "statuses": ScreeningStatus.choices,
+        "cohorts": Cohort.choices,
+        "read_only": membership.role not in PARTICIPANT_WRITER_ROLES,
+    }
+    return render(request, "participants/list.html", context)
+
+
+@role_required(*PARTICIPANT_READER_ROLES)
+def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A participant's status, what to do next, every criterion, records and evaluation history."""
+    participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
+    latest = latest_evaluation(participant)
+    today = timezone.localdate()
+    context = {
+        "participant": participant,
+        "age": age_on(participant.birth_date, today),
+        "today": today,
+        "current": arrange(latest, today) if latest else None,
+        "history": evaluation_history(participant, _page_number(request.GET.get("history"))),
+        "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
+    }
+    return render(request, "participants/detail.html", context)
 
 
 @login_required

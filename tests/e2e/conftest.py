@@ -56,13 +56,13 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def screenshot(page):  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot under artifacts/screenshots/ and return its path."""
+    """Save a screenshot (full page unless told otherwise) under artifacts/screenshots/ and return its path."""
     directory = ARTIFACTS / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, full_page: bool = True) -> Path:
         path = directory / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

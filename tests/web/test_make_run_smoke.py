@@ -91,7 +91,8 @@ def test_make_run_starts_serves_and_stops_then_reuses_its_data() -> None:
         output = "".join(lines)
         assert f"running at {base}" in output
         assert "coord.s01" in output and DEMO_PASSWORD in output
-        assert "9 users and 5 participants created" in output
+        created = re.search(r"9 users and (\d+) participants created", output)
+        assert created and int(created.group(1)) >= 5, output[-2000:]
         landing = _log_in(base, "coord.s01")
         assert "Participants at S01" in landing
         assert "S01-0001" in landing

@@ -1,0 +1,188 @@
+"""The site dashboard: the site's participants, status counts, filters, search and expiring results."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.case_import import shift_case_dates
+from participants.models import Cohort, Membership, Role, ScreeningStatus
+from participants.selectors import site_dashboard
+
+from ..factories import ParticipantFactory
+from .pages_helpers import enter, sle_case
+
+pytestmark = pytest.mark.django_db
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<tr data-participant="([^"]+)"', html)
+
+
+def counts(html: str) -> dict[str, int]:
+    found = re.findall(r'data-status-count="(\w+)".*?<span class="badge[^"]*">(\d+)</span>', html, re.S)
+    return {status: int(n) for status, n in found}
+
+
+@pytest.fixture
+def roster(site_a, site_b, coordinator_a, coordinator_b):  # type: ignore[no-untyped-def]
+    """Participants of both sites in several statuses and cohorts."""
+    make = ParticipantFactory
+    return {
+        "eligible": make(site=site_a, created_by=coordinator_a, status=ScreeningStatus.ELIGIBLE),
+        "ineligible": make(site=site_a, created_by=coordinator_a, status=ScreeningStatus.INELIGIBLE),
+        "incomplete_iim": make(
+            site=site_a,
+            created_by=coordinator_a,
+            status=ScreeningStatus.INCOMPLETE,
+            cohort=Cohort.IIM,
+            lupus_nephritis=None,
+        ),
+        "review": make(site=site_a, created_by=coordinator_a, status=ScreeningStatus.PENDING_REVIEW),
+        "other_site": make(site=site_b, created_by=coordinator_b, status=ScreeningStatus.ELIGIBLE),
+    }
+
+
+def get(client: Client, **params: str) -> str:
+    response = client.get(reverse("participants:list"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_coordinator_sees_the_sites_participants_with_status_counts(
+    client: Client, coordinator_a, roster
+) -> None:
+    client.force_login(coordinator_a)
+    html = get(client)
+    assert sorted(listed(html)) == sorted(p.screening_number for k, p in roster.items() if k != "other_site")
+    assert roster["other_site"].screening_number not in html
+    assert counts(html) == {
+        "NOT_EVALUATED": 0,
+        "ELIGIBLE": 1,
+        "INELIGIBLE": 1,
+        "INCOMPLETE": 1,
+        "PENDING_REVIEW": 1,
+    }
+    row = re.search(rf'<tr data-participant="{roster["eligible"].screening_number}".*?</tr>', html, re.S)
+    assert row and "status-ELIGIBLE" in row.group(0)
+    assert reverse("participants:detail", args=[roster["eligible"].pk]) in row.group(0)
+
+
+def test_filter_by_status_and_cohort_and_search(client: Client, coordinator_a, roster) -> None:
+    client.force_login(coordinator_a)
+    assert listed(get(client, status="INELIGIBLE")) == [roster["ineligible"].screening_number]
+    html = get(client, cohort="IIM")
+    assert listed(html) == [roster["incomplete_iim"].screening_number]
+    assert counts(html)["INCOMPLETE"] == 1 and counts(html)["ELIGIBLE"] == 0  # counts follow the cohort
+    number = roster["review"].screening_number
+    assert listed(get(client, q=number.lower())) == [number]
+    assert listed(get(client, q=roster["other_site"].screening_number)) == []
+    assert "No participant matches these filters." in get(client, status="ELIGIBLE", cohort="SSc")
+    # Unknown values are ignored rather than failing.
+    assert len(listed(get(client, status="bogus", cohort="nope", page="x"))) == 4
+
+
+def test_investigator_sees_the_sites_list(client: Client, make_user, site_a, roster) -> None:
+    client.force_login(make_user(Role.INVESTIGATOR, site_a))
+    assert len(listed(get(client))) == 4
+
+
+def test_monitor_sees_every_site_read_only_and_filters_by_site(
+    client: Client, make_user, roster, site_b
+) -> None:
+    client.force_login(make_user(Role.MONITOR, None))
+    html = get(client)
+    assert len(listed(html)) == 5
+    assert "Participants at all sites" in html and "read-only" in html
+    assert listed(get(client, site=site_b.code)) == [roster["other_site"].screening_number]
+
+
+def test_coordinator_cannot_widen_the_scope_with_the_site_filter(
+    client: Client, coordinator_a, roster, site_b
+) -> None:
+    client.force_login(coordinator_a)
+    assert roster["other_site"].screening_number not in listed(get(client, site=site_b.code))
+
+
+def test_rows_say_what_holds_each_participant_back(client: Client, coordinator_a, site_a) -> None:
+    case = sle_case()
+    del case["dates"]["planned_day0"]
+    incomplete = enter(coordinator_a, site_a, case)
+    case = sle_case()
+    case["labs"][0]["value"] = 800  # ANC
+    ineligible = enter(coordinator_a, site_a, case)
+    eligible = enter(coordinator_a, site_a, sle_case())
+    client.force_login(coordinator_a)
+    html = get(client)
+
+    def attention(p) -> str:  # type: ignore[no-untyped-def]
+        row = re.search(rf'<tr data-participant="{p.screening_number}".*?</tr>', html, re.S)
+        assert row
+        cell = re.search(r'data-testid="attention">(.*?)</td>', row.group(0), re.S)
+        assert cell
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell.group(1))).strip()
+
+    assert attention(incomplete) == "1 missing"
+    assert attention(ineligible) == "fails inc.heme.anc"
+    assert attention(eligible) == "—"
+
+
+def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a) -> None:
+    soon = enter(coordinator_a, site_a, sle_case())  # exc.washout valid until 2025-06-26, labs 2025-07-01
+    later = ParticipantFactory(
+        site=site_a,
+        created_by=coordinator_a,
+        status=ScreeningStatus.ELIGIBLE,
+        status_valid_until=date(2025, 8, 1),
+    )
+    membership = Membership.objects.get(user=coordinator_a)
+    dashboard = site_dashboard(coordinator_a, membership, today=date(2025, 6, 20))
+    assert dashboard.horizon == date(2025, 6, 27)
+    assert [item.participant for item in dashboard.expiring] == [soon]
+    assert [(r.criterion_id, r.valid_until) for r in dashboard.expiring[0].results] == [
+        ("exc.washout", date(2025, 6, 26))
+    ]
+    # Later, the labs come within the week as well; only the latest evaluation counts.
+    dashboard = site_dashboard(coordinator_a, membership, today=date(2025, 6, 25))
+    ids = {r.criterion_id for r in dashboard.expiring[0].results}
+    assert {"exc.washout", "inc.heme.anc", "inc.crcl"} <= ids
+    assert all(r.evaluation.sequence == 1 for r in dashboard.expiring[0].results)
+    assert later not in [item.participant for item in dashboard.expiring]
+
+
+def test_expiring_soon_on_the_page(client: Client, coordinator_a, site_a) -> None:
+    case = sle_case()
+    today = timezone.localdate()
+    shifted = shift_case_dates(case, (today - timedelta(days=5) - date(2025, 6, 16)).days)
+    participant = enter(coordinator_a, site_a, shifted)  # as of five days ago: washout holds 5 more days
+    client.force_login(coordinator_a)
+    html = get(client)
+    box = re.search(r'data-testid="expiring-soon".*?</section>', html, re.S)
+    assert box and participant.screening_number in box.group(0)
+    assert "exc.washout" in box.group(0) and (today + timedelta(days=5)).isoformat() in box.group(0)
+
+
+def test_dashboard_queries_do_not_grow_with_participants(
+    client: Client, coordinator_a, site_a, django_assert_max_num_queries
+) -> None:
+    enter(coordinator_a, site_a, sle_case())
+    client.force_login(coordinator_a)
+    get(client)
+    soon = timezone.localdate() + timedelta(days=2)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        get(client)
+    for status in ScreeningStatus.values * 6:
+        ParticipantFactory(site=site_a, created_by=coordinator_a, status=status, status_valid_until=soon)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        html = get(client)
+    assert len(listed(html)) == 31
+
+
+# session, user, memberships (2), counts, page count + rows + their open criteria,
+# expiring participants + results, session save
+DASHBOARD_QUERIES = 13
