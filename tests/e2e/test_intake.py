@@ -174,7 +174,7 @@ def test_coordinator_enters_an_eligible_sle_case_and_corrects_anc(
     save(page, "Save correction")
 
     assert page.get_by_test_id("overall-status").inner_text().split()[0] == "INELIGIBLE"
-    anc = page.locator("[data-criterion='inc.heme.anc']")
+    anc = page.locator("[data-criterion='inc.heme.anc']").first
     assert "FAIL" in anc.inner_text() and "900" in anc.inner_text()
     history = page.get_by_test_id("evaluation-history").inner_text()
     assert "Transcription error" in history
