@@ -37,6 +37,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(PY) bench/engine_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
 
 clean-data:
 	rm -rf .var

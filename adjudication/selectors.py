@@ -1,13 +1,202 @@
-"""What the adjudication app tells the rest of the system."""
+"""The one way to reach escalations: scoped by role and site, so anything else is a 404.
+
+- An EAC reviewer sees EAC escalations of participants of every site except their own sites (any
+  membership of theirs names a site they belong to).
+- An investigator sees the investigator sign-offs of their site(s).
+- Site staff, monitors and admins see escalations of the participants they may see (read only).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from participants.models import Participant
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from participants.models import Membership, Participant, Role, User
+from participants.selectors import visible_participants
+from screening.models import CriterionResult, Evaluation, ReviewBy
+
+from .models import ACTIVE_STATES, Escalation, EscalationDecision, Review
+
+
+def _memberships(user: User) -> list[Membership]:
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(Membership.objects.filter(user=user))
+
+
+def actionable_escalations(user: User) -> QuerySet[Escalation]:
+    """Escalations the user may review and sign: EAC items away from their sites, or the sign-offs
+    of the sites where they are investigator."""
+    memberships = _memberships(user)
+    own_sites = {m.site_id for m in memberships if m.site_id is not None}
+    condition = Q(pk__in=[])
+    if any(m.role == Role.EAC_REVIEWER for m in memberships):
+        condition |= Q(review_by=ReviewBy.EAC) & ~Q(participant__site_id__in=own_sites)
+    investigator_sites = {m.site_id for m in memberships if m.role == Role.INVESTIGATOR}
+    if investigator_sites:
+        condition |= Q(review_by=ReviewBy.INVESTIGATOR, participant__site_id__in=investigator_sites)
+    return Escalation.objects.filter(condition).select_related("participant__site", "claimed_by")
+
+
+def get_escalation(user: User, pk: int, *, for_update: bool = False) -> Escalation:
+    """The escalation `pk` if the user may act on it, else 404; locked with for_update."""
+    qs = actionable_escalations(user)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    return get_object_or_404(qs, pk=pk)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    criterion: str = ""
+    cohort: str = ""
+    site: str = ""
+
+
+def eac_queue(user: User, filters: QueueFilters = QueueFilters()) -> QuerySet[Escalation]:
+    """Open EAC escalations oldest first, with the reviews of their current round counted."""
+    qs = actionable_escalations(user).filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
+    if filters.criterion:
+        qs = qs.filter(criterion_id=filters.criterion)
+    if filters.cohort:
+        qs = qs.filter(participant__cohort=filters.cohort)
+    if filters.site:
+        qs = qs.filter(participant__site__code=filters.site)
+    current = Q(reviews__round=F("round"), reviews__action__in=["approve", "reject"])
+    return qs.annotate(
+        votes=Count("reviews", filter=current),
+        approvals=Count("reviews", filter=current & Q(reviews__action="approve")),
+        my_votes=Count("reviews", filter=current & Q(reviews__reviewer=user)),
+    ).order_by("opened_at", "pk")
+
+
+def queue_filter_choices(user: User) -> dict[str, list[str]]:
+    """The criteria and sites present among the user's open EAC items, for the filter menus."""
+    rows = (
+        actionable_escalations(user)
+        .filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
+        .values_list("criterion_id", "participant__site__code")
+        .distinct()
+    )
+    return {
+        "criteria": sorted({c for c, _ in rows}),
+        "sites": sorted({s for _, s in rows}),
+    }
+
+
+def pending_signoffs(user: User) -> QuerySet[Escalation]:
+    """Investigator sign-offs waiting at the user's site(s)."""
+    return (
+        actionable_escalations(user)
+        .filter(review_by=ReviewBy.INVESTIGATOR, state__in=ACTIVE_STATES)
+        .order_by("opened_at", "pk")
+    )
+
+
+def escalations_for_participant(user: User, participant: Participant) -> list[Escalation]:
+    """The participant's escalations for the site's own page (empty if the user may not see it),
+    with their reviews, decisions and the criterion's result in the latest evaluation
+    (`current_result`)."""
+    if not visible_participants(user).filter(pk=participant.pk).exists():
+        return []
+    escalations = list(
+        Escalation.objects.filter(participant=participant)
+        .prefetch_related(
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.select_related("signature").order_by("created_at", "pk"),
+            ),
+            Prefetch("decisions", queryset=EscalationDecision.objects.order_by("decided_at", "pk")),
+        )
+        .order_by("-updated_at", "pk")
+    )
+    current = {
+        r.criterion_id: r
+        for r in CriterionResult.objects.filter(
+            evaluation=latest_evaluation(participant), criterion_id__in=[e.criterion_id for e in escalations]
+        )
+    }
+    for e in escalations:
+        e.current_result = current.get(e.criterion_id)  # type: ignore[attr-defined]
+    return escalations
+
+
+def latest_evaluation(participant: Participant) -> Evaluation | None:
+    return Evaluation.objects.filter(participant=participant).order_by("-sequence").first()
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """What a reviewer reads: the participant's current evaluation, its history for this
+    criterion, and every review of the escalation."""
+
+    current: Evaluation | None
+    open_results: list[CriterionResult]
+    history: list[Evaluation]
+    reviews: list[Review]
+    decisions: list[EscalationDecision]
+
+
+def review_page(escalation: Escalation) -> ReviewPage:
+    """Read only through an escalation the selector already allowed."""
+    history = list(
+        Evaluation.objects.filter(participant_id=escalation.participant_id)
+        .prefetch_related(
+            Prefetch(
+                "results",
+                queryset=CriterionResult.objects.filter(criterion_id=escalation.criterion_id),
+                to_attr="criterion_rows",
+            )
+        )
+        .order_by("-sequence")[:20]
+    )
+    current = history[0] if history else None
+    open_results = (
+        list(current.results.exclude(outcome__in=["PASS", "NOT_APPLICABLE"]).order_by("position"))
+        if current
+        else []
+    )
+    return ReviewPage(
+        current=current,
+        open_results=open_results,
+        history=history,
+        reviews=list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk")),
+        decisions=list(escalation.decisions.order_by("decided_at", "pk")),
+    )
 
 
 def case_adjudications(participant: Participant) -> list[dict[str, Any]]:
     """The decided reviews of this participant in the case format's `adjudications` list
-    (cases/README.md): criterion, review_by, decision, date, evidence_digest."""
-    return []
+    (cases/README.md): criterion, review_by, decision, date, evidence_digest. Oldest first, so the
+    engine's "latest wins, on a tie the one listed last" picks the most recent."""
+    return [
+        {
+            "criterion": d.criterion_id,
+            "review_by": d.review_by,
+            "decision": d.decision,
+            "date": d.date.isoformat(),
+            "evidence_digest": d.evidence_digest,
+        }
+        for d in EscalationDecision.objects.filter(escalation__participant=participant).order_by(
+            "decided_at", "pk"
+        )
+    ]
+
+
+def eac_log(user: User) -> QuerySet[Escalation]:
+    """Every escalation the user may export (admins and monitors), with reviews and decisions."""
+    return (
+        Escalation.objects.filter(participant__in=visible_participants(user))
+        .select_related("participant__site")
+        .prefetch_related(
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.select_related("reviewer", "signature").order_by("created_at", "pk"),
+            ),
+            Prefetch("decisions", queryset=EscalationDecision.objects.order_by("decided_at", "pk")),
+        )
+        .order_by("created_at", "pk")
+    )

@@ -1,13 +1,183 @@
+"""Thin views over the adjudication selectors and services."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from participants.access import role_required
-from participants.models import Role
+from participants.models import Cohort, Role
+from participants.selectors import get_participant
+
+from . import exports, selectors, services
+from .forms import InformationRequestForm, QueueFilterForm, SignForm
+from .models import ReviewAction
+from .presentation import evidence_changes, evidence_rows
+
+REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
 
 
 @role_required(Role.EAC_REVIEWER)
 def queue(request: HttpRequest) -> HttpResponse:
-    # Escalations arrive with the adjudication workflow; until then the queue is empty.
-    return render(request, "adjudication/queue.html", {"escalations": []})
+    choices = selectors.queue_filter_choices(request.user)  # type: ignore[arg-type]
+    form = QueueFilterForm(
+        request.GET or None,
+        criteria=choices["criteria"],
+        cohorts=[c.value for c in Cohort],
+        sites=choices["sites"],
+    )
+    filters = selectors.QueueFilters()
+    if form.is_valid():
+        filters = selectors.QueueFilters(**form.cleaned_data)
+    escalations = selectors.eac_queue(request.user, filters)  # type: ignore[arg-type]
+    return render(
+        request,
+        "adjudication/queue.html",
+        {"escalations": escalations, "form": form, "quorum": settings.EAC_QUORUM},
+    )
+
+
+@role_required(Role.INVESTIGATOR)
+def signoffs(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "adjudication/signoffs.html",
+        {"escalations": selectors.pending_signoffs(request.user)},  # type: ignore[arg-type]
+    )
+
+
+def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = None) -> dict[str, object]:
+    e = selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
+    page = selectors.review_page(e)
+    return {
+        "escalation": e,
+        "page": page,
+        "evidence": evidence_rows(e.evidence),
+        "previous_evidence": evidence_rows(e.previous_evidence) if e.previous_digest else [],
+        "changes": evidence_changes(e.previous_evidence, e.evidence) if e.previous_digest else [],
+        "quorum": services.quorum_for(e),
+        "votes": [r for r in page.reviews if r.round == e.round and r.action != ReviewAction.REQUEST_INFO],
+        "meaning_approve": services.signature_meaning(e, ReviewAction.APPROVE),
+        "meaning_reject": services.signature_meaning(e, ReviewAction.REJECT),
+        "sign_form": sign_form or SignForm(),
+        "info_form": InformationRequestForm(),
+        "signed_this_round": any(
+            r.reviewer_id == request.user.pk and r.round == e.round and r.action != ReviewAction.REQUEST_INFO
+            for r in page.reviews
+        ),
+    }
+
+
+@role_required(*REVIEWER_ROLES)
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "adjudication/review.html", _review_context(request, pk))
+
+
+def _act(request: HttpRequest, pk: int, action: object, done: str) -> HttpResponse:
+    try:
+        action()  # type: ignore[operator]
+    except services.AdjudicationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("adjudication:review", pk=pk)
+
+
+@role_required(*REVIEWER_ROLES)
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, lambda: services.claim(request.user, pk), "You hold this item now.")  # type: ignore[arg-type]
+
+
+@role_required(*REVIEWER_ROLES)
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.release(request.user, pk)  # type: ignore[arg-type]
+    except services.AdjudicationError as exc:
+        messages.error(request, str(exc))
+        return redirect("adjudication:review", pk=pk)
+    messages.info(request, "Item released.")
+    return redirect(_home_list(request))
+
+
+def _home_list(request: HttpRequest) -> str:
+    membership = getattr(request, "membership", None)
+    if membership is not None and membership.role == Role.INVESTIGATOR:
+        return reverse("adjudication:signoffs")
+    return reverse("adjudication:queue")
+
+
+@role_required(*REVIEWER_ROLES)
+@require_POST
+def sign(request: HttpRequest, pk: int) -> HttpResponse:
+    selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
+    form = SignForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = services.sign_review(
+                request.user,  # type: ignore[arg-type]
+                pk,
+                action=form.cleaned_data["action"],
+                rationale=form.cleaned_data["rationale"],
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except services.AdjudicationError as exc:
+            form.add_error("password" if isinstance(exc, services.SignatureRefused) else None, str(exc))
+        else:
+            if outcome.decision is not None:
+                messages.success(
+                    request, f"Signed. Decision reached: {outcome.decision.get_decision_display()}."
+                )
+            else:
+                messages.success(request, "Signed. The decision waits for the other reviewers.")
+            return redirect(_home_list(request))
+    context = _review_context(request, pk, sign_form=form)
+    return render(request, "adjudication/review.html", context, status=400)
+
+
+@role_required(*REVIEWER_ROLES)
+@require_POST
+def request_information(request: HttpRequest, pk: int) -> HttpResponse:
+    selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
+    form = InformationRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say what information the site should provide.")
+        return redirect("adjudication:review", pk=pk)
+    return _act(
+        request,
+        pk,
+        lambda: services.request_information(request.user, pk, rationale=form.cleaned_data["rationale"]),  # type: ignore[arg-type]
+        "The site has been asked.",
+    )
+
+
+@login_required
+def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
+    """The site's view of one participant's escalations (reviewers have no site view: 404)."""
+    participant = get_participant(request.user, pk)  # type: ignore[arg-type]
+    return render(
+        request,
+        "adjudication/participant_escalations.html",
+        {
+            "participant": participant,
+            "escalations": selectors.escalations_for_participant(request.user, participant),  # type: ignore[arg-type]
+            "evaluation": selectors.latest_evaluation(participant),
+        },
+    )
+
+
+@role_required(Role.MONITOR, Role.ADMIN)
+def export_log(request: HttpRequest, fmt: str) -> HttpResponse:
+    escalations = selectors.eac_log(request.user)  # type: ignore[arg-type]
+    if fmt == "csv":
+        return exports.csv_response(escalations)
+    if fmt == "xlsx":
+        return exports.xlsx_response(escalations)
+    raise Http404("Unknown format")

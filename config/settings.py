@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "participants",
     "screening",
     "adjudication",
+    "api",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "participants.middleware.CurrentMembershipMiddleware",
+    # History context (user, URL, role) for every write made while serving the request.
+    "audit.middleware.AuditContextMiddleware",
     # Axes last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -104,6 +108,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Tests set a fast hasher through the environment; deployments keep Django's default (PBKDF2).
+if env.str("DJANGO_PASSWORD_HASHERS", default=""):
+    PASSWORD_HASHERS = env.list("DJANGO_PASSWORD_HASHERS")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -171,11 +179,38 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "allo329"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="allo329")
+# An unacknowledged task goes back to the queue after this long (a worker lost without a trace).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker looks for such messages (kombu's defaults: every 10 x 10 s).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A save must not hang on a dead broker: fail fast, the database mark stays for the sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# Re-evaluation (docs/reevaluation.md).
+# A participant's task runs at most once per this many seconds; changes in between are coalesced.
+REEVALUATION_DEBOUNCE_SECONDS = env.float("REEVALUATION_DEBOUNCE_SECONDS", default=2.0)
+# How long "a task is queued for this participant" is believed without the task starting.
+REEVALUATION_QUEUED_TTL_SECONDS = env.int("REEVALUATION_QUEUED_TTL_SECONDS", default=120)
+# The sweep picks up marks older than this (broker down, worker lost) and expired results.
+REEVALUATION_STALE_SECONDS = env.int("REEVALUATION_STALE_SECONDS", default=300)
+REEVALUATION_SWEEP_INTERVAL_SECONDS = env.float("REEVALUATION_SWEEP_INTERVAL_SECONDS", default=60.0)
+REEVALUATION_SWEEP_BATCH_SIZE = env.int("REEVALUATION_SWEEP_BATCH_SIZE", default=200)
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reevaluation-sweep": {
+        "task": "screening.tasks.sweep_reevaluations",
+        "schedule": REEVALUATION_SWEEP_INTERVAL_SECONDS,
+        # A sweep not started before the next one is due is dropped, never stacked.
+        "options": {"expires": REEVALUATION_SWEEP_INTERVAL_SECONDS},
+    },
+}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
@@ -193,3 +228,6 @@ LOGGING = {
 }
 
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+
+# Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.
+EAC_QUORUM = env.int("EAC_QUORUM", default=2)

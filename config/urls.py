@@ -20,5 +20,7 @@ urlpatterns = [
     path("participants/", include("participants.urls")),
     path("eac/", include("adjudication.urls")),
     path("screening/", include("screening.urls")),
+    path("api/", include("api.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import views, views_records
 
 app_name = "participants"
 
 urlpatterns = [
     path("", views.participant_list, name="list"),
     path("<int:pk>/", views.participant_detail, name="detail"),
+    path("register/", views_records.register, name="register"),
+    path("<int:pk>/dates/", views_records.edit_dates, name="edit_dates"),
+    path("<int:pk>/records/<str:kind>/", views_records.records, name="records"),
+    path("<int:pk>/records/<str:kind>/new/", views_records.add_record, name="add_record"),
+    path(
+        "<int:pk>/records/<str:kind>/<int:record_pk>/correct/",
+        views_records.correct_record,
+        name="correct_record",
+    ),
+    path("<int:pk>/records/<str:kind>/<int:record_pk>/void/", views_records.void_record, name="void_record"),
+    path("<int:pk>/preview/<str:kind>/", views_records.preview, name="preview"),
 ]

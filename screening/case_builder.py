@@ -135,3 +135,22 @@ def build_case(participant: Participant, as_of: date) -> Case:
     return assemble(
         participant, as_of, **current_records(participant), adjudications=case_adjudications(participant)
     )
+
+
+def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
+    """current_records for many participants: one query per record type for all of them."""
+    grouped: dict[int, dict[str, list[Any]]] = {
+        pk: {"labs": [], "assessments": [], "therapies": [], "events": [], "reviews": []}
+        for pk in participant_ids
+    }
+    current = {"participant_id__in": participant_ids, "state": RecordState.CURRENT}
+    for part, model in (
+        ("labs", LabResult),
+        ("assessments", Assessment),
+        ("therapies", Therapy),
+        ("events", ClinicalEvent),
+        ("reviews", HistoryReview),
+    ):
+        for record in model.objects.filter(**current):
+            grouped[record.participant_id][part].append(record)
+    return grouped

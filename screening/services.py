@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pghistory
 from django.db import transaction
 from django.db.models import F, Max
 from django.dispatch import Signal
@@ -27,24 +28,21 @@ def request_reevaluation(participant_id: int, *, reason: str) -> None:
     """Mark the participant in the caller's transaction; enqueue the task once it commits.
 
     The mark is the truth: if the broker is down the enqueue fails, the mark stays and the
-    periodic sweep picks the participant up."""
+    periodic sweep picks the participant up (docs/reevaluation.md)."""
+    from screening.reevaluation import current_trigger
+
+    trigger = current_trigger()
     Participant.objects.filter(pk=participant_id).update(
         data_version=F("data_version") + 1, reevaluation_requested_at=timezone.now()
     )
-    transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason))
+    transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
 
 
-def enqueue_reevaluation(participant_id: int, reason: str) -> bool:
-    from screening.tasks import reevaluate_participant
+def enqueue_reevaluation(participant_id: int, reason: str, trigger: str = Trigger.DATA_CHANGE) -> bool:
+    """Queue a task unless one is already queued for the participant; False if the broker refused."""
+    from screening.reevaluation import enqueue
 
-    try:
-        reevaluate_participant.delay(participant_id, reason)
-    except Exception:  # broker unreachable: the database mark remains for the sweep
-        log.warning(
-            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
-        )
-        return False
-    return True
+    return enqueue(participant_id, reason, Trigger(trigger))
 
 
 def run_engine(case: Case) -> criteria.Evaluation:
@@ -79,51 +77,141 @@ def evaluate_participant(
     """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
     status to the participant and clear the mark for the data version it read.
 
-    The participant row is locked for the whole evaluation, so a change cannot slip between reading
-    the data and clearing the mark. With only_if_marked, a participant already evaluated on its
-    current data is left alone (duplicate tasks after a burst of changes cost nothing)."""
-    with transaction.atomic():
-        participant = Participant.objects.select_for_update().select_related("site").get(pk=participant_id)
+    The participant row (only it: not its site) is locked for the whole evaluation, so a change
+    cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
+    already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
+    # History context of the rows written here; a run without a user keeps the caller's user.
+    audit_context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        audit_context["user"] = user.pk
+    with transaction.atomic(), pghistory.context(**audit_context):
+        participant = (
+            Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
+        )
         if only_if_marked and participant.reevaluation_requested_at is None:
             return None
         as_of = as_of or timezone.localdate()
         case = build_case(participant, as_of)
         result = run_engine(case)
         last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
-        evaluation = Evaluation.objects.create(
-            participant=participant,
-            sequence=last + 1,
-            as_of=as_of,
-            protocol_version=result.protocol_version,
-            engine_version=criteria.ENGINE_VERSION,
-            trigger=trigger,
-            trigger_detail=detail[:300],
-            triggered_by=user,
-            data_version=participant.data_version,
-            case_json=criteria.dumps(case),
-            overall=str(result.overall),
-            valid_until=result.valid_until,
-            eligible_from=result.eligible_from,
-        )
-        CriterionResult.objects.bulk_create(
-            criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)
-        )
-        participant.status = ScreeningStatus(str(result.overall))
-        participant.status_valid_until = result.valid_until
-        participant.evaluated_at = evaluation.created_at
-        participant.evaluated_version = participant.data_version
-        participant.reevaluation_requested_at = None
-        participant.save(
-            update_fields=[
-                "status",
-                "status_valid_until",
-                "evaluated_at",
-                "evaluated_version",
-                "reevaluation_requested_at",
-            ]
-        )
+        evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
+        evaluation.save()
+        CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
+        apply_evaluation(participant, evaluation)
+        participant.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
     return evaluation
+
+
+# Participant fields an evaluation sets.
+EVALUATION_FIELDS = [
+    "status",
+    "status_valid_until",
+    "evaluated_at",
+    "evaluated_version",
+    "reevaluation_requested_at",
+]
+
+
+def new_evaluation(
+    participant: Participant,
+    case: Case,
+    result: criteria.Evaluation,
+    as_of: date,
+    sequence: int,
+    trigger: str,
+    detail: str = "",
+    user: User | None = None,
+) -> Evaluation:
+    """The (unsaved) stored form of an engine result."""
+    return Evaluation(
+        participant=participant,
+        sequence=sequence,
+        as_of=as_of,
+        protocol_version=result.protocol_version,
+        engine_version=criteria.ENGINE_VERSION,
+        trigger=trigger,
+        trigger_detail=detail[:300],
+        triggered_by=user,
+        data_version=participant.data_version,
+        case_json=criteria.dumps(case),
+        overall=str(result.overall),
+        valid_until=result.valid_until,
+        eligible_from=result.eligible_from,
+    )
+
+
+def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[CriterionResult]:
+    return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
+
+
+def apply_evaluation(participant: Participant, evaluation: Evaluation) -> None:
+    """Copy a stored evaluation's status to the participant and clear the mark it answered."""
+    participant.status = ScreeningStatus(evaluation.overall)
+    participant.status_valid_until = evaluation.valid_until
+    participant.evaluated_at = evaluation.created_at
+    participant.evaluated_version = evaluation.data_version
+    participant.reevaluation_requested_at = None
+
+
+def evaluate_marked(
+    participant_ids: list[int], *, trigger: str, as_of: date | None = None
+) -> list[Evaluation]:
+    """Batch form of evaluate_participant(only_if_marked=True) for the sweep: the participants among
+    `participant_ids` that are still marked and not locked by someone else (a change in progress
+    queues its own task), in one transaction and a fixed number of queries for the batch.
+
+    A participant whose data the engine refuses is left marked and logged; the others are stored."""
+    from adjudication.selectors import case_adjudications
+    from screening.case_builder import assemble, current_records_many
+
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        participants = list(
+            Participant.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("site")
+            .filter(pk__in=participant_ids, reevaluation_requested_at__isnull=False)
+            .order_by("pk")
+        )
+        if not participants:
+            return []
+        records = current_records_many([p.pk for p in participants])
+        last = dict(
+            Evaluation.objects.filter(participant__in=participants)
+            .values("participant")
+            .annotate(m=Max("sequence"))
+            .values_list("participant", "m")
+        )
+        done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
+        for participant in participants:
+            case = assemble(
+                participant, as_of, **records[participant.pk], adjudications=case_adjudications(participant)
+            )
+            try:
+                result = run_engine(case)
+            except criteria.CaseError:
+                log.exception("participant %s: the engine refused the stored data", participant.pk)
+                continue
+            sequence = last.get(participant.pk, 0) + 1
+            done.append(
+                (participant, new_evaluation(participant, case, result, as_of, sequence, trigger), result)
+            )
+        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in done])
+        CriterionResult.objects.bulk_create(
+            [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
+        )
+        for participant, evaluation, _ in done:
+            apply_evaluation(participant, evaluation)
+        Participant.objects.bulk_update([p for p, _, _ in done], EVALUATION_FIELDS)
+
+        def notify() -> None:
+            for evaluation in evaluations:
+                evaluation_stored.send(sender=Evaluation, evaluation=evaluation)
+
+        transaction.on_commit(notify)
+    return evaluations
 
 
 def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:

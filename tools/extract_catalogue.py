@@ -1,4 +1,5 @@
 """One-off helper: extract page quotes and rule text per criterion from CRITERIA.md into catalogue_text.py."""
+
 import re
 import sys
 from pathlib import Path
@@ -29,10 +30,24 @@ for sec in sections:
         if label == "Page":
             page = text.strip().strip('"').strip("“”")
             page = re.sub(r'^"|"\.?$', "", page)
-        elif label in ("Applies", "Decision", "Rule", "Parts", "Routes", "Counting events", "Positive",
-                       "Excepted types", "Status of each other event", "Score part", "Subtype part",
-                       "Rule, female", "Rule, male", "Autoimmune lung disease (ALD)", "Counting entry",
-                       "Qualifying entry"):
+        elif label in (
+            "Applies",
+            "Decision",
+            "Rule",
+            "Parts",
+            "Routes",
+            "Counting events",
+            "Positive",
+            "Excepted types",
+            "Status of each other event",
+            "Score part",
+            "Subtype part",
+            "Rule, female",
+            "Rule, male",
+            "Autoimmune lung disease (ALD)",
+            "Counting entry",
+            "Qualifying entry",
+        ):
             rule_bits.append(f"{label}: {text}")
     rule = " ".join(rule_bits)
     rule = rule.replace("**", "").replace("`", "")

@@ -4,6 +4,7 @@ The evaluation date is the case's `dates.as_of`; every threshold and setting bel
 protocol version (see `protocol.py`)."""
 
 from .catalogue import CRITERIA, CriterionInfo
+from .choices import CHOICES, Choice
 from .engine import evaluate
 from .loader import CaseError, load_case, parse_case_text
 from .model import Case
@@ -15,6 +16,7 @@ from .vocabulary import EVENT_KINDS, FACT_KEYS, LAB_TESTS, REVIEWED_AREAS, THERA
 ENGINE_VERSION = "1.0.0"
 
 __all__ = [
+    "CHOICES",
     "CRITERIA",
     "CURRENT_PROTOCOL",
     "ENGINE_VERSION",
@@ -26,6 +28,7 @@ __all__ = [
     "THERAPY_AGENTS",
     "Case",
     "CaseError",
+    "Choice",
     "CriterionInfo",
     "CriterionResult",
     "Evaluation",

@@ -18,7 +18,11 @@ def adjudicate(ctx: Ctx, r: CriterionResult) -> CriterionResult:
         return r._replace(evidence_digest=digest)
     match = None
     for a in decisions:
-        if a.review_by == r.review_by and a.evidence_digest == digest and (match is None or a.date >= match.date):
+        if (
+            a.review_by == r.review_by
+            and a.evidence_digest == digest
+            and (match is None or a.date >= match.date)
+        ):
             match = a
     if match is None:
         return r._replace(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -12,12 +14,42 @@ from typing import Any
 
 def format_decimal(d: Decimal) -> str:
     """Shortest plain decimal string: no exponent, no trailing zeros, no point when integral."""
+    text = str(d)
+    if text.isdigit():  # the common case: a non-negative integral value without exponent
+        return text if len(text) == 1 or text[0] != "0" else str(int(text))
     if d == d.to_integral_value():
         return str(int(d))
     return format(d.normalize(), "f")
 
 
 def canonical_json(value: Any) -> str:
+    """Canonical JSON of § 1.8, by the C encoder where it agrees with the definition.
+
+    json.dumps with ensure_ascii=False, sorted keys and the separators "," and ":" writes strings,
+    integers, booleans and null exactly as § 1.8 asks. Decimals go in as unique placeholder strings
+    that are then replaced by their plain decimal form."""
+    decimals: list[str] = []
+    token = ""
+
+    def default(v: Any) -> Any:
+        nonlocal token
+        if isinstance(v, Decimal):
+            if not token:
+                token = secrets.token_hex(8)
+            decimals.append(format_decimal(v))
+            return f"{token}#{len(decimals) - 1}"
+        if isinstance(v, date):
+            return v.isoformat()
+        raise TypeError(f"cannot write {type(v).__name__} as canonical JSON")
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=default)
+    if decimals:
+        text = re.sub(f'"{token}#([0-9]+)"', lambda m: decimals[int(m.group(1))], text)
+    return text
+
+
+def canonical_json_reference(value: Any) -> str:
+    """The definition of § 1.8 written out; the tests compare canonical_json with it."""
     parts: list[str] = []
     _write(value, parts)
     return "".join(parts)

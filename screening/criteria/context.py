@@ -28,9 +28,34 @@ class TherapyView:
 
 class Ctx:
     __slots__ = (
-        "case", "protocol", "settings", "th", "cohort", "female", "t", "t_read", "s", "c", "e", "d0",
-        "s_is_t", "c_is_t", "icf", "w", "window_start", "selected", "usable", "stale", "facts", "dated",
-        "dated_usable", "events", "therapies", "reviewed", "adjudications", "memo",
+        "case",
+        "protocol",
+        "settings",
+        "th",
+        "cohort",
+        "female",
+        "t",
+        "t_read",
+        "s",
+        "c",
+        "e",
+        "d0",
+        "s_is_t",
+        "c_is_t",
+        "icf",
+        "w",
+        "window_start",
+        "selected",
+        "usable",
+        "stale",
+        "facts",
+        "dated",
+        "dated_usable",
+        "events",
+        "therapies",
+        "reviewed",
+        "adjudications",
+        "memo",
     )
 
     case: Case

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from .adjudicate import adjudicate
-from .catalogue import RULES
+from .catalogue import CRITERIA, RULES
 from .context import Ctx
+from .framework import Rule, not_applicable
 from .model import Case
 from .protocol import CURRENT_PROTOCOL, ProtocolVersion
 from .results import CriterionResult, Evaluation, Outcome, Overall
@@ -18,6 +19,25 @@ _REVIEW = Outcome.REVIEW
 _PASS = Outcome.PASS
 
 
+# Per cohort, each criterion's rule, or its NOT_APPLICABLE result when it belongs to another
+# cohort (§ 1.5: decided without reading any input, so it is built once).
+_Step = tuple[Rule, bool, CriterionResult | None]
+
+
+def _plan(cohort: str) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for info, (cid, rule, timing) in zip(CRITERIA, RULES, strict=True):
+        assert info.id == cid
+        if info.cohort is not None and info.cohort != cohort:
+            steps.append((rule, timing, not_applicable(cid, f"Applies to the {info.cohort} cohort only.")))
+        else:
+            steps.append((rule, timing, None))
+    return tuple(steps)
+
+
+_PLANS = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
+
+
 def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
     protocol = protocol or CURRENT_PROTOCOL
     ctx = Ctx.build(case, protocol)
@@ -27,7 +47,10 @@ def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
     stale = ctx.stale
     any_fail = any_missing = any_review = False
     valid_until: date | None = None
-    for cid, rule, timing in RULES:
+    for rule, timing, na in _PLANS[case.cohort]:
+        if na is not None:
+            append(na)
+            continue
         r = rule(ctx)
         outcome = r.outcome
         if outcome is _REVIEW:
@@ -71,5 +94,6 @@ def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
         overall = Overall.PENDING_REVIEW
     else:
         overall = Overall.ELIGIBLE
-    return Evaluation(case.case_id, protocol.version, case.dates.as_of, overall, valid_until, eligible_from,
-                      tuple(results))
+    return Evaluation(
+        case.case_id, protocol.version, case.dates.as_of, overall, valid_until, eligible_from, tuple(results)
+    )

@@ -22,20 +22,26 @@ Rule = Callable[[Ctx], CriterionResult]
 _NONE: tuple[str, ...] = ()
 
 
+# tuple.__new__ skips the generated NamedTuple constructor: these run ~60 times per evaluation.
+_new = tuple.__new__
+_CR = CriterionResult
+
+
 def passed(cid: str, reason: str, vu: date | None = None) -> CriterionResult:
-    return CriterionResult(cid, PASS, None, reason, _NONE, vu, None, None, None, None)
+    return _new(_CR, (cid, PASS, None, reason, _NONE, vu, None, None, None, None))
 
 
 def failed(cid: str, reason: str, vu: date | None = None) -> CriterionResult:
-    return CriterionResult(cid, FAIL, None, reason, _NONE, vu, None, None, None, None)
+    return _new(_CR, (cid, FAIL, None, reason, _NONE, vu, None, None, None, None))
 
 
 def missing(cid: str, reason: str, paths: tuple[str, ...]) -> CriterionResult:
-    return CriterionResult(cid, MISSING, None, reason, paths, None, None, None, None, None)
+    return _new(_CR, (cid, MISSING, None, reason, paths, None, None, None, None, None))
 
 
-def review(cid: str, by: ReviewBy, reason: str, evidence: tuple[EvidenceEntry, ...],
-           vu: date | None = None) -> CriterionResult:
+def review(
+    cid: str, by: ReviewBy, reason: str, evidence: tuple[EvidenceEntry, ...], vu: date | None = None
+) -> CriterionResult:
     return CriterionResult(cid, REVIEW, by, reason, _NONE, vu, None, None, None, evidence)
 
 
@@ -48,9 +54,15 @@ class Part:
 
     __slots__ = ("outcome", "reason", "missing", "by", "vu", "evidence")
 
-    def __init__(self, outcome: Outcome, reason: str, missing: tuple[str, ...] = _NONE,
-                 by: ReviewBy | None = None, vu: date | None = None,
-                 evidence: EvidenceEntry | None = None) -> None:
+    def __init__(
+        self,
+        outcome: Outcome,
+        reason: str,
+        missing: tuple[str, ...] = _NONE,
+        by: ReviewBy | None = None,
+        vu: date | None = None,
+        evidence: EvidenceEntry | None = None,
+    ) -> None:
         self.outcome = outcome
         self.reason = reason
         self.missing = missing
@@ -62,17 +74,23 @@ class Part:
 _ORDER = (FAIL, MISSING, REVIEW, PASS)
 
 
-def combine(cid: str, parts: Sequence[Part], vu: date | None = None,
-            empty_reason: str = "Nothing to check.") -> CriterionResult:
+def combine(
+    cid: str, parts: Sequence[Part], vu: date | None = None, empty_reason: str = "Nothing to check."
+) -> CriterionResult:
     """First outcome present in the order FAIL, MISSING, REVIEW, PASS; no part → PASS."""
     if not parts:
         return passed(cid, empty_reason, vu)
-    present = {p.outcome for p in parts}
-    for outcome in _ORDER:
-        if outcome in present:
-            break
-    chosen = [p for p in parts if p.outcome is outcome]
-    reason = " ".join(p.reason for p in chosen)
+    outcome = outcome_of(parts)
+    if len(parts) == 1:
+        chosen: Sequence[Part] = parts
+        reason = parts[0].reason
+    else:
+        chosen = [p for p in parts if p.outcome is outcome]
+        reason = " ".join([p.reason for p in chosen])
+    if outcome is PASS:
+        return passed(cid, reason, vu)
+    if outcome is FAIL:
+        return failed(cid, reason, vu)
     if outcome is MISSING:
         paths: list[str] = []
         for p in chosen:
@@ -80,36 +98,49 @@ def combine(cid: str, parts: Sequence[Part], vu: date | None = None,
                 if m not in paths:
                     paths.append(m)
         return missing(cid, reason, tuple(paths))
-    if outcome is REVIEW:
-        reviewers = {p.by for p in chosen}
-        by = reviewers.pop() if len(reviewers) == 1 else EAC
-        assert by is not None
-        evidence = tuple(p.evidence for p in chosen if p.evidence is not None)
-        return review(cid, by, reason, evidence, vu)
-    if outcome is FAIL:
-        return failed(cid, reason, vu)
-    return passed(cid, reason, vu)
+    reviewers = {p.by for p in chosen}
+    by = reviewers.pop() if len(reviewers) == 1 else EAC
+    assert by is not None
+    evidence = tuple(p.evidence for p in chosen if p.evidence is not None)
+    return review(cid, by, reason, evidence, vu)
+
+
+_RANK = {FAIL: 0, MISSING: 1, REVIEW: 2, PASS: 3}
 
 
 def outcome_of(parts: Sequence[Part]) -> Outcome:
-    present = {p.outcome for p in parts}
-    for outcome in _ORDER:
-        if outcome in present:
-            return outcome
-    return PASS
+    """FAIL before MISSING before REVIEW before PASS; PASS when there is no part."""
+    best = PASS
+    rank = 3
+    for p in parts:
+        o = p.outcome
+        if o is FAIL:
+            return FAIL
+        r = _RANK[o]
+        if r < rank:
+            best, rank = o, r
+    return best
+
+
+_BOOL_PARTS: dict[tuple[str, bool, str, str], dict[object, Part]] = {}
 
 
 def bool_part(ctx: Ctx, key: str, passing: bool, pass_reason: str, fail_reason: str) -> Part:
-    value = ctx.facts.get(key)
-    if value is None:
-        return Part(MISSING, f"{key} is not recorded.", ("facts." + key,))
-    if value is passing:
-        return Part(PASS, pass_reason)
-    return Part(FAIL, fail_reason)
+    """A boolean part (§ 1.3). Its three possible parts are built once: parts are never modified."""
+    spec = (key, passing, pass_reason, fail_reason)
+    by_value = _BOOL_PARTS.get(spec)
+    if by_value is None:
+        by_value = _BOOL_PARTS[spec] = {
+            passing: Part(PASS, pass_reason),
+            (not passing): Part(FAIL, fail_reason),
+            None: Part(MISSING, f"{key} is not recorded.", ("facts." + key,)),
+        }
+    return by_value[ctx.facts.get(key)]
 
 
-def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str,
-                      cohort: str | None = None) -> Rule:
+def boolean_criterion(
+    cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str, cohort: str | None = None
+) -> Rule:
     """A criterion read from one boolean fact; its three possible results are built once."""
     by_value: dict[object, CriterionResult] = {
         passing: passed(cid, pass_reason),
@@ -119,23 +150,32 @@ def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_
     na = not_applicable(cid, f"Applies to the {cohort} cohort only.") if cohort else None
 
     if na is None:
+
         def rule(ctx: Ctx) -> CriterionResult:
             return by_value[ctx.facts.get(key)]
     else:
+
         def rule(ctx: Ctx) -> CriterionResult:
             if ctx.cohort != cohort:
                 return na
             return by_value[ctx.facts.get(key)]
+
     return rule
 
 
 # Evidence items (§ 1.8): inputs as recorded, values not converted.
 
+
 def ev_lab(lab: LabResult | None, test: str) -> dict[str, Any]:
     if lab is None:
         return {"path": "labs." + test, "date": None, "value": None, "unit": None, "uln": None}
-    return {"path": "labs." + test, "date": lab.collected.isoformat(), "value": lab.value, "unit": lab.unit,
-            "uln": lab.uln}
+    return {
+        "path": "labs." + test,
+        "date": lab.collected.isoformat(),
+        "value": lab.value,
+        "unit": lab.unit,
+        "uln": lab.uln,
+    }
 
 
 def ev_fact(ctx: Ctx, key: str) -> dict[str, Any]:

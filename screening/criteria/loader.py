@@ -108,8 +108,11 @@ def _build(data: dict[str, Any]) -> Case:
             if factor is not None:
                 num = value * factor.num if factor.num != 1 else Decimal(value)
                 den = factor.den
-        labs.append(LabResult(i, test, value, _d(lab["collected"]), unit, lab.get("uln"), lab.get("specimen"),
-                              num, den))
+        labs.append(
+            LabResult(
+                i, test, value, _d(lab["collected"]), unit, lab.get("uln"), lab.get("specimen"), num, den
+            )
+        )
     facts: dict[str, Any] = {}
     for key, value in data.get("facts", {}).items():
         if key in DATED_FACTS:
@@ -120,42 +123,80 @@ def _build(data: dict[str, Any]) -> Case:
             facts[key] = value
     therapies = []
     for i, t in enumerate(data.get("therapies", ())):
-        therapies.append(Therapy(
-            index=i, agent=t["agent"], start=_d(t["start"]), ongoing=t["ongoing"],
-            fields=tuple((k, v) for k, v in t.items() if k != "start"),
-            agent_name=t.get("agent_name"), last_dose=_od(t.get("last_dose")),
-            stopped_for_intolerance=t.get("stopped_for_intolerance", False),
-            counts_as_immunosuppressant=t.get("counts_as_immunosuppressant", False),
-        ))
+        therapies.append(
+            Therapy(
+                index=i,
+                agent=t["agent"],
+                start=_d(t["start"]),
+                ongoing=t["ongoing"],
+                fields=tuple((k, v) for k, v in t.items() if k != "start"),
+                agent_name=t.get("agent_name"),
+                last_dose=_od(t.get("last_dose")),
+                stopped_for_intolerance=t.get("stopped_for_intolerance", False),
+                counts_as_immunosuppressant=t.get("counts_as_immunosuppressant", False),
+            )
+        )
     events = []
     for i, e in enumerate(data.get("events", ())):
-        events.append(Event(
-            index=i, kind=e["kind"], date=_d(e["date"]),
-            fields=tuple((k, v) for k, v in e.items() if k not in ("kind", "date")),
-            ongoing=e.get("ongoing", False), product=e.get("product"), type=e.get("type"),
-            adequately_treated=e.get("adequately_treated"), active_until=_od(e.get("active_until")),
-            still_active=e.get("still_active", False), condition=e.get("condition"),
-            nyha_class=e.get("nyha_class"), required_anticoagulation=e.get("required_anticoagulation"),
-            isn_rps_classes=tuple(e.get("isn_rps_classes", ())),
-            nih_activity_index=e.get("nih_activity_index"),
-            glomerular_sclerosis=e.get("glomerular_sclerosis"), fibrous_crescents=e.get("fibrous_crescents"),
-            tubular_atrophy=e.get("tubular_atrophy"), interstitial_fibrosis=e.get("interstitial_fibrosis"),
-            nih_chronicity_index=e.get("nih_chronicity_index"), active_myositis=e.get("active_myositis"),
-        ))
+        events.append(
+            Event(
+                index=i,
+                kind=e["kind"],
+                date=_d(e["date"]),
+                fields=tuple((k, v) for k, v in e.items() if k not in ("kind", "date")),
+                ongoing=e.get("ongoing", False),
+                product=e.get("product"),
+                type=e.get("type"),
+                adequately_treated=e.get("adequately_treated"),
+                active_until=_od(e.get("active_until")),
+                still_active=e.get("still_active", False),
+                condition=e.get("condition"),
+                nyha_class=e.get("nyha_class"),
+                required_anticoagulation=e.get("required_anticoagulation"),
+                isn_rps_classes=tuple(e.get("isn_rps_classes", ())),
+                nih_activity_index=e.get("nih_activity_index"),
+                glomerular_sclerosis=e.get("glomerular_sclerosis"),
+                fibrous_crescents=e.get("fibrous_crescents"),
+                tubular_atrophy=e.get("tubular_atrophy"),
+                interstitial_fibrosis=e.get("interstitial_fibrosis"),
+                nih_chronicity_index=e.get("nih_chronicity_index"),
+                active_myositis=e.get("active_myositis"),
+            )
+        )
     adjudications = tuple(
-        Adjudication(i, a["criterion"], a["review_by"], a["decision"], _d(a["date"]), a["evidence_digest"],
-                     a.get("note"))
+        Adjudication(
+            i,
+            a["criterion"],
+            a["review_by"],
+            a["decision"],
+            _d(a["date"]),
+            a["evidence_digest"],
+            a.get("note"),
+        )
         for i, a in enumerate(data.get("adjudications", ()))
     )
     return Case(
-        case_id=data["case_id"], cohort=data["cohort"], sex=data["sex"], birth_date=_d(data["birth_date"]),
-        dates=dates, lupus_nephritis=data.get("lupus_nephritis"), labs=tuple(labs), facts=facts,
-        therapies=tuple(therapies), events=tuple(events), reviewed=frozenset(data.get("reviewed", ())),
+        case_id=data["case_id"],
+        cohort=data["cohort"],
+        sex=data["sex"],
+        birth_date=_d(data["birth_date"]),
+        dates=dates,
+        lupus_nephritis=data.get("lupus_nephritis"),
+        labs=tuple(labs),
+        facts=facts,
+        therapies=tuple(therapies),
+        events=tuple(events),
+        reviewed=frozenset(data.get("reviewed", ())),
         adjudications=adjudications,
     )
 
 
-CHRONICITY_COMPONENTS = ("glomerular_sclerosis", "fibrous_crescents", "tubular_atrophy", "interstitial_fibrosis")
+CHRONICITY_COMPONENTS = (
+    "glomerular_sclerosis",
+    "fibrous_crescents",
+    "tubular_atrophy",
+    "interstitial_fibrosis",
+)
 
 
 def _plain(x: Any) -> str:
@@ -173,15 +214,20 @@ def engine_checks(case: Case) -> list[tuple[str, str]]:
             problems.append((f"therapies/{t.index}/last_dose", f"{t.last_dose} is before start {t.start}"))
     for e in case.events:
         if e.kind == "malignancy" and e.active_until is not None and e.active_until < e.date:
-            problems.append((f"events/{e.index}/active_until",
-                             f"{e.active_until} is before the diagnosis date {e.date}"))
+            problems.append(
+                (f"events/{e.index}/active_until", f"{e.active_until} is before the diagnosis date {e.date}")
+            )
         if e.kind == "kidney_biopsy" and e.nih_chronicity_index is not None:
             parts = [getattr(e, c) for c in CHRONICITY_COMPONENTS]
             recorded = [p for p in parts if p is not None]
             total = sum(recorded)
             if e.nih_chronicity_index < total or (len(recorded) == 4 and e.nih_chronicity_index != total):
-                problems.append((f"events/{e.index}/nih_chronicity_index",
-                                 f"{e.nih_chronicity_index} does not match the chronicity components (sum {total})"))
+                problems.append(
+                    (
+                        f"events/{e.index}/nih_chronicity_index",
+                        f"{e.nih_chronicity_index} does not match the chronicity components (sum {total})",
+                    )
+                )
     for lab in case.labs:
         test = LAB_TESTS_BY_KEY[lab.test]
         if lab.canonical_num is None or lab.canonical_den is None:
@@ -197,7 +243,11 @@ def engine_checks(case: Case) -> list[tuple[str, str]]:
                 bound = f"at most {_plain(test.max_value)} {test.canonical_unit}"
             else:
                 bound = f"at least {_plain(test.min_value)} {test.canonical_unit}"
-            problems.append((f"labs/{lab.index}/value",
-                             f"{lab.test} {_plain(lab.value)} {lab.unit} = {_plain(canonical)} "
-                             f"{test.canonical_unit} is not plausible ({bound}); check the unit"))
+            problems.append(
+                (
+                    f"labs/{lab.index}/value",
+                    f"{lab.test} {_plain(lab.value)} {lab.unit} = {_plain(canonical)} "
+                    f"{test.canonical_unit} is not plausible ({bound}); check the unit",
+                )
+            )
     return problems

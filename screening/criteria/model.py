@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 Number = int | Decimal
+# Alias for annotations inside classes whose `date` field shadows the type.
+_Date = date
 LabValue = int | Decimal | str
 # A recorded field kept exactly as entered (for evidence): name and JSON value.
 RecordedFields = tuple[tuple[str, Any], ...]
@@ -67,7 +69,7 @@ class Event:
     product: str | None = None
     type: str | None = None
     adequately_treated: bool | None = None
-    active_until: date | None = None
+    active_until: _Date | None = None
     still_active: bool = False
     condition: str | None = None
     nyha_class: int | None = None

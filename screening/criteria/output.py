@@ -61,9 +61,9 @@ def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
         out.append(format_decimal(value))
     elif isinstance(value, date):
         out.append('"' + value.isoformat() + '"')
-    elif isinstance(value, dict) or isinstance(value, (list, tuple)):
+    elif isinstance(value, (dict, list, tuple)):
         is_dict = isinstance(value, dict)
-        items = list(value.items()) if is_dict else list(value)
+        items: list[Any] = list(value.items()) if isinstance(value, dict) else list(value)
         open_, close = ("{", "}") if is_dict else ("[", "]")
         if not items:
             out.append(open_ + close)
@@ -126,6 +126,8 @@ def format_text(ev: Evaluation) -> str:
                 extras.append(f"eligible from {r.eligible_from}")
             if r.repeat_from is not None:
                 extras.append(f"repeat from {r.repeat_from}")
+            if r.evidence_digest is not None:
+                extras.append(f"evidence digest {r.evidence_digest[:12]}…")
             if extras:
                 line += " [" + "; ".join(extras) + "]"
             lines.append(line)

@@ -99,4 +99,6 @@ def get_protocol(version: str) -> ProtocolVersion:
     try:
         return PROTOCOL_VERSIONS[version]
     except KeyError:
-        raise KeyError(f"unknown protocol version {version!r}; known: {', '.join(PROTOCOL_VERSIONS)}") from None
+        raise KeyError(
+            f"unknown protocol version {version!r}; known: {', '.join(PROTOCOL_VERSIONS)}"
+        ) from None

@@ -61,6 +61,7 @@ def positive_antibody(lab: LabResult) -> bool:
 
 # ---- SLE ---------------------------------------------------------------------------------------
 
+
 def sle_slicc(ctx: Ctx) -> CriterionResult:
     cid = "sle.slicc"
     if ctx.cohort != "SLE":
@@ -71,16 +72,31 @@ def sle_slicc(ctx: Ctx) -> CriterionResult:
     biopsy = facts.get("slicc_biopsy_proven_ln")
     if biopsy is True:
         return passed(cid, "Biopsy-proven lupus nephritis with ANA or anti-dsDNA (SLICC 2012).")
-    if clinical is not None and immunologic is not None and clinical >= 1 and immunologic >= 1 \
-            and clinical + immunologic >= 4:
+    if (
+        clinical is not None
+        and immunologic is not None
+        and clinical >= 1
+        and immunologic >= 1
+        and clinical + immunologic >= 4
+    ):
         return passed(cid, f"SLICC 2012: {clinical} clinical and {immunologic} immunological criteria.")
-    if biopsy is False and (clinical == 0 or immunologic == 0
-                            or (clinical is not None and immunologic is not None)):
-        return failed(cid, f"SLICC 2012 not met ({clinical} clinical, {immunologic} immunological criteria; "
-                           "no biopsy-proven lupus nephritis).")
-    paths = tuple("facts." + k for k, v in (("slicc_clinical_count", clinical),
-                                             ("slicc_immunologic_count", immunologic),
-                                             ("slicc_biopsy_proven_ln", biopsy)) if v is None)
+    if biopsy is False and (
+        clinical == 0 or immunologic == 0 or (clinical is not None and immunologic is not None)
+    ):
+        return failed(
+            cid,
+            f"SLICC 2012 not met ({clinical} clinical, {immunologic} immunological criteria; "
+            "no biopsy-proven lupus nephritis).",
+        )
+    paths = tuple(
+        "facts." + k
+        for k, v in (
+            ("slicc_clinical_count", clinical),
+            ("slicc_immunologic_count", immunologic),
+            ("slicc_biopsy_proven_ln", biopsy),
+        )
+        if v is None
+    )
     return missing(cid, "SLICC 2012 cannot be decided from the recorded counts.", paths)
 
 
@@ -105,14 +121,17 @@ def sle_autoantibody(ctx: Ctx) -> CriterionResult:
             positives.append(lab)
     if positives:
         vu = max(lab.collected for lab in positives) + ctx.w
-        shown = ", ".join(f"{lab.test} {show(lab)}" + (f" (ULN {lab.uln})" if lab.uln is not None else "")
-                          for lab in positives)
+        shown = ", ".join(
+            f"{lab.test} {show(lab)}" + (f" (ULN {lab.uln})" if lab.uln is not None else "")
+            for lab in positives
+        )
         return passed(cid, f"Positive: {shown}.", vu)
     if not unusable:
         assert earliest is not None
         return failed(cid, "Anti-dsDNA, anti-Sm and anti-RNP are all not above the ULN.", earliest + ctx.w)
-    return missing(cid, " ".join(lab_absent_reason(ctx, t) for t in unusable),
-                   tuple("labs." + t for t in unusable))
+    return missing(
+        cid, " ".join(lab_absent_reason(ctx, t) for t in unusable), tuple("labs." + t for t in unusable)
+    )
 
 
 def sle_sledai(ctx: Ctx) -> CriterionResult:
@@ -134,8 +153,10 @@ def _fact_absent(ctx: Ctx, key: str, label: str) -> str:
     old = ctx.dated.get(key)
     if old is None:
         return f"{label} is not recorded."
-    return (f"{label} of {old.date} is before the screening window, which starts {ctx.window_start}; "
-            f"repeat on or after {ctx.window_start}.")
+    return (
+        f"{label} of {old.date} is before the screening window, which starts {ctx.window_start}; "
+        f"repeat on or after {ctx.window_start}."
+    )
 
 
 def sle_organ_involvement(ctx: Ctx) -> CriterionResult:
@@ -158,10 +179,17 @@ def sle_organ_involvement(ctx: Ctx) -> CriterionResult:
         parts.append(Part(FAIL, f"BILAG-2004 ({fact.date}): {a} A and {b} B domains; needs one A or two B."))
     renal = grades.get("renal")
     if renal in ("A", "B"):
-        parts.append(Part(REVIEW, f"Renal BILAG {renal} in the non-LN stratum: the investigator confirms the "
-                                  "stratum.", by=INVESTIGATOR,
-                          evidence=entry("sle.organ_involvement/renal", [
-                              {"path": "facts.bilag2004.renal", "date": fact.date.isoformat(), "value": renal}])))
+        parts.append(
+            Part(
+                REVIEW,
+                f"Renal BILAG {renal} in the non-LN stratum: the investigator confirms the stratum.",
+                by=INVESTIGATOR,
+                evidence=entry(
+                    "sle.organ_involvement/renal",
+                    [{"path": "facts.bilag2004.renal", "date": fact.date.isoformat(), "value": renal}],
+                ),
+            )
+        )
     return combine(cid, parts, vu)
 
 
@@ -177,31 +205,53 @@ def sle_ln_biopsy(ctx: Ctx) -> CriterionResult:
         classes = b.isn_rps_classes
         shown = "+".join(classes)
         if "III" not in classes and "IV" not in classes:
-            return failed(cid, f"The latest kidney biopsy ({b.date}, class {shown}) does not show class III or IV.")
+            return failed(
+                cid, f"The latest kidney biopsy ({b.date}, class {shown}) does not show class III or IV."
+            )
         if b.date >= add_months(ctx.e, -months):
             vu = window_end_months(b.date, months)
             index = b.nih_activity_index
             if index is None:
-                return missing(cid, f"The NIH activity index of the biopsy of {b.date} is not recorded.",
-                               ("events.kidney_biopsy.nih_activity_index",))
+                return missing(
+                    cid,
+                    f"The NIH activity index of the biopsy of {b.date} is not recorded.",
+                    ("events.kidney_biopsy.nih_activity_index",),
+                )
             minimum = ctx.settings.ln_min_nih_activity_index
             if index >= minimum:
-                return passed(cid, f"Kidney biopsy {b.date}: class {shown}, NIH activity index {index} ≥ "
-                                   f"{minimum}.", vu)
-            return review(cid, EAC, f"Kidney biopsy {b.date}: class {shown}, NIH activity index {index} below the "
-                                    f"working threshold {minimum} (the page's threshold is lost): EAC decides.",
-                          (entry("sle.ln_biopsy/low_activity", [ev_event(b)]),), vu)
+                return passed(
+                    cid, f"Kidney biopsy {b.date}: class {shown}, NIH activity index {index} ≥ {minimum}.", vu
+                )
+            return review(
+                cid,
+                EAC,
+                f"Kidney biopsy {b.date}: class {shown}, NIH activity index {index} below the "
+                f"working threshold {minimum} (the page's threshold is lost): EAC decides.",
+                (entry("sle.ln_biopsy/low_activity", [ev_event(b)]),),
+                vu,
+            )
     if "kidney_biopsy" not in ctx.reviewed:
-        return missing(cid, "No kidney biopsy within 6 months; the kidney biopsy history is not reviewed.",
-                       ("reviewed.kidney_biopsy",))
-    what = f"the latest biopsy ({b.date}) is older than {months} months" if b is not None \
+        return missing(
+            cid,
+            "No kidney biopsy within 6 months; the kidney biopsy history is not reviewed.",
+            ("reviewed.kidney_biopsy",),
+        )
+    what = (
+        f"the latest biopsy ({b.date}) is older than {months} months"
+        if b is not None
         else "no kidney biopsy on record"
+    )
     items = [ev_event(b)] if b is not None else []
-    return review(cid, EAC, f"Biopsy exception: {what}; the EAC decides after medical monitor discussion.",
-                  (entry("sle.ln_biopsy/no_recent_biopsy", items),))
+    return review(
+        cid,
+        EAC,
+        f"Biopsy exception: {what}; the EAC decides after medical monitor discussion.",
+        (entry("sle.ln_biopsy/no_recent_biopsy", items),),
+    )
 
 
 # ---- Refractory rule R (§ 3.1) -----------------------------------------------------------------
+
 
 def refractory(cid: str, cohort: str) -> Rule:
     def rule(ctx: Ctx) -> CriterionResult:
@@ -242,23 +292,42 @@ def refractory(cid: str, cohort: str) -> Rule:
                         listed_ok = th
                 else:
                     candidates.append(th)
-            elif mark > t and (v.ongoing or agent.exposure is Exposure.COURSE
-                               or (v.last_dose is not None and v.last_dose + interval >= mark)):
+            elif mark > t and (
+                v.ongoing
+                or agent.exposure is Exposure.COURSE
+                or (v.last_dose is not None and v.last_dose + interval >= mark)
+            ):
                 will_qualify.append((mark, listed))
         if listed_ok is not None:
-            why = "stopped for intolerance" if listed_ok.stopped_for_intolerance else f"at least {months} months"
+            why = (
+                "stopped for intolerance"
+                if listed_ok.stopped_for_intolerance
+                else f"at least {months} months"
+            )
             return passed(cid, f"Prior {listed_ok.agent} since {listed_ok.start} ({why}).")
         vu = min(m for m, _ in will_qualify) - ONE_DAY if will_qualify else None
         if candidates:
             names = ", ".join(th.agent_name or th.agent for th in candidates)
-            return review(cid, INVESTIGATOR, f"Only unlisted agents qualify ({names}): the investigator confirms "
-                                             "that they are standard-of-care immunosuppressants.",
-                          (entry(cid + "/unlisted_agent", [ev_therapy(th) for th in candidates]),), vu)
+            return review(
+                cid,
+                INVESTIGATOR,
+                f"Only unlisted agents qualify ({names}): the investigator confirms "
+                "that they are standard-of-care immunosuppressants.",
+                (entry(cid + "/unlisted_agent", [ev_therapy(th) for th in candidates]),),
+                vu,
+            )
         if "therapies" not in ctx.reviewed:
-            return missing(cid, "No qualifying immunosuppressant on record; the therapy history is not reviewed.",
-                           ("reviewed.therapies",))
-        return failed(cid, f"No immunosuppressant (Table 4) for at least {months} months or stopped for "
-                           "intolerance.", vu)
+            return missing(
+                cid,
+                "No qualifying immunosuppressant on record; the therapy history is not reviewed.",
+                ("reviewed.therapies",),
+            )
+        return failed(
+            cid,
+            f"No immunosuppressant (Table 4) for at least {months} months or stopped for intolerance.",
+            vu,
+        )
+
     return rule
 
 
@@ -269,8 +338,9 @@ ssc_refractory = refractory("ssc.refractory", "SSc")
 
 # ---- IIM ---------------------------------------------------------------------------------------
 
-_IIM_ELIGIBLE_SUBTYPES = frozenset(("dermatomyositis", "amyopathic_dermatomyositis", "imnm",
-                                    "antisynthetase_syndrome"))
+_IIM_ELIGIBLE_SUBTYPES = frozenset(
+    ("dermatomyositis", "amyopathic_dermatomyositis", "imnm", "antisynthetase_syndrome")
+)
 
 
 def iim_classification(ctx: Ctx) -> CriterionResult:
@@ -282,24 +352,41 @@ def iim_classification(ctx: Ctx) -> CriterionResult:
     score = facts.get("iim_eular_acr_2017_score")
     parts = []
     if score is None:
-        parts.append(Part(MISSING, "The 2017 EULAR/ACR score is not recorded.",
-                          ("facts.iim_eular_acr_2017_score",)))
+        parts.append(
+            Part(MISSING, "The 2017 EULAR/ACR score is not recorded.", ("facts.iim_eular_acr_2017_score",))
+        )
     elif score >= th.iim_score_min_with_biopsy:
         parts.append(Part(PASS, f"2017 EULAR/ACR score {format_decimal(score)}."))
     elif score < th.iim_score_min_without_biopsy:
-        parts.append(Part(FAIL, f"2017 EULAR/ACR score {format_decimal(score)} < "
-                                f"{th.iim_score_min_without_biopsy}."))
+        parts.append(
+            Part(FAIL, f"2017 EULAR/ACR score {format_decimal(score)} < {th.iim_score_min_without_biopsy}.")
+        )
     else:
         with_biopsy = facts.get("iim_eular_acr_2017_with_biopsy")
         if with_biopsy is False:
-            parts.append(Part(PASS, f"2017 EULAR/ACR score {format_decimal(score)} without biopsy ≥ "
-                                    f"{th.iim_score_min_without_biopsy}."))
+            parts.append(
+                Part(
+                    PASS,
+                    f"2017 EULAR/ACR score {format_decimal(score)} without biopsy ≥ "
+                    f"{th.iim_score_min_without_biopsy}.",
+                )
+            )
         elif with_biopsy is True:
-            parts.append(Part(FAIL, f"2017 EULAR/ACR score {format_decimal(score)} with biopsy < "
-                                    f"{th.iim_score_min_with_biopsy}."))
+            parts.append(
+                Part(
+                    FAIL,
+                    f"2017 EULAR/ACR score {format_decimal(score)} with biopsy < "
+                    f"{th.iim_score_min_with_biopsy}.",
+                )
+            )
         else:
-            parts.append(Part(MISSING, "Whether the 2017 score includes a muscle biopsy is not recorded.",
-                              ("facts.iim_eular_acr_2017_with_biopsy",)))
+            parts.append(
+                Part(
+                    MISSING,
+                    "Whether the 2017 score includes a muscle biopsy is not recorded.",
+                    ("facts.iim_eular_acr_2017_with_biopsy",),
+                )
+            )
     subtype = facts.get("iim_subtype")
     if subtype is None:
         parts.append(Part(MISSING, "The IIM subtype is not recorded.", ("facts.iim_subtype",)))
@@ -324,8 +411,12 @@ def iim_involvement(ctx: Ctx) -> CriterionResult:
     since = add_months(ctx.e, -months)
     recent = [b for b in ctx.kind("muscle_biopsy") if b.active_myositis is True and b.date >= since]
     if recent:
-        met.append((f"muscle biopsy with active myositis on {max(b.date for b in recent)}",
-                    max(window_end_months(b.date, months) for b in recent)))
+        met.append(
+            (
+                f"muscle biopsy with active myositis on {max(b.date for b in recent)}",
+                max(window_end_months(b.date, months) for b in recent),
+            )
+        )
     elif "muscle_biopsy" not in ctx.reviewed:
         undecided.append("reviewed.muscle_biopsy")
     # M2 enzymes
@@ -341,8 +432,12 @@ def iim_involvement(ctx: Ctx) -> CriterionResult:
         if aldolase.canonical_num > th.iim_aldolase_max_u_l * aldolase.canonical_den:
             enzyme_met.append(aldolase)
     if enzyme_met:
-        met.append(("elevated " + " and ".join(lab.test for lab in enzyme_met),
-                    max(lab.collected for lab in enzyme_met) + w))
+        met.append(
+            (
+                "elevated " + " and ".join(lab.test for lab in enzyme_met),
+                max(lab.collected for lab in enzyme_met) + w,
+            )
+        )
     elif ck is None or aldolase is None:
         if ck is None:
             undecided.append("labs.ck")
@@ -370,10 +465,13 @@ def iim_involvement(ctx: Ctx) -> CriterionResult:
         return missing(cid, " ".join(notes + ["No involvement route is met yet."]), tuple(undecided))
     expiries = [lab.collected + w for lab in (ck, aldolase) if lab is not None]
     expiries += [f.date + w for f in (cdasi, ild) if f is not None]
-    return failed(cid, "No muscle, skin or lung involvement route is met.", min(expiries) if expiries else None)
+    return failed(
+        cid, "No muscle, skin or lung involvement route is met.", min(expiries) if expiries else None
+    )
 
 
 # ---- SSc ---------------------------------------------------------------------------------------
+
 
 def ssc_classification(ctx: Ctx) -> CriterionResult:
     cid = "ssc.classification"
@@ -393,8 +491,11 @@ def ssc_disease_duration(ctx: Ctx) -> CriterionResult:
         return _na(cid, "SSc")
     onset = ctx.facts.get("ssc_first_non_raynaud_date")
     if onset is None or onset > ctx.t_read:
-        return missing(cid, "The first non-Raynaud's manifestation is not recorded.",
-                       ("facts.ssc_first_non_raynaud_date",))
+        return missing(
+            cid,
+            "The first non-Raynaud's manifestation is not recorded.",
+            ("facts.ssc_first_non_raynaud_date",),
+        )
     months = ctx.th.ssc_duration_months
     if onset >= add_months(ctx.s, -months):
         vu = window_end_months(onset, months) if ctx.s_is_t else None
@@ -403,16 +504,30 @@ def ssc_disease_duration(ctx: Ctx) -> CriterionResult:
     ild = ctx.dated_usable.get("ild_progressive_raghu2022")
     if skin_lung is True or (ild is not None and ild.value is True):
         vu = ild.date + ctx.w if ild is not None else None
-        items = [ev_fact(ctx, "ssc_first_non_raynaud_date"), ev_fact(ctx, "ssc_skin_or_lung_progression"),
-                 ev_fact(ctx, "ild_progressive_raghu2022")]
-        return review(cid, EAC, f"First non-Raynaud's manifestation {onset}, more than 7 years before screening, "
-                                "with progression: the EAC decides.",
-                      (entry("ssc.disease_duration/progression", items),), vu)
+        items = [
+            ev_fact(ctx, "ssc_first_non_raynaud_date"),
+            ev_fact(ctx, "ssc_skin_or_lung_progression"),
+            ev_fact(ctx, "ild_progressive_raghu2022"),
+        ]
+        return review(
+            cid,
+            EAC,
+            f"First non-Raynaud's manifestation {onset}, more than 7 years before screening, "
+            "with progression: the EAC decides.",
+            (entry("ssc.disease_duration/progression", items),),
+            vu,
+        )
     if skin_lung is False:
-        return failed(cid, f"First non-Raynaud's manifestation {onset}, more than 7 years before screening, "
-                           "without progression.")
-    return missing(cid, "More than 7 years since the first non-Raynaud's manifestation; progression is not "
-                        "recorded.", ("facts.ssc_skin_or_lung_progression",))
+        return failed(
+            cid,
+            f"First non-Raynaud's manifestation {onset}, more than 7 years before screening, "
+            "without progression.",
+        )
+    return missing(
+        cid,
+        "More than 7 years since the first non-Raynaud's manifestation; progression is not recorded.",
+        ("facts.ssc_skin_or_lung_progression",),
+    )
 
 
 def ssc_activity(ctx: Ctx) -> CriterionResult:
@@ -501,8 +616,11 @@ def ssc_activity(ctx: Ctx) -> CriterionResult:
         return tuple(out)
 
     if a_und or b_und or c_und:
-        return missing(cid, "An automatic activity route (mRSS, ILD progression, myositis with CK) is undecided.",
-                       union(a_und, ap_und, b_und, c_und, d_und))
+        return missing(
+            cid,
+            "An automatic activity route (mRSS, ILD progression, myositis with CK) is undecided.",
+            union(a_und, ap_und, b_und, c_und, d_und),
+        )
     usable_dates = [f.date + w for f in (mrss, ild) if f is not None]
     usable_dates += [lab.collected + w for lab in (ck, crp) if lab is not None]
     vu = min(usable_dates) if usable_dates else None
@@ -510,20 +628,32 @@ def ssc_activity(ctx: Ctx) -> CriterionResult:
         evidence = []
         routes = []
         if ap_met:
-            evidence.append(entry("ssc.activity/early_progression",
-                                  [ev_fact(ctx, "mrss"), ev_fact(ctx, "ssc_early_progression")]))
+            evidence.append(
+                entry(
+                    "ssc.activity/early_progression",
+                    [ev_fact(ctx, "mrss"), ev_fact(ctx, "ssc_early_progression")],
+                )
+            )
             routes.append("mRSS ≤ 10 with early progression")
         if d_met:
             evidence.append(entry("ssc.activity/crp", [ev_lab(crp, "crp")]))
             assert crp is not None
             routes.append(f"CRP {show(crp)} ≥ 1.5 × ULN ({crp.uln})")
-        return review(cid, EAC, "Only an EAC route is met (" + "; ".join(routes) + "): the EAC decides.",
-                      tuple(evidence), vu)
+        return review(
+            cid,
+            EAC,
+            "Only an EAC route is met (" + "; ".join(routes) + "): the EAC decides.",
+            tuple(evidence),
+            vu,
+        )
     if ap_und or d_und:
-        return missing(cid, "No automatic activity route is met; an EAC route is undecided.", union(ap_und, d_und))
+        return missing(
+            cid, "No automatic activity route is met; an EAC route is undecided.", union(ap_und, d_und)
+        )
     del a_neg, b_neg, ap_neg, d_neg
-    return failed(cid, "No activity route is met (mRSS, ILD progression, myositis with CK, early progression, "
-                       "CRP).", vu)
+    return failed(
+        cid, "No activity route is met (mRSS, ILD progression, myositis with CK, early progression, CRP).", vu
+    )
 
 
 def ev_fact_any(ctx: Ctx, key: str) -> dict[str, Any]:

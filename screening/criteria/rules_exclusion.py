@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .calendar_math import add_months, window_end_months
+from .calendar_math import add_months, iso, window_end_months
 from .canonical import format_decimal
 from .context import Ctx
 from .framework import (
@@ -29,7 +29,8 @@ from .framework import (
     outcome_of,
     passed,
 )
-from .results import CriterionResult
+from .model import LabResult
+from .results import CriterionResult, EvidenceEntry
 from .rules_cohorts import latest, positive_antibody
 from .rules_inclusion import childbearing_potential, lab_absent_reason, show
 from .table4 import CONTINUE, EXCLUDED, TAPER, Category
@@ -38,15 +39,27 @@ from .table4 import REVIEW as WASHOUT_REVIEW
 ONE_DAY = timedelta(days=1)
 
 
+_REVIEWED_PARTS: dict[tuple[str, str], tuple[Part, Part]] = {}
+
+
 def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
-    if area in ctx.reviewed:
-        return Part(PASS, none_reason)
-    return Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,))
+    """PASS when the area's history is reviewed, else MISSING; both parts are built once."""
+    parts = _REVIEWED_PARTS.get((area, none_reason))
+    if parts is None:
+        parts = _REVIEWED_PARTS[(area, none_reason)] = (
+            Part(PASS, none_reason),
+            Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,)),
+        )
+    return parts[0] if area in ctx.reviewed else parts[1]
 
 
 exc_infection = boolean_criterion(
-    "exc.infection", "inv_active_infection", False, "No exclusionary infection.",
-    "Exclusionary active infection.")
+    "exc.infection",
+    "inv_active_infection",
+    False,
+    "No exclusionary infection.",
+    "Exclusionary active infection.",
+)
 
 _EXCEPTED = frozenset(("bcc_skin_localized", "scc_skin_localized", "cis_breast", "cis_cervix", "cis_bladder"))
 
@@ -75,24 +88,42 @@ def exc_malignancy(ctx: Ctx) -> CriterionResult:
             counts = ev.date >= since
             undecided = () if counts else ("events.malignancy.active_until",)
         if excepted and ev.adequately_treated is None and (counts or undecided):
-            parts.append(Part(MISSING, f"{ev.type} of {ev.date}: whether it was adequately treated is not "
-                                       "recorded.", undecided + ("events.malignancy.adequately_treated",)))
+            parts.append(
+                Part(
+                    MISSING,
+                    f"{ev.type} of {ev.date}: whether it was adequately treated is not recorded.",
+                    undecided + ("events.malignancy.adequately_treated",),
+                )
+            )
             continue
         if counts:
-            if ev.still_active or (ev.active_until is not None and ev.active_until > t):
+            if ev.still_active:
                 end_text = "still active"
-                fail_ends.append(None if ev.still_active else window_end_months(ev.active_until, months))
+                fail_ends.append(None)
+            elif ev.active_until is not None and ev.active_until > t:
+                end_text = "still active"
+                fail_ends.append(window_end_months(ev.active_until, months))
             elif ev.active_until is not None:
                 end_text = f"active until {ev.active_until}"
                 fail_ends.append(window_end_months(ev.active_until, months))
             else:
                 end_text = "end of activity unknown"
                 fail_ends.append(window_end_months(ev.date, months))
-            parts.append(Part(FAIL, f"Malignancy ({ev.type}) diagnosed {ev.date}, {end_text}: active within "
-                                    f"{months // 12} years before enrollment."))
+            parts.append(
+                Part(
+                    FAIL,
+                    f"Malignancy ({ev.type}) diagnosed {ev.date}, {end_text}: active within "
+                    f"{months // 12} years before enrollment.",
+                )
+            )
         elif undecided:
-            parts.append(Part(MISSING, f"Malignancy ({ev.type}) diagnosed {ev.date}: the end of its activity is "
-                                       "not recorded.", undecided))
+            parts.append(
+                Part(
+                    MISSING,
+                    f"Malignancy ({ev.type}) diagnosed {ev.date}: the end of its activity is not recorded.",
+                    undecided,
+                )
+            )
     parts.append(_reviewed_part(ctx, "malignancy", "No exclusionary malignancy."))
     vu = None
     if fail_ends and all(e is not None for e in fail_ends):
@@ -105,14 +136,23 @@ def exc_prior_targeted_therapy(ctx: Ctx) -> CriterionResult:
     targeted = [v.therapy for v in ctx.therapies if v.agent.category is Category.TARGETED_EXCLUDED]
     if targeted:
         first = targeted[0]
-        therapy_part = Part(FAIL, f"Prior {first.agent.replace('_', ' ')} ({first.start}): CD19/CD70-targeted or "
-                                  "engineered cell therapy.")
+        therapy_part = Part(
+            FAIL,
+            f"Prior {first.agent.replace('_', ' ')} ({first.start}): CD19/CD70-targeted or "
+            "engineered cell therapy.",
+        )
     else:
         therapy_part = _reviewed_part(ctx, "therapies", "No CD19/CD70-targeted or engineered cell therapy.")
-    parts = [therapy_part, bool_part(ctx, "inv_no_prior_cd19_cd70_or_engineered_cell_therapy", True,
-                                     "The investigator attests none was ever given.",
-                                     "The investigator reports a prior CD19/CD70-targeted or engineered cell "
-                                     "therapy.")]
+    parts = [
+        therapy_part,
+        bool_part(
+            ctx,
+            "inv_no_prior_cd19_cd70_or_engineered_cell_therapy",
+            True,
+            "The investigator attests none was ever given.",
+            "The investigator reports a prior CD19/CD70-targeted or engineered cell therapy.",
+        ),
+    ]
     return combine(cid, parts)
 
 
@@ -123,11 +163,22 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
     counting = [ev for ev in ctx.kind("live_vaccine") if ev.date >= since]
     if counting:
         last = max(ev.date for ev in counting)
-        return failed(cid, f"Live vaccine on {last}, within {days} days before enrollment.",
-                      last + timedelta(days=days))
+        return failed(
+            cid, f"Live vaccine on {last}, within {days} days before enrollment.", last + timedelta(days=days)
+        )
     if "live_vaccine" in ctx.reviewed:
         return passed(cid, f"No live vaccine within {days} days before enrollment.")
     return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
+
+
+_TIMEDELTAS: dict[int, timedelta] = {}
+
+
+def _days(n: int) -> timedelta:
+    delta = _TIMEDELTAS.get(n)
+    if delta is None:
+        delta = _TIMEDELTAS[n] = timedelta(days=n)
+    return delta
 
 
 def exc_washout(ctx: Ctx) -> CriterionResult:
@@ -139,44 +190,80 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
     for v in ctx.therapies:
         th = v.therapy
         washout = v.agent.washout
-        name = th.agent_name or th.agent.replace("_", " ")
         if washout == CONTINUE or washout == EXCLUDED:
             continue
+        name = th.agent_name or th.agent.replace("_", " ")
         if isinstance(washout, int):
-            n = timedelta(days=washout)
-            note = f" ({v.agent.note})" if v.agent.note and v.agent.key in ("belimumab", "telitacicept") else ""
+            n = _days(washout)
             if not v.ongoing:
                 last = v.last_dose
                 assert last is not None
                 if d0 is not None:
                     if last <= d0 - n:
-                        parts.append(Part(PASS, f"{name} last dose {last}, at least {washout} days before "
-                                                f"Day 0 {d0}."))
+                        parts.append(
+                            Part(
+                                PASS,
+                                f"{name} last dose {iso(last)}, at least {washout} days before Day 0 {iso(d0)}.",
+                            )
+                        )
                     else:
-                        parts.append(Part(FAIL, f"{name} last dose {last}; Day 0 must be on or after {last + n} "
-                                                f"({washout}-day washout{note}), planned {d0}.",
-                                          vu=last + n - ONE_DAY))
+                        note = (
+                            f" ({v.agent.note})"
+                            if v.agent.note and v.agent.key in ("belimumab", "telitacicept")
+                            else ""
+                        )
+                        parts.append(
+                            Part(
+                                FAIL,
+                                f"{name} last dose {last}; Day 0 must be on or after {last + n} "
+                                f"({washout}-day washout{note}), planned {d0}.",
+                                vu=last + n - ONE_DAY,
+                            )
+                        )
                 elif last <= e - n:
-                    parts.append(Part(PASS, f"{name} last dose {last}, at least {washout} days before enrollment."))
+                    parts.append(
+                        Part(PASS, f"{name} last dose {last}, at least {washout} days before enrollment.")
+                    )
                 else:
-                    parts.append(Part(MISSING, f"{name} last dose {last}: the planned Day 0 is needed to check "
-                                               f"the {washout}-day washout.", ("dates.planned_day0",)))
+                    parts.append(
+                        Part(
+                            MISSING,
+                            f"{name} last dose {last}: the planned Day 0 is needed to check "
+                            f"the {washout}-day washout.",
+                            ("dates.planned_day0",),
+                        )
+                    )
                 continue
             if d0 is None:
-                parts.append(Part(MISSING, f"{name} is ongoing: the planned Day 0 is needed for its "
-                                           f"{washout}-day washout.", ("dates.planned_day0",)))
+                parts.append(
+                    Part(
+                        MISSING,
+                        f"{name} is ongoing: the planned Day 0 is needed for its {washout}-day washout.",
+                        ("dates.planned_day0",),
+                    )
+                )
                 continue
             deadline = d0 - n
             if t <= deadline:
-                parts.append(_stop_part(ctx, f"{name} must be stopped by {deadline}.", deadline))
+                parts.append(_stop_part(ctx, f"{name} must be stopped by {iso(deadline)}.", deadline))
                 stop_needed.append(name)
             elif v.last_dose is not None and v.last_dose <= deadline:
-                parts.append(_stop_part(ctx, f"{name}: no further dose may be given before Day 0 {d0} "
-                                             f"(last dose {v.last_dose}).", None))
+                parts.append(
+                    _stop_part(
+                        ctx,
+                        f"{name}: no further dose may be given before Day 0 {d0} (last dose {v.last_dose}).",
+                        None,
+                    )
+                )
                 stop_needed.append(name)
             else:
-                parts.append(Part(FAIL, f"{name} is ongoing and can no longer be stopped {washout} days before "
-                                        f"Day 0 {d0} (deadline {deadline})."))
+                parts.append(
+                    Part(
+                        FAIL,
+                        f"{name} is ongoing and can no longer be stopped {washout} days before "
+                        f"Day 0 {d0} (deadline {deadline}).",
+                    )
+                )
         elif washout == TAPER:
             if v.ongoing:
                 parts.append(_stop_part(ctx, f"{name} must be tapered as the protocol requires.", None))
@@ -186,10 +273,18 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
             if v.ongoing or (v.last_dose is not None and v.last_dose >= since):
                 key = "other" if th.agent == "other" else th.agent
                 when = "ongoing" if v.ongoing else f"last given {v.last_dose}"
-                vu = None if v.ongoing else v.last_dose + timedelta(days=lookback)  # type: ignore[operator]
-                parts.append(Part(REVIEW, f"{name} ({when}) has no washout in Table 4: the investigator reviews it.",
-                                  by=INVESTIGATOR, vu=vu,
-                                  evidence=entry(f"exc.washout/{key}", [ev_therapy(th)])))
+                review_vu = (
+                    None if v.last_dose is None or v.ongoing else v.last_dose + timedelta(days=lookback)
+                )
+                parts.append(
+                    Part(
+                        REVIEW,
+                        f"{name} ({when}) has no washout in Table 4: the investigator reviews it.",
+                        by=INVESTIGATOR,
+                        vu=review_vu,
+                        evidence=entry(f"exc.washout/{key}", [ev_therapy(th)]),
+                    )
+                )
     if "therapies" not in ctx.reviewed:
         parts.append(Part(MISSING, "The therapy history is not reviewed.", ("reviewed.therapies",)))
     outcome = outcome_of(parts)
@@ -200,10 +295,10 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
             vu = max(f for f in fails if f is not None)
     elif outcome is PASS:
         vus = [p.vu for p in parts if p.outcome is PASS and p.vu is not None]
-        vu = min(vus) if vus else None  # type: ignore[type-var]
+        vu = min(vus) if vus else None
     elif outcome is REVIEW:
         vus = [p.vu for p in parts if p.outcome in (PASS, REVIEW) and p.vu is not None]
-        vu = min(vus) if vus else None  # type: ignore[type-var]
+        vu = min(vus) if vus else None
     return combine(cid, parts, vu, "No Table 4 therapy needs a washout.")
 
 
@@ -213,27 +308,57 @@ def _stop_part(ctx: Ctx, what: str, vu: date | None) -> Part:
         return Part(PASS, what + " The investigator attests this is possible.", vu=vu)
     if able is False:
         return Part(FAIL, what + " The investigator reports this is not possible.")
-    return Part(MISSING, what + " The investigator's attestation is not recorded.",
-                ("facts.inv_able_to_stop_or_taper_prior_therapies",))
+    return Part(
+        MISSING,
+        what + " The investigator's attestation is not recorded.",
+        ("facts.inv_able_to_stop_or_taper_prior_therapies",),
+    )
 
 
 exc_uncontrolled_disease = boolean_criterion(
-    "exc.uncontrolled_disease", "inv_uncontrolled_other_disease", False,
-    "No uncontrolled other disease.", "Uncontrolled other disease or undue risk.")
+    "exc.uncontrolled_disease",
+    "inv_uncontrolled_other_disease",
+    False,
+    "No uncontrolled other disease.",
+    "Uncontrolled other disease or undue risk.",
+)
 exc_transplant = boolean_criterion(
-    "exc.transplant", "history_transplant", False, "No prior transplant.", "History of transplantation.")
+    "exc.transplant", "history_transplant", False, "No prior transplant.", "History of transplantation."
+)
 
 
 def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
-    return combine("exc.transfusion_refractory", [
-        bool_part(ctx, "transfusion_refractory", False, "Not refractory to transfusions.",
-                  "Refractory to platelet or red cell transfusions."),
-        bool_part(ctx, "refuses_transfusion", False, "Accepts transfusion support.",
-                  "Will refuse transfusion support."),
-    ])
+    return combine(
+        "exc.transfusion_refractory",
+        [
+            bool_part(
+                ctx,
+                "transfusion_refractory",
+                False,
+                "Not refractory to transfusions.",
+                "Refractory to platelet or red cell transfusions.",
+            ),
+            bool_part(
+                ctx,
+                "refuses_transfusion",
+                False,
+                "Accepts transfusion support.",
+                "Will refuse transfusion support.",
+            ),
+        ],
+    )
 
 
 _HEPATITIS_TESTS = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
+
+
+def _hbv_evidence(
+    hbsag: LabResult | None, anti_hbc: LabResult | None, hbv_dna: LabResult | None
+) -> EvidenceEntry:
+    return entry(
+        "exc.hepatitis_hiv/hbv",
+        [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"), ev_lab(hbv_dna, "hbv_dna")],
+    )
 
 
 def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
@@ -250,30 +375,47 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     elif hiv.value == "negative":
         parts.append(Part(PASS, "HIV negative."))
     else:
-        parts.append(Part(REVIEW, f"HIV Ag/Ab indeterminate ({hiv.collected}).", by=INVESTIGATOR,
-                          evidence=entry("exc.hepatitis_hiv/hiv", [ev_lab(hiv, "hiv_ag_ab")])))
-    # HBV
-    hbv_evidence = entry("exc.hepatitis_hiv/hbv", [ev_lab(hbsag, "hbsag"), ev_lab(anti_hbc, "anti_hbc"),
-                                                   ev_lab(hbv_dna, "hbv_dna")])
+        parts.append(
+            Part(
+                REVIEW,
+                f"HIV Ag/Ab indeterminate ({hiv.collected}).",
+                by=INVESTIGATOR,
+                evidence=entry("exc.hepatitis_hiv/hiv", [ev_lab(hiv, "hiv_ag_ab")]),
+            )
+        )
+    # HBV (evidence is built only for a REVIEW part)
     if hbv_dna is not None and hbv_dna.value == "detected":
         parts.append(Part(FAIL, f"HBV DNA detected ({hbv_dna.collected})."))
-    elif (hbsag is not None and hbsag.value == "positive") or (anti_hbc is not None and anti_hbc.value == "positive"):
+    elif (hbsag is not None and hbsag.value == "positive") or (
+        anti_hbc is not None and anti_hbc.value == "positive"
+    ):
         if hbv_dna is not None:
-            parts.append(Part(REVIEW, "Positive HBV serology with HBV DNA not detected: the investigator decides.",
-                              by=INVESTIGATOR, evidence=hbv_evidence))
+            parts.append(
+                Part(
+                    REVIEW,
+                    "Positive HBV serology with HBV DNA not detected: the investigator decides.",
+                    by=INVESTIGATOR,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
+                )
+            )
         else:
             parts.append(Part(MISSING, "Positive HBV serology: HBV DNA by PCR is needed.", ("labs.hbv_dna",)))
     elif hbsag is not None and anti_hbc is not None:
         if hbsag.value == "negative" and anti_hbc.value == "negative":
             parts.append(Part(PASS, "HBsAg and anti-HBc negative."))
         else:
-            parts.append(Part(REVIEW, "Indeterminate HBV serology: the investigator decides.", by=INVESTIGATOR,
-                              evidence=hbv_evidence))
+            parts.append(
+                Part(
+                    REVIEW,
+                    "Indeterminate HBV serology: the investigator decides.",
+                    by=INVESTIGATOR,
+                    evidence=_hbv_evidence(hbsag, anti_hbc, hbv_dna),
+                )
+            )
     else:
         paths = tuple("labs." + k for k, lab in (("hbsag", hbsag), ("anti_hbc", anti_hbc)) if lab is None)
         parts.append(Part(MISSING, "HBV serology is incomplete.", paths))
     # HCV
-    hcv_evidence = entry("exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")])
     if hcv_rna is not None and hcv_rna.value == "detected":
         parts.append(Part(FAIL, f"HCV RNA detected ({hcv_rna.collected})."))
     elif hcv_ab is None:
@@ -281,11 +423,27 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     elif hcv_ab.value == "negative":
         parts.append(Part(PASS, "HCV antibody negative."))
     elif hcv_ab.value == "indeterminate":
-        parts.append(Part(REVIEW, "HCV antibody indeterminate: the investigator decides.", by=INVESTIGATOR,
-                          evidence=hcv_evidence))
+        parts.append(
+            Part(
+                REVIEW,
+                "HCV antibody indeterminate: the investigator decides.",
+                by=INVESTIGATOR,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
+            )
+        )
     elif hcv_rna is not None:
-        parts.append(Part(REVIEW, "HCV antibody positive with HCV RNA not detected: the investigator decides.",
-                          by=INVESTIGATOR, evidence=hcv_evidence))
+        parts.append(
+            Part(
+                REVIEW,
+                "HCV antibody positive with HCV RNA not detected: the investigator decides.",
+                by=INVESTIGATOR,
+                evidence=entry(
+                    "exc.hepatitis_hiv/hcv", [ev_lab(hcv_ab, "hcv_ab"), ev_lab(hcv_rna, "hcv_rna")]
+                ),
+            )
+        )
     else:
         parts.append(Part(MISSING, "HCV antibody positive: HCV RNA by PCR is needed.", ("labs.hcv_rna",)))
     outcome = outcome_of(parts)
@@ -297,8 +455,12 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
 
 
 exc_immunodeficiency = boolean_criterion(
-    "exc.immunodeficiency", "primary_immunodeficiency", False, "No primary immunodeficiency.",
-    "Primary immunodeficiency.")
+    "exc.immunodeficiency",
+    "primary_immunodeficiency",
+    False,
+    "No primary immunodeficiency.",
+    "Primary immunodeficiency.",
+)
 
 
 def exc_cardiac(ctx: Ctx) -> CriterionResult:
@@ -314,21 +476,40 @@ def exc_cardiac(ctx: Ctx) -> CriterionResult:
             counting.append(ev)
     if counting:
         last = max(counting, key=ctx.event_date)
-        event_part = Part(FAIL, f"{(last.condition or 'cardiovascular event').replace('_', ' ')} "
-                                f"{'ongoing' if last.ongoing else 'on ' + str(last.date)}, within {months} months "
-                                "before screening.")
+        event_part = Part(
+            FAIL,
+            f"{(last.condition or 'cardiovascular event').replace('_', ' ')} "
+            f"{'ongoing' if last.ongoing else 'on ' + str(last.date)}, within {months} months "
+            "before screening.",
+        )
     else:
-        event_part = _reviewed_part(ctx, "cardiovascular_event", f"No cardiovascular event within {months} months.")
+        event_part = _reviewed_part(
+            ctx, "cardiovascular_event", f"No cardiovascular event within {months} months."
+        )
     parts = [
         event_part,
-        bool_part(ctx, "symptomatic_pericardial_effusion", False, "No symptomatic pericardial effusion.",
-                  "Haemodynamically symptomatic pericardial effusion."),
-        bool_part(ctx, "symptomatic_ecg_abnormality", False, "No symptomatic ECG abnormality.",
-                  "Symptomatic ECG abnormality requiring intervention."),
+        bool_part(
+            ctx,
+            "symptomatic_pericardial_effusion",
+            False,
+            "No symptomatic pericardial effusion.",
+            "Haemodynamically symptomatic pericardial effusion.",
+        ),
+        bool_part(
+            ctx,
+            "symptomatic_ecg_abnormality",
+            False,
+            "No symptomatic ECG abnormality.",
+            "Symptomatic ECG abnormality requiring intervention.",
+        ),
     ]
     vu = None
-    if counting and ctx.s_is_t and sum(p.outcome is FAIL for p in parts) == 1 \
-            and not any(ev.ongoing for ev in counting):
+    if (
+        counting
+        and ctx.s_is_t
+        and sum(p.outcome is FAIL for p in parts) == 1
+        and not any(ev.ongoing for ev in counting)
+    ):
         vu = max(window_end_months(ev.date, months) for ev in counting)
     return combine(cid, parts, vu)
 
@@ -355,21 +536,41 @@ def exc_pulmonary(ctx: Ctx) -> CriterionResult:
     cid = "exc.pulmonary"
     months = ctx.th.pulmonary_embolism_months
     since = add_months(ctx.e, -months)
-    parts = [bool_part(ctx, "symptomatic_airway_disease", False, "No symptomatic airway disease.",
-                       "Symptomatic airway disease requiring intervention.")]
+    parts = [
+        bool_part(
+            ctx,
+            "symptomatic_airway_disease",
+            False,
+            "No symptomatic airway disease.",
+            "Symptomatic airway disease requiring intervention.",
+        )
+    ]
     grade = ctx.facts.get("pleural_effusion_ctcae_grade")
     if grade is None:
-        parts.append(Part(MISSING, "The pleural effusion grade is not recorded.",
-                          ("facts.pleural_effusion_ctcae_grade",)))
+        parts.append(
+            Part(
+                MISSING,
+                "The pleural effusion grade is not recorded.",
+                ("facts.pleural_effusion_ctcae_grade",),
+            )
+        )
     elif grade >= ctx.th.pleural_effusion_min_excluded_grade:
         parts.append(Part(FAIL, f"Pleural effusion CTCAE grade {grade}."))
     else:
         parts.append(Part(PASS, f"Pleural effusion grade {grade}."))
-    counting = [ev for ev in ctx.kind("pulmonary_embolism")
-                if ev.required_anticoagulation is True and ev.date >= since]
+    counting = [
+        ev
+        for ev in ctx.kind("pulmonary_embolism")
+        if ev.required_anticoagulation is True and ev.date >= since
+    ]
     if counting:
-        parts.append(Part(FAIL, f"Pulmonary embolism requiring anticoagulation on "
-                                f"{max(ev.date for ev in counting)}, within {months} months before enrollment."))
+        parts.append(
+            Part(
+                FAIL,
+                f"Pulmonary embolism requiring anticoagulation on "
+                f"{max(ev.date for ev in counting)}, within {months} months before enrollment.",
+            )
+        )
     else:
         parts.append(_reviewed_part(ctx, "pulmonary_embolism", "No pulmonary embolism within 6 months."))
     vu = None
@@ -389,8 +590,11 @@ def exc_lung_function(ctx: Ctx) -> CriterionResult:
     if not (ald is True or ild_true):
         if ald is False:
             return passed(cid, "No lung disease secondary to the autoimmune process.")
-        return missing(cid, "Whether there is autoimmune lung disease is not recorded.",
-                       ("facts.autoimmune_lung_disease",))
+        return missing(
+            cid,
+            "Whether there is autoimmune lung disease is not recorded.",
+            ("facts.autoimmune_lung_disease",),
+        )
     floor = ctx.th.lung_function_floor_pct
     band = floor - ctx.settings.lung_function_review_margin_pct
     parts = []
@@ -407,8 +611,14 @@ def exc_lung_function(ctx: Ctx) -> CriterionResult:
         if value > floor:
             parts.append(Part(PASS, f"{shown} > {floor} %."))
         elif value > band:
-            parts.append(Part(REVIEW, f"{shown} is borderline ({band} < value ≤ {floor}): the EAC decides.",
-                              by=EAC, evidence=entry(f"exc.lung_function/{label.lower()}", [ev_lab(lab, test)])))
+            parts.append(
+                Part(
+                    REVIEW,
+                    f"{shown} is borderline ({band} < value ≤ {floor}): the EAC decides.",
+                    by=EAC,
+                    evidence=entry(f"exc.lung_function/{label.lower()}", [ev_lab(lab, test)]),
+                )
+            )
         else:
             parts.append(Part(FAIL, f"{shown} ≤ {band} %."))
     outcome = outcome_of(parts)
@@ -431,8 +641,12 @@ def exc_hypertensive_crisis(ctx: Ctx) -> CriterionResult:
 
 
 exc_adherence_risk = boolean_criterion(
-    "exc.adherence_risk", "inv_adherence_risk", False, "No condition making adherence unlikely.",
-    "A condition would prevent safe treatment or make adherence unlikely.")
+    "exc.adherence_risk",
+    "inv_adherence_risk",
+    False,
+    "No condition making adherence unlikely.",
+    "A condition would prevent safe treatment or make adherence unlikely.",
+)
 
 
 def exc_pregnancy(ctx: Ctx) -> CriterionResult:
@@ -444,9 +658,15 @@ def exc_pregnancy(ctx: Ctx) -> CriterionResult:
         if plans is None and childbearing_potential(ctx) == "no":
             parts.append(Part(PASS, "Pregnancy plans are moot (not of childbearing potential)."))
         else:
-            parts.append(bool_part(ctx, "plans_pregnancy_or_breastfeeding_12m", False,
-                                   "No pregnancy or breastfeeding planned within 12 months.",
-                                   "Plans pregnancy or breastfeeding within 12 months."))
+            parts.append(
+                bool_part(
+                    ctx,
+                    "plans_pregnancy_or_breastfeeding_12m",
+                    False,
+                    "No pregnancy or breastfeeding planned within 12 months.",
+                    "Plans pregnancy or breastfeeding within 12 months.",
+                )
+            )
         test = ctx.usable.get("pregnancy_test")
         positive = test is not None and test.value == "positive"
         if positive:
@@ -461,18 +681,25 @@ def exc_pregnancy(ctx: Ctx) -> CriterionResult:
     if plans is None and facts.get("male_sterile") is True:
         return passed(cid, "Partner pregnancy plans are moot (documented sterile).")
     if plans is None:
-        return missing(cid, "Partner pregnancy plans are not recorded.", ("facts.plans_partner_pregnancy_6m",))
+        return missing(
+            cid, "Partner pregnancy plans are not recorded.", ("facts.plans_partner_pregnancy_6m",)
+        )
     if plans is False:
         return passed(cid, "No partner pregnancy planned within 6 months.")
     return failed(cid, "Plans a partner pregnancy within 6 months.")
 
 
 exc_long_term_followup = boolean_criterion(
-    "exc.long_term_followup", "willing_ltfu_15y", True, "Willing to take part in 15-year follow-up.",
-    "Unwilling to take part in 15-year follow-up.")
+    "exc.long_term_followup",
+    "willing_ltfu_15y",
+    True,
+    "Willing to take part in 15-year follow-up.",
+    "Unwilling to take part in 15-year follow-up.",
+)
 
 
 # ---- SLE exclusions ----------------------------------------------------------------------------
+
 
 def sle_exc_cns(ctx: Ctx) -> CriterionResult:
     cid = "sle.exc.cns"
@@ -485,15 +712,24 @@ def sle_exc_cns(ctx: Ctx) -> CriterionResult:
         if any(ev.ongoing for ev in counting):
             return failed(cid, "CNS lupus is ongoing.")
         last = max(ev.date for ev in counting)
-        return failed(cid, f"CNS lupus active on {last}, within {months} months before enrollment.",
-                      window_end_months(last, months))
+        return failed(
+            cid,
+            f"CNS lupus active on {last}, within {months} months before enrollment.",
+            window_end_months(last, months),
+        )
     if "cns_lupus" in ctx.reviewed:
         return passed(cid, f"No active CNS lupus within {months} months.")
     return missing(cid, "The CNS lupus history is not reviewed.", ("reviewed.cns_lupus",))
 
 
 sle_exc_drug_induced = boolean_criterion(
-    "sle.exc.drug_induced", "drug_induced_lupus", False, "Not drug-induced lupus.", "Drug-induced lupus.", "SLE")
+    "sle.exc.drug_induced",
+    "drug_induced_lupus",
+    False,
+    "Not drug-induced lupus.",
+    "Drug-induced lupus.",
+    "SLE",
+)
 
 
 def _ln_only(cid: str, ctx: Ctx) -> CriterionResult | None:
@@ -513,13 +749,21 @@ def sle_exc_ln_dialysis(ctx: Ctx) -> CriterionResult:
     since = add_months(ctx.c, -months)
     counting = [ev for ev in ctx.kind("dialysis") if ev.date >= since]
     if counting:
-        dialysis_part = Part(FAIL, f"Dialysis on {max(ev.date for ev in counting)}, within {months} months "
-                                   "before consent.")
+        dialysis_part = Part(
+            FAIL, f"Dialysis on {max(ev.date for ev in counting)}, within {months} months before consent."
+        )
     else:
         dialysis_part = _reviewed_part(ctx, "dialysis", f"No dialysis within {months} months before consent.")
-    parts = [dialysis_part, bool_part(ctx, "inv_expected_rrt_within_12m", False,
-                                      "No renal replacement therapy expected within 12 months.",
-                                      "Renal replacement therapy expected within 12 months.")]
+    parts = [
+        dialysis_part,
+        bool_part(
+            ctx,
+            "inv_expected_rrt_within_12m",
+            False,
+            "No renal replacement therapy expected within 12 months.",
+            "Renal replacement therapy expected within 12 months.",
+        ),
+    ]
     vu = None
     if counting and ctx.c_is_t and sum(p.outcome is FAIL for p in parts) == 1:
         vu = max(window_end_months(ev.date, months) for ev in counting)
@@ -527,12 +771,18 @@ def sle_exc_ln_dialysis(ctx: Ctx) -> CriterionResult:
 
 
 def _ln_other_kidney_rule() -> Rule:
-    inner = boolean_criterion("sle.exc.ln_other_kidney", "inv_other_kidney_disease_confounding", False,
-                              "No confounding kidney disease.", "Other kidney disease confounds the LN assessment.")
+    inner = boolean_criterion(
+        "sle.exc.ln_other_kidney",
+        "inv_other_kidney_disease_confounding",
+        False,
+        "No confounding kidney disease.",
+        "Other kidney disease confounds the LN assessment.",
+    )
 
     def rule(ctx: Ctx) -> CriterionResult:
         na = _ln_only("sle.exc.ln_other_kidney", ctx)
         return na if na is not None else inner(ctx)
+
     return rule
 
 
@@ -549,8 +799,11 @@ def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
     b = latest(ctx.kind("kidney_biopsy"))
     if b is None:
         if "kidney_biopsy" in ctx.reviewed:
-            return passed(cid, "No kidney biopsy: chronicity cannot be assessed; the missing biopsy is decided "
-                               "within the sle.ln_biopsy exception.")
+            return passed(
+                cid,
+                "No kidney biopsy: chronicity cannot be assessed; the missing biopsy is decided "
+                "within the sle.ln_biopsy exception.",
+            )
         return missing(cid, "The kidney biopsy history is not reviewed.", ("reviewed.kidney_biopsy",))
     comps = {k: getattr(b, k) for k in _CHRONICITY}
     high = [k for k, v in comps.items() if v is not None and v >= ctx.th.chronicity_component_excluded]
@@ -564,15 +817,23 @@ def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
         return failed(cid, f"Biopsy {b.date}: NIH chronicity index {total} implies a component of 3.")
     if total is not None and total <= ctx.th.chronicity_total_pass_max:
         return passed(cid, f"Biopsy {b.date}: NIH chronicity index {total}, so every component ≤ 2.")
-    return missing(cid, f"Biopsy {b.date}: NIH chronicity components are not all recorded.",
-                   tuple("events.kidney_biopsy." + k for k in unrecorded))
+    return missing(
+        cid,
+        f"Biopsy {b.date}: NIH chronicity components are not all recorded.",
+        tuple("events.kidney_biopsy." + k for k in unrecorded),
+    )
 
 
 # ---- IIM exclusions ----------------------------------------------------------------------------
 
 iim_exc_other_myositis = boolean_criterion(
-    "iim.exc.other_myositis", "iim_other_myositis", False, "No other myositis.",
-    "A myositis other than the eligible IIM.", "IIM")
+    "iim.exc.other_myositis",
+    "iim_other_myositis",
+    False,
+    "No other myositis.",
+    "A myositis other than the eligible IIM.",
+    "IIM",
+)
 
 
 def iim_exc_damage(ctx: Ctx) -> CriterionResult:
@@ -583,15 +844,26 @@ def iim_exc_damage(ctx: Ctx) -> CriterionResult:
     limit = ctx.th.mdi_max_global_damage
     if mdi is None:
         old = ctx.dated.get("mdi_global_damage")
-        reason = "MDI global damage is not recorded." if old is None else \
-            f"MDI global damage of {old.date} is before the screening window ({ctx.window_start})."
+        reason = (
+            "MDI global damage is not recorded."
+            if old is None
+            else f"MDI global damage of {old.date} is before the screening window ({ctx.window_start})."
+        )
         mdi_part = Part(MISSING, reason, ("facts.mdi_global_damage",))
     elif mdi.value > limit:
         mdi_part = Part(FAIL, f"MDI global damage {mdi.value} > {limit}.", vu=mdi.date + ctx.w)
     else:
         mdi_part = Part(PASS, f"MDI global damage {mdi.value} ≤ {limit}.", vu=mdi.date + ctx.w)
-    parts = [mdi_part, bool_part(ctx, "inv_iim_weakness_not_assessable", False, "Weakness is assessable.",
-                                 "Weakness not amenable to assessment.")]
+    parts = [
+        mdi_part,
+        bool_part(
+            ctx,
+            "inv_iim_weakness_not_assessable",
+            False,
+            "Weakness is assessable.",
+            "Weakness not amenable to assessment.",
+        ),
+    ]
     outcome = outcome_of(parts)
     return combine(cid, parts, mdi_part.vu if outcome is mdi_part.outcome else None)
 
@@ -613,25 +885,54 @@ def iim_exc_anti_tif1g(ctx: Ctx) -> CriterionResult:
     if not positive and lab.value != "indeterminate":
         return passed(cid, f"Anti-TIF1-γ negative ({show(lab)}, {lab.collected}).")
     if subtype is None:
-        return missing(cid, "Anti-TIF1-γ is not negative; the IIM subtype is not recorded.", ("facts.iim_subtype",))
+        return missing(
+            cid, "Anti-TIF1-γ is not negative; the IIM subtype is not recorded.", ("facts.iim_subtype",)
+        )
     if subtype not in _DM:
         return passed(cid, f"Anti-TIF1-γ {show(lab)}, but not dermatomyositis.")
     if positive:
         return failed(cid, f"Dermatomyositis with anti-TIF1-γ {show(lab)} ({lab.collected}).")
-    return CriterionResult(cid, REVIEW, INVESTIGATOR,
-                           f"Dermatomyositis with an indeterminate anti-TIF1-γ ({lab.collected}): the investigator "
-                           "decides.", (), None, None, None, None,
-                           (entry("iim.exc.anti_tif1g/indeterminate",
-                                  [ev_lab(lab, "anti_tif1g"), ev_fact(ctx, "iim_subtype")]),))
+    return CriterionResult(
+        cid,
+        REVIEW,
+        INVESTIGATOR,
+        f"Dermatomyositis with an indeterminate anti-TIF1-γ ({lab.collected}): the investigator decides.",
+        (),
+        None,
+        None,
+        None,
+        None,
+        (
+            entry(
+                "iim.exc.anti_tif1g/indeterminate", [ev_lab(lab, "anti_tif1g"), ev_fact(ctx, "iim_subtype")]
+            ),
+        ),
+    )
 
 
 # ---- SSc exclusions ----------------------------------------------------------------------------
 
-ssc_exc_pah = boolean_criterion("ssc.exc.pah", "pah_requiring_treatment", False,
-                                "No PAH requiring treatment.", "Pulmonary arterial hypertension requiring treatment.",
-                                "SSc")
-ssc_exc_gi = boolean_criterion("ssc.exc.gi", "ssc_severe_gi", False, "No severe SSc GI involvement.",
-                               "Rapidly progressive or severe SSc GI involvement.", "SSc")
-ssc_exc_renal_crisis = boolean_criterion("ssc.exc.renal_crisis", "history_scleroderma_renal_crisis", False,
-                                         "No prior scleroderma renal crisis.", "Prior scleroderma renal crisis.",
-                                         "SSc")
+ssc_exc_pah = boolean_criterion(
+    "ssc.exc.pah",
+    "pah_requiring_treatment",
+    False,
+    "No PAH requiring treatment.",
+    "Pulmonary arterial hypertension requiring treatment.",
+    "SSc",
+)
+ssc_exc_gi = boolean_criterion(
+    "ssc.exc.gi",
+    "ssc_severe_gi",
+    False,
+    "No severe SSc GI involvement.",
+    "Rapidly progressive or severe SSc GI involvement.",
+    "SSc",
+)
+ssc_exc_renal_crisis = boolean_criterion(
+    "ssc.exc.renal_crisis",
+    "history_scleroderma_renal_crisis",
+    False,
+    "No prior scleroderma renal crisis.",
+    "Prior scleroderma renal crisis.",
+    "SSc",
+)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .adjudicate import adjudicate
-from .calendar_math import age_on, birthday
+from .calendar_math import age_on, birthday, iso
 from .canonical import format_decimal
 from .context import Ctx
 from .framework import (
@@ -37,8 +37,10 @@ def lab_absent_reason(ctx: Ctx, test: str) -> str:
     label = LAB_TESTS_BY_KEY[test].label
     if lab is None:
         return f"No {label} result on record."
-    return (f"Latest {label} result {lab.collected} is before the screening window, which starts "
-            f"{ctx.window_start}; repeat on or after {ctx.window_start}.")
+    return (
+        f"Latest {label} result {lab.collected} is before the screening window, which starts "
+        f"{ctx.window_start}; repeat on or after {ctx.window_start}."
+    )
 
 
 def show(lab: LabResult) -> str:
@@ -48,11 +50,14 @@ def show(lab: LabResult) -> str:
 
 
 def canonical_text(lab: LabResult) -> str:
-    c = lab.canonical
-    assert c is not None
-    test = LAB_TESTS_BY_KEY[lab.test]
+    num, den = lab.canonical_num, lab.canonical_den
+    assert num is not None and den is not None
+    unit = LAB_TESTS_BY_KEY[lab.test].canonical_unit
+    if den == 1 and num == num.to_integral_value():
+        return f"{format_decimal(num)} {unit}"
+    c = num / den
     q = c.quantize(1) if c == c.to_integral_value() else round(c, 2)
-    return f"{format_decimal(q)} {test.canonical_unit}"
+    return f"{format_decimal(q)} {unit}"
 
 
 def inc_age(ctx: Ctx) -> CriterionResult:
@@ -60,7 +65,7 @@ def inc_age(ctx: Ctx) -> CriterionResult:
     birth = ctx.case.birth_date
     th = ctx.th
     age = age_on(birth, ctx.c)
-    at = "on the evaluation date" if ctx.c_is_t else f"at consent ({ctx.c})"
+    at = "on the evaluation date" if ctx.c_is_t else f"at consent ({iso(ctx.c)})"
     if th.age_min <= age <= th.age_max:
         vu = birthday(birth, th.age_max + 1) - ONE_DAY if ctx.c_is_t else None
         return passed(cid, f"Age {age} {at}, within {th.age_min}–{th.age_max}.", vu)
@@ -72,7 +77,7 @@ def inc_age(ctx: Ctx) -> CriterionResult:
 
 def inc_consent(ctx: Ctx) -> CriterionResult:
     if ctx.icf is not None:
-        return passed("inc.consent", f"ICF signed on {ctx.icf}.")
+        return passed("inc.consent", f"ICF signed on {iso(ctx.icf)}.")
     return missing("inc.consent", "The signed ICF date is not recorded.", ("dates.icf_signed",))
 
 
@@ -90,25 +95,36 @@ def inc_heme_support(ctx: Ctx) -> CriterionResult:
         if lab is not None and (h is None or lab.collected < h):
             h = lab.collected
     if h is None:
-        return missing(cid, "No usable haematology result, so the support-free period cannot be placed.",
-                       _HEME_MISSING)
+        return missing(
+            cid, "No usable haematology result, so the support-free period cannot be placed.", _HEME_MISSING
+        )
     vu = h + ctx.w
     span_start = h - timedelta(days=ctx.th.support_free_days - 1)
     t = ctx.t
     for ev in ctx.kind("growth_factor"):
         d = ctx.event_date(ev)
         if span_start <= d <= t:
-            return failed(cid, f"Growth factor on {d}, within {ctx.th.support_free_days} days before the "
-                               f"haematology draw of {h} or after it.", vu)
+            return failed(
+                cid,
+                f"Growth factor on {d}, within {ctx.th.support_free_days} days before the "
+                f"haematology draw of {h} or after it.",
+                vu,
+            )
     for ev in ctx.kind("transfusion"):
         if ev.product in _COUNTING_PRODUCTS and span_start <= ev.date <= t:
-            return failed(cid, f"Transfusion ({ev.product}) on {ev.date}, within {ctx.th.support_free_days} "
-                               f"days before the haematology draw of {h} or after it.", vu)
+            return failed(
+                cid,
+                f"Transfusion ({ev.product}) on {ev.date}, within {ctx.th.support_free_days} "
+                f"days before the haematology draw of {h} or after it.",
+                vu,
+            )
     reviewed = ctx.reviewed
     paths = tuple("reviewed." + a for a in ("growth_factor", "transfusion") if a not in reviewed)
     if paths:
         return missing(cid, "Growth factor and transfusion history must be reviewed in full.", paths)
-    return passed(cid, f"No growth factor or transfusion support from {span_start} (draw {h}) to date.", vu)
+    return passed(
+        cid, f"No growth factor or transfusion support from {iso(span_start)} (draw {iso(h)}) to date.", vu
+    )
 
 
 def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) -> Rule:
@@ -120,17 +136,21 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
         num, den = lab.canonical_num, lab.canonical_den
         assert num is not None and den is not None
         vu = lab.collected + ctx.w
-        shown = f"{name} {canonical_text(lab)} ({lab.collected})"
+        shown = f"{name} {canonical_text(lab)} ({iso(lab.collected)})"
         if num >= threshold * den:
             return passed(cid, f"{shown} ≥ {format_decimal(threshold)} {unit}.", vu)
         return failed(cid, f"{shown} < {format_decimal(threshold)} {unit}.", vu)
+
     return rule
 
 
 inc_heme_anc = _count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL")
-inc_heme_platelets = _count_rule("inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL")
-inc_heme_hemoglobin = _count_rule("inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl",
-                                  "g/dL")
+inc_heme_platelets = _count_rule(
+    "inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL"
+)
+inc_heme_hemoglobin = _count_rule(
+    "inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl", "g/dL"
+)
 inc_heme_alc = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
 
 _CG_FEMALE = Decimal("0.85")
@@ -155,8 +175,10 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
     threshold = ctx.th.crcl_min_ml_min
     crcl = lhs / rhs
     vu = min(cr.collected, wt.collected) + ctx.w
-    shown = (f"CrCl {format_decimal(round(crcl, 1))} mL/min (Cockcroft–Gault: age {age}, weight "
-             f"{canonical_text(wt)}, creatinine {show(cr)})")
+    shown = (
+        f"CrCl {format_decimal(round(crcl, 1))} mL/min (Cockcroft–Gault: age {age}, weight "
+        f"{canonical_text(wt)}, creatinine {show(cr)})"
+    )
     if lhs >= threshold * rhs:
         return passed(cid, f"{shown} ≥ {format_decimal(threshold)} mL/min.", vu)
     return failed(cid, f"{shown} < {format_decimal(threshold)} mL/min.", vu)
@@ -164,20 +186,38 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
 
 def inc_organ_function(ctx: Ctx) -> CriterionResult:
     parts = [
-        bool_part(ctx, "inv_adequate_liver_function", True, "Liver function adequate.",
-                  "Liver function not adequate."),
-        bool_part(ctx, "inv_adequate_cardiac_function", True, "Cardiac function adequate.",
-                  "Cardiac function not adequate."),
-        bool_part(ctx, "inv_adequate_pulmonary_function", True, "Pulmonary function adequate.",
-                  "Pulmonary function not adequate."),
+        bool_part(
+            ctx,
+            "inv_adequate_liver_function",
+            True,
+            "Liver function adequate.",
+            "Liver function not adequate.",
+        ),
+        bool_part(
+            ctx,
+            "inv_adequate_cardiac_function",
+            True,
+            "Cardiac function adequate.",
+            "Cardiac function not adequate.",
+        ),
+        bool_part(
+            ctx,
+            "inv_adequate_pulmonary_function",
+            True,
+            "Pulmonary function adequate.",
+            "Pulmonary function not adequate.",
+        ),
     ]
     return combine("inc.organ_function", parts)
 
 
 inc_prior_ae_resolved = boolean_criterion(
-    "inc.prior_ae_resolved", "inv_prior_therapy_aes_resolved", True,
+    "inc.prior_ae_resolved",
+    "inv_prior_therapy_aes_resolved",
+    True,
     "Acute effects of prior therapy resolved (baseline or CTCAE grade ≤ 1).",
-    "Acute effects of prior therapy not resolved.")
+    "Acute effects of prior therapy not resolved.",
+)
 
 
 def childbearing_status(ctx: Ctx) -> CriterionResult:
@@ -186,7 +226,7 @@ def childbearing_status(ctx: Ctx) -> CriterionResult:
     if r is None:
         r = adjudicate(ctx, _childbearing_status(ctx))
         ctx.memo["inc.childbearing_status"] = r
-    return r  # type: ignore[no-any-return]
+    return r
 
 
 def _childbearing_status(ctx: Ctx) -> CriterionResult:
@@ -206,8 +246,10 @@ def _childbearing_status(ctx: Ctx) -> CriterionResult:
     young = age < ctx.th.postmenopausal_confirm_below_age
     if not young and not cyclo:
         return passed(cid, f"Postmenopausal at {age}: not of childbearing potential.")
-    items = [ev_fact(ctx, "childbearing_exemption"),
-             {"path": "birth_date", "date": None, "value": birth.isoformat()}]
+    items = [
+        ev_fact(ctx, "childbearing_exemption"),
+        {"path": "birth_date", "date": None, "value": birth.isoformat()},
+    ]
     items.extend(ev_therapy(t) for t in cyclo)
     why = []
     if young:
@@ -217,10 +259,14 @@ def _childbearing_status(ctx: Ctx) -> CriterionResult:
     vu = None
     if young and not cyclo and ctx.c_is_t:
         vu = birthday(birth, ctx.th.postmenopausal_confirm_below_age) - ONE_DAY
-    return review(cid, INVESTIGATOR,
-                  f"Recorded postmenopausal, but {' and '.join(why)}: the investigator confirms the "
-                  "postmenopausal state (e.g. FSH).",
-                  (entry("inc.childbearing_status/postmenopausal", items),), vu)
+    return review(
+        cid,
+        INVESTIGATOR,
+        f"Recorded postmenopausal, but {' and '.join(why)}: the investigator confirms the "
+        "postmenopausal state (e.g. FSH).",
+        (entry("inc.childbearing_status/postmenopausal", items),),
+        vu,
+    )
 
 
 def childbearing_potential(ctx: Ctx) -> str:
@@ -246,11 +292,12 @@ def inc_pregnancy_test(ctx: Ctx) -> CriterionResult:
         return missing(cid, lab_absent_reason(ctx, "pregnancy_test"), ("labs.pregnancy_test",))
     vu = lab.collected + ctx.w
     if lab.value == "negative":
-        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {lab.collected}.", vu)
+        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {iso(lab.collected)}.", vu)
     if lab.value == "positive":
         return failed(cid, f"Pregnancy test ({lab.specimen}) positive on {lab.collected}.", vu)
-    return missing(cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.",
-                   ("labs.pregnancy_test",))
+    return missing(
+        cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.", ("labs.pregnancy_test",)
+    )
 
 
 def inc_contraception(ctx: Ctx) -> CriterionResult:
@@ -265,8 +312,11 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
         if willing is False:
             if cbp == "yes":
                 return failed(cid, "Of childbearing potential and not willing to use contraception.")
-            return missing(cid, "Not willing to use contraception; childbearing potential is not established.",
-                           ("facts.childbearing_exemption",))
+            return missing(
+                cid,
+                "Not willing to use contraception; childbearing potential is not established.",
+                ("facts.childbearing_exemption",),
+            )
         paths: tuple[str, ...] = ("facts.willing_contraception",)
         if cbp == "unknown":
             paths += ("facts.childbearing_exemption",)
@@ -279,11 +329,16 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
     if willing is False:
         if sterile is False:
             return failed(cid, "Not willing to use contraception and not documented sterile.")
-        return missing(cid, "Not willing to use contraception; sterility is not recorded.",
-                       ("facts.male_sterile",))
+        return missing(
+            cid, "Not willing to use contraception; sterility is not recorded.", ("facts.male_sterile",)
+        )
     return missing(cid, "Willingness to use contraception is not recorded.", ("facts.willing_contraception",))
 
 
 inc_compliance = boolean_criterion(
-    "inc.compliance", "willing_able_to_comply", True, "Willing and able to comply.",
-    "Not willing or able to comply with the study procedures.")
+    "inc.compliance",
+    "willing_able_to_comply",
+    True,
+    "Willing and able to comply.",
+    "Not willing or able to comply with the study procedures.",
+)

@@ -67,10 +67,32 @@ _BELIMUMAB_NOTE = (
 )
 
 
-def _agent(key: str, label: str, category: Category, bcell: bool, counts: tuple[bool, bool, bool],
-           exposure: Exposure, interval: int, half_life: str, washout: Washout, note: str = "") -> TherapyAgent:
-    return TherapyAgent(key, label, category, bcell, counts[0], counts[1], counts[2], exposure, interval,
-                        half_life, washout, note)
+def _agent(
+    key: str,
+    label: str,
+    category: Category,
+    bcell: bool,
+    counts: tuple[bool, bool, bool],
+    exposure: Exposure,
+    interval: int,
+    half_life: str,
+    washout: Washout,
+    note: str = "",
+) -> TherapyAgent:
+    return TherapyAgent(
+        key,
+        label,
+        category,
+        bcell,
+        counts[0],
+        counts[1],
+        counts[2],
+        exposure,
+        interval,
+        half_life,
+        washout,
+        note,
+    )
 
 
 _YYY = (True, True, True)
@@ -82,14 +104,30 @@ TABLE4_2025_03_31_2: tuple[TherapyAgent, ...] = (
     _agent("ocrelizumab", "ocrelizumab (anti-CD20 mAb)", _BC, True, _YYY, _K, 0, "≈ 26 days", 28),
     _agent("ofatumumab", "ofatumumab (anti-CD20 mAb)", _BC, True, _YYY, _K, 0, "≈ 16 days", 28),
     _agent("ianalumab", "ianalumab (anti-BAFF-R mAb)", _BC, True, _YYY, _K, 0, "weeks (mAb)", 28),
-    _agent("daratumumab", "daratumumab (anti-CD38 mAb)", _BC, True, _YYY, _K, 0, "≈ 18 days", 28,
-           "treated as B-cell depleting until the sponsor says otherwise (note 8)"),
-    _agent("belimumab", "belimumab (anti-BLyS mAb)", _BC, True, _YYY, _C, 28, "≈ 19 days", 28, _BELIMUMAB_NOTE),
-    _agent("telitacicept", "telitacicept (TACI-Fc)", _BC, True, _YYY, _C, 0, "> 2.8 days", 28, _BELIMUMAB_NOTE),
+    _agent(
+        "daratumumab",
+        "daratumumab (anti-CD38 mAb)",
+        _BC,
+        True,
+        _YYY,
+        _K,
+        0,
+        "≈ 18 days",
+        28,
+        "treated as B-cell depleting until the sponsor says otherwise (note 8)",
+    ),
+    _agent(
+        "belimumab", "belimumab (anti-BLyS mAb)", _BC, True, _YYY, _C, 28, "≈ 19 days", 28, _BELIMUMAB_NOTE
+    ),
+    _agent(
+        "telitacicept", "telitacicept (TACI-Fc)", _BC, True, _YYY, _C, 0, "> 2.8 days", 28, _BELIMUMAB_NOTE
+    ),
     _agent("anifrolumab", "anifrolumab (anti-IFNAR1 mAb)", _IS, False, _YYY, _C, 28, "≈ 18 days", 14),
     _agent("cyclophosphamide", "cyclophosphamide", _IS, False, _YYY, _K, 0, "12 h", 3),
     _agent("mycophenolate_mofetil", "mycophenolate mofetil", _IS, False, _YYY, _C, 0, "17.9 h", 4),
-    _agent("mycophenolic_acid", "mycophenolic acid / mycophenolate sodium", _IS, False, _YYY, _C, 0, "16 h", 4),
+    _agent(
+        "mycophenolic_acid", "mycophenolic acid / mycophenolate sodium", _IS, False, _YYY, _C, 0, "16 h", 4
+    ),
     _agent("azathioprine", "azathioprine", _IS, False, _YYY, _C, 0, "≈ 5 h", 2),
     _agent("methotrexate", "methotrexate", _IS, False, _YYY, _C, 0, "10 h", 3),
     _agent("tacrolimus", "tacrolimus", _IS, False, _YYY, _C, 0, "≈ 35 h", 8),
@@ -109,27 +147,77 @@ TABLE4_2025_03_31_2: tuple[TherapyAgent, ...] = (
     _agent("efgartigimod", "efgartigimod (FcRn blocker)", _INV, False, _NNN, _C, 0, "≥ 2.8 days", 14),
     _agent("nipocalimab", "nipocalimab (anti-FcRn mAb)", _INV, False, _NNN, _C, 0, "≥ 2.8 days", 14),
     _agent("rozanolixizumab", "rozanolixizumab (anti-FcRn mAb)", _INV, False, _NNN, _C, 0, "≥ 2.8 days", 14),
-    _agent("ivig", "intravenous or subcutaneous immunoglobulin", _IS, False, (False, True, False), _C, 28,
-           "≈ 3–4 weeks", 14, "counts as immunosuppressant in IIM only (note 3)"),
+    _agent(
+        "ivig",
+        "intravenous or subcutaneous immunoglobulin",
+        _IS,
+        False,
+        (False, True, False),
+        _C,
+        28,
+        "≈ 3–4 weeks",
+        14,
+        "counts as immunosuppressant in IIM only (note 3)",
+    ),
     _agent("hydroxychloroquine", "hydroxychloroquine", _BG, False, _NNN, _C, 0, "≈ 40–50 days", CONTINUE),
     _agent("glucocorticoid", "systemic glucocorticoids", _BG, False, _NNN, _C, 0, "—", TAPER),
     _agent("nintedanib", "nintedanib (antifibrotic)", _BG, False, _NNN, _C, 0, "15 h", CONTINUE),
     _agent("pirfenidone", "pirfenidone (antifibrotic)", _BG, False, _NNN, _C, 0, "≈ 3 h", CONTINUE),
-    _agent("plasma_exchange", "plasma exchange or immunoadsorption", Category.PROCEDURE, False, _NNN, _C, 0, "—",
-           REVIEW, "a procedure: investigator review when ongoing or recent (note 10)"),
+    _agent(
+        "plasma_exchange",
+        "plasma exchange or immunoadsorption",
+        Category.PROCEDURE,
+        False,
+        _NNN,
+        _C,
+        0,
+        "—",
+        REVIEW,
+        "a procedure: investigator review when ongoing or recent (note 10)",
+    ),
     _agent("inebilizumab", "inebilizumab (anti-CD19 mAb)", _TX, True, _NNN, _K, 0, "—", EXCLUDED),
     _agent("tafasitamab", "tafasitamab (anti-CD19 mAb)", _TX, False, _NNN, _K, 0, "—", EXCLUDED),
-    _agent("blinatumomab", "blinatumomab (CD19 × CD3 T-cell engager)", _TX, False, _NNN, _K, 0, "—", EXCLUDED),
-    _agent("loncastuximab_tesirine", "loncastuximab tesirine (anti-CD19 ADC)", _TX, False, _NNN, _K, 0, "—",
-           EXCLUDED),
+    _agent(
+        "blinatumomab", "blinatumomab (CD19 × CD3 T-cell engager)", _TX, False, _NNN, _K, 0, "—", EXCLUDED
+    ),
+    _agent(
+        "loncastuximab_tesirine",
+        "loncastuximab tesirine (anti-CD19 ADC)",
+        _TX,
+        False,
+        _NNN,
+        _K,
+        0,
+        "—",
+        EXCLUDED,
+    ),
     _agent("obexelimab", "obexelimab (CD19 × FcγRIIb)", _TX, False, _NNN, _K, 0, "—", EXCLUDED),
     _agent("cusatuzumab", "cusatuzumab (anti-CD70 mAb)", _TX, False, _NNN, _K, 0, "—", EXCLUDED),
-    _agent("other_cd19_or_cd70_targeted", "other CD19- or CD70-targeted agent", _TX, False, _NNN, _K, 0, "—",
-           EXCLUDED),
-    _agent("engineered_cell_therapy", "engineered cell therapy (CAR-T, CAR-NK, TCR-T…)", _TX, False, _NNN, _K, 0,
-           "—", EXCLUDED),
+    _agent(
+        "other_cd19_or_cd70_targeted",
+        "other CD19- or CD70-targeted agent",
+        _TX,
+        False,
+        _NNN,
+        _K,
+        0,
+        "—",
+        EXCLUDED,
+    ),
+    _agent(
+        "engineered_cell_therapy",
+        "engineered cell therapy (CAR-T, CAR-NK, TCR-T…)",
+        _TX,
+        False,
+        _NNN,
+        _K,
+        0,
+        "—",
+        EXCLUDED,
+    ),
 )
 
 # An `other` entry: not in the table. It counts for rule R only as a candidate (continuous, interval 0).
-UNLISTED_AGENT = TherapyAgent("other", "agent not in Table 4", Category.UNLISTED, False, False, False, False,
-                              _C, 0, "—", REVIEW)
+UNLISTED_AGENT = TherapyAgent(
+    "other", "agent not in Table 4", Category.UNLISTED, False, False, False, False, _C, 0, "—", REVIEW
+)

@@ -47,10 +47,16 @@ def test_example(name: str) -> None:
 
 
 def test_digest_examples_of_the_catalogue() -> None:
-    crp = [{"evidence": [{"date": "2025-06-03", "path": "labs.crp", "uln": 5, "unit": "mg/L", "value": 12}],
-            "review_key": "ssc.activity/crp"}]
-    assert canonical_json(crp) == ('[{"evidence":[{"date":"2025-06-03","path":"labs.crp","uln":5,"unit":"mg/L",'
-                                   '"value":12}],"review_key":"ssc.activity/crp"}]')
+    crp = [
+        {
+            "evidence": [{"date": "2025-06-03", "path": "labs.crp", "uln": 5, "unit": "mg/L", "value": 12}],
+            "review_key": "ssc.activity/crp",
+        }
+    ]
+    assert canonical_json(crp) == (
+        '[{"evidence":[{"date":"2025-06-03","path":"labs.crp","uln":5,"unit":"mg/L",'
+        '"value":12}],"review_key":"ssc.activity/crp"}]'
+    )
     assert evidence_digest(crp) == "a33ab7b451b01e944c97e98e0552ce02587d888b39095ef4203b5361cb33e464"
     none = [{"evidence": [], "review_key": "sle.ln_biopsy/no_recent_biopsy"}]
     assert evidence_digest(none) == "d266d13485772fc843e8d44757e2f9e7a432c2b7d017559449f1a00cfade10d2"
@@ -59,10 +65,12 @@ def test_digest_examples_of_the_catalogue() -> None:
 def test_engine_reproduces_the_catalogue_digests() -> None:
     ev = evaluate(parse_case_text((CASES / "ssc-crp-only.json").read_text(encoding="utf-8")))
     assert ev.result("ssc.activity").evidence_digest == (
-        "a33ab7b451b01e944c97e98e0552ce02587d888b39095ef4203b5361cb33e464")
+        "a33ab7b451b01e944c97e98e0552ce02587d888b39095ef4203b5361cb33e464"
+    )
     ev = evaluate(parse_case_text((CASES / "sle-ln-no-biopsy.json").read_text(encoding="utf-8")))
     assert ev.result("sle.ln_biopsy").evidence_digest == (
-        "d266d13485772fc843e8d44757e2f9e7a432c2b7d017559449f1a00cfade10d2")
+        "d266d13485772fc843e8d44757e2f9e7a432c2b7d017559449f1a00cfade10d2"
+    )
 
 
 def test_bundled_schema_is_the_shared_schema() -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from participants.models import Role
@@ -18,9 +18,6 @@ from ..factories import ParticipantFactory
 from .pages_helpers import enter, evaluate, sle_case, with_anc
 
 pytestmark = pytest.mark.django_db
-
-FORMS_URLCONF = "tests.web.urls_with_forms"
-
 
 def page(client: Client, participant, **params) -> str:  # type: ignore[no-untyped-def]
     response = client.get(reverse("participants:detail", args=[participant.pk]), params)
@@ -70,10 +67,10 @@ def test_header_status_and_every_criterion(client: Client, coordinator_a, site_a
     # Not-applicable criteria are folded away, in each group.
     assert html.count('data-testid="not-applicable"') >= 1
     assert '<details class="px-3 py-2 small" data-testid="not-applicable">' in html
-    # The worklist names the missing date, readably; without the forms' URLs, no link.
+    # The worklist names the missing date, readably, and links to the form that supplies it.
     item = re.search(r'data-missing="dates.planned_day0".*?</li>', html, re.S)
     assert item and "Planned Day 0" in item.group(0) and "exc.washout" in item.group(0)
-    assert "href" not in item.group(0)
+    assert f'href="{reverse("participants:edit_dates", args=[participant.pk])}"' in item.group(0)
 
 
 def test_timing_only_failure_says_until_when(client: Client, coordinator_a, site_a) -> None:
@@ -116,7 +113,6 @@ def test_review_and_repeat_from_are_shown(client: Client, coordinator_a, site_a)
     assert anc and "repeat from 2025-05-26" in anc.group(0)
 
 
-@override_settings(ROOT_URLCONF=FORMS_URLCONF)
 def test_worklist_links_to_the_forms_that_supply_each_path(client: Client, coordinator_a, site_a) -> None:
     case = sle_case()
     del case["dates"]["planned_day0"]
@@ -145,7 +141,6 @@ def test_worklist_links_to_the_forms_that_supply_each_path(client: Client, coord
     assert f'href="{reverse("participants:records", args=[pk, "lab"])}"' in html
 
 
-@override_settings(ROOT_URLCONF=FORMS_URLCONF)
 def test_monitor_reads_every_site_without_entry_links(
     client: Client, make_user, coordinator_b, site_b
 ) -> None:

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="fmt", choices=["json", "text"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        status = run_screen(options["paths"], options["as_of"], options["fmt"], sys.stdout, sys.stderr, sys.stdin)
+        status = run_screen(
+            options["paths"], options["as_of"], options["fmt"], sys.stdout, sys.stderr, sys.stdin
+        )
         if status:
             sys.exit(status)

@@ -1,0 +1,95 @@
+"""Demo escalations: borderline example cases entered at both demo sites, so that every demo
+reviewer has open items (none of their own site). Loading twice changes nothing.
+
+`load_demo_escalations()` is called by the demo loader after `participants.demo.load_demo_data()`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+CASES_DIR = Path(settings.BASE_DIR).parent / "shared" / "cases"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# case file, site code of the coordinator who enters it
+DEMO_CASES = [
+    ("sle-ln-no-biopsy.json", "S01"),  # sle.ln_biopsy REVIEW (eac)
+    ("ssc-crp-only.json", "S02"),  # ssc.activity REVIEW (eac), CRP route
+    ("ssc-early-progression.json", "S02"),  # ssc.activity REVIEW (eac), early mRSS progression
+    ("ssc-lung-borderline.json", "S01"),  # exc.lung_function REVIEW (eac)
+    ("sle-postmenopausal-after-cyclophosphamide.json", "S02"),  # investigator sign-off
+]
+
+
+def load_case_file(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    return data
+
+
+def shift_case(case: dict[str, Any], as_of: date | None = None) -> dict[str, Any]:
+    """The case with every date moved by the same number of days so that `dates.as_of` becomes
+    `as_of` (today by default): results stay as fresh as they were in the example."""
+    target = as_of or timezone.localdate()
+    delta = target - date.fromisoformat(case["dates"]["as_of"])
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str) and _DATE.match(value):
+            return (date.fromisoformat(value) + delta).isoformat()
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value
+
+    shifted: dict[str, Any] = move(case)
+    shifted["adjudications"] = []
+    return shifted
+
+
+def enter_case(coordinator: Any, site: Any, case: dict[str, Any]) -> Any:
+    """Enter the case for a new participant at `site`, evaluate it and open its escalations now
+    (the after-commit signal then finds them up to date, also inside an outer transaction)."""
+    from participants.case_import import import_case
+    from screening.models import Trigger
+    from screening.services import evaluate_participant
+
+    from .services import sync_escalations
+
+    participant = import_case(coordinator, site, case)
+    evaluation = evaluate_participant(
+        participant.pk, trigger=Trigger.MANUAL, detail="demo case", user=coordinator
+    )
+    if evaluation is not None:
+        sync_escalations(evaluation)
+    participant.refresh_from_db()
+    return participant
+
+
+def load_demo_escalations() -> dict[str, int]:
+    """Enter the demo cases once (marked by their case id in nothing but the evaluation detail)."""
+    from participants.models import Site, User
+    from screening.models import Evaluation
+
+    from .models import Escalation
+
+    if Evaluation.objects.filter(trigger_detail__startswith="demo case").exists():
+        return {"participants": 0, "escalations": 0}
+    before = Escalation.objects.count()
+    entered = 0
+    for filename, site_code in DEMO_CASES:
+        path = CASES_DIR / filename
+        site = Site.objects.filter(code=site_code).first()
+        coordinator = User.objects.filter(username=f"coord.{site_code.lower()}").first()
+        if not path.exists() or site is None or coordinator is None:
+            continue
+        enter_case(coordinator, site, shift_case(load_case_file(path)))
+        entered += 1
+    return {"participants": entered, "escalations": Escalation.objects.count() - before}

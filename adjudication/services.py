@@ -1,0 +1,351 @@
+"""Actions on escalations. Each takes the acting user, runs in one transaction with the audit
+context, and sends mail only after commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pghistory
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from participants.models import Participant, User
+from screening.criteria.catalogue import CRITERIA
+from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, Trigger
+
+from . import notifications
+from .models import (
+    SIGNED_ACTIONS,
+    Decision,
+    Escalation,
+    EscalationDecision,
+    EscalationState,
+    Review,
+    ReviewAction,
+    Signature,
+)
+from .selectors import get_escalation
+
+log = logging.getLogger(__name__)
+
+CRITERION_INFO = {c.id: c for c in CRITERIA}
+
+
+class AdjudicationError(Exception):
+    """An action refused; the message is for the person who tried it."""
+
+
+class ClaimConflict(AdjudicationError):
+    pass
+
+
+class SignatureRefused(AdjudicationError):
+    pass
+
+
+def quorum_for(escalation: Escalation) -> int:
+    return 1 if escalation.review_by == ReviewBy.INVESTIGATOR else max(1, int(settings.EAC_QUORUM))
+
+
+def signature_meaning(escalation: Escalation, action: str) -> str:
+    """What the signature states, shown before signing and stored with it."""
+    number = escalation.participant.screening_number
+    cid = escalation.criterion_id
+    if escalation.review_by == ReviewBy.INVESTIGATOR:
+        verb = "confirm" if action == ReviewAction.APPROVE else "do not confirm"
+        return f"I {verb} criterion {cid} for participant {number}"
+    verb = "approve" if action == ReviewAction.APPROVE else "reject"
+    return f"I {verb} an exception to criterion {cid} for participant {number}"
+
+
+# --- Opening, reopening and withdrawing: driven by stored evaluations ----------------------------
+
+
+def sync_escalations(evaluation: Evaluation) -> None:
+    """Bring the participant's escalations in line with a stored evaluation (the latest one).
+
+    A REVIEW opens an escalation unless the participant fails another criterion; a REVIEW on
+    evidence other than the escalation's reopens it as a new round (decisions on the old evidence
+    no longer apply); an open escalation whose criterion no longer computes REVIEW is withdrawn."""
+    actor = evaluation.triggered_by
+    with (
+        transaction.atomic(),
+        pghistory.context(user=actor.pk if actor else None, reason=f"evaluation #{evaluation.sequence}"),
+    ):
+        participant = (
+            Participant.objects.select_for_update().select_related("site").get(pk=evaluation.participant_id)
+        )
+        latest = participant.evaluations.order_by("-sequence").only("pk").first()
+        if latest is None or latest.pk != evaluation.pk:
+            return  # a newer evaluation exists; its own signal brings the escalations up to date
+        results = list(evaluation.results.all())
+        existing = {
+            e.criterion_id: e for e in Escalation.objects.select_for_update().filter(participant=participant)
+        }
+        failing = [r.criterion_id for r in results if r.outcome == Outcome.FAIL]
+        now = timezone.now()
+        reviewing: set[str] = set()
+        for r in results:
+            if r.outcome != Outcome.REVIEW:
+                continue
+            reviewing.add(r.criterion_id)
+            e = existing.get(r.criterion_id)
+            if failing:
+                if e is not None and e.is_active:
+                    _withdraw(e, f"The participant fails {', '.join(failing)}.")
+                continue
+            if e is None:
+                _open(participant, r, now)
+            elif e.evidence_digest != r.evidence_digest:
+                _reopen(e, r, now)
+            else:
+                _refresh(e, r, evaluation, now)
+        for cid, e in existing.items():
+            if cid not in reviewing and e.is_active:
+                outcome = next((r.outcome for r in results if r.criterion_id == cid), "not evaluated")
+                _withdraw(e, f"The criterion is now {outcome}.")
+
+
+def _criterion_text(cid: str) -> dict[str, str]:
+    info = CRITERION_INFO.get(cid)
+    if info is None:
+        return {}
+    return {
+        "criterion_title": info.title[:200],
+        "criterion_quote": info.page_text,
+        "criterion_rule": info.rule,
+    }
+
+
+def _open(participant: Participant, r: CriterionResult, now: object) -> Escalation:
+    e = Escalation.objects.create(
+        participant=participant,
+        criterion_id=r.criterion_id,
+        review_by=r.review_by,
+        evidence_digest=r.evidence_digest,
+        evidence=r.evidence or [],
+        engine_reason=r.reason,
+        latest_result=r,
+        opened_at=now,
+        **_criterion_text(r.criterion_id),
+    )
+    e.participant = participant
+    notifications.new_item(e, reopened=False)
+    return e
+
+
+def _reopen(e: Escalation, r: CriterionResult, now: object) -> None:
+    e.previous_digest, e.previous_evidence = e.evidence_digest, e.evidence
+    e.evidence_digest, e.evidence = r.evidence_digest, r.evidence or []
+    e.round += 1
+    e.state = EscalationState.OPEN
+    e.state_note = "The evidence changed: earlier reviews and decisions no longer apply."
+    e.engine_reason = r.reason
+    e.latest_result = r
+    e.opened_at = now  # type: ignore[assignment]
+    e.claimed_by = None
+    e.claimed_at = None
+    e.info_requested_version = None
+    e.save()
+    notifications.new_item(e, reopened=True)
+
+
+def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: object) -> None:
+    e.latest_result = r
+    e.engine_reason = r.reason
+    if e.state == EscalationState.WITHDRAWN:
+        e.state = EscalationState.OPEN
+        e.state_note = "Needed again."
+        e.opened_at = now  # type: ignore[assignment]
+        notifications.new_item(e, reopened=True)
+    elif (
+        e.state == EscalationState.INFO_REQUESTED
+        and e.info_requested_version is not None
+        and evaluation.data_version > e.info_requested_version
+    ):
+        e.state = EscalationState.OPEN
+        e.state_note = "The site updated the participant's data."
+        e.info_requested_version = None
+        notifications.new_item(e, reopened=True)
+    e.save()
+
+
+def _withdraw(e: Escalation, note: str) -> None:
+    e.state = EscalationState.WITHDRAWN
+    e.state_note = note[:300]
+    e.claimed_by = None
+    e.claimed_at = None
+    e.save()
+
+
+def on_evaluation_stored(sender: object, evaluation: Evaluation, **kwargs: object) -> None:
+    try:
+        sync_escalations(evaluation)
+    except Exception:  # the evaluation is stored; the next one retries the sync
+        log.exception("could not update escalations after evaluation %s", evaluation.pk)
+
+
+# --- Reviewer actions ----------------------------------------------------------------------------
+
+
+def claim(user: User, escalation_id: int) -> Escalation:
+    """Take an open EAC item so no one else works it; the row lock makes the check-and-set atomic."""
+    with transaction.atomic(), pghistory.context(user=user.pk, reason="escalation claimed"):
+        e = get_escalation(user, escalation_id, for_update=True)
+        if e.review_by != ReviewBy.EAC:
+            raise AdjudicationError("Investigator sign-offs are not claimed.")
+        if e.state != EscalationState.OPEN:
+            raise AdjudicationError("This item is not open for review.")
+        if e.claimed_by_id == user.pk:
+            return e
+        if e.claimed_by_id is not None:
+            raise ClaimConflict(f"{e.claimed_by} is already working on this item.")
+        if e.reviews.filter(
+            round=e.round, reviewer=user, action__in=[a.value for a in SIGNED_ACTIONS]
+        ).exists():
+            raise AdjudicationError("You have already signed this round.")
+        e.claimed_by = user
+        e.claimed_at = timezone.now()
+        e.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+        return e
+
+
+def release(user: User, escalation_id: int) -> Escalation:
+    with transaction.atomic(), pghistory.context(user=user.pk, reason="escalation released"):
+        e = get_escalation(user, escalation_id, for_update=True)
+        if e.claimed_by_id != user.pk:
+            raise AdjudicationError("You do not hold this item.")
+        e.claimed_by = None
+        e.claimed_at = None
+        e.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+        return e
+
+
+def verify_password(user: User, password: str, request: HttpRequest | None) -> bool:
+    """Re-authentication for a signature. With a request it goes through the login backends, so a
+    wrong password counts toward the login throttle like a failed login."""
+    if request is None:
+        return bool(password) and user.check_password(password)
+    again = authenticate(request, username=user.get_username(), password=password)
+    return again is not None and again.pk == user.pk
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    review: Review
+    decision: EscalationDecision | None
+
+
+def sign_review(
+    user: User,
+    escalation_id: int,
+    *,
+    action: str,
+    rationale: str,
+    password: str,
+    request: HttpRequest | None = None,
+) -> SignOutcome:
+    """Approve or reject with an electronic signature. A wrong password signs nothing. When the
+    quorum of distinct reviewers agrees on this round, the decision is recorded and the participant
+    re-evaluated."""
+    if action not in SIGNED_ACTIONS:
+        raise AdjudicationError("A signature approves or rejects.")
+    rationale = rationale.strip()
+    if not rationale:
+        raise AdjudicationError("Give the rationale for your decision.")
+    # Checked before the transaction: a failed attempt is recorded by the throttle, not rolled back.
+    if not verify_password(user, password, request):
+        raise SignatureRefused("The password is not correct. Nothing was signed.")
+    with transaction.atomic(), pghistory.context(user=user.pk, reason=f"review signed: {action}"):
+        e = get_escalation(user, escalation_id, for_update=True)
+        if e.state != EscalationState.OPEN:
+            raise AdjudicationError("This item is not open for review.")
+        if e.review_by == ReviewBy.EAC and e.claimed_by_id != user.pk:
+            raise AdjudicationError("Claim the item before signing.")
+        if e.reviews.filter(
+            round=e.round, reviewer=user, action__in=[a.value for a in SIGNED_ACTIONS]
+        ).exists():
+            raise AdjudicationError("You have already signed this round.")
+        review = Review.objects.create(
+            escalation=e,
+            round=e.round,
+            evidence_digest=e.evidence_digest,
+            reviewer=user,
+            action=action,
+            rationale=rationale,
+        )
+        Signature.objects.create(
+            review=review,
+            signer=user,
+            signer_name=user.display_name(),
+            meaning=signature_meaning(e, action),
+            evidence_digest=e.evidence_digest,
+        )
+        e.claimed_by = None
+        e.claimed_at = None
+        agreeing = e.reviews.filter(round=e.round, action=action).count()
+        decision = None
+        if agreeing >= quorum_for(e):
+            decision = EscalationDecision.objects.create(
+                escalation=e,
+                round=e.round,
+                criterion_id=e.criterion_id,
+                review_by=e.review_by,
+                decision=Decision.ACCEPT if action == ReviewAction.APPROVE else Decision.REJECT,
+                date=timezone.localdate(),
+                evidence_digest=e.evidence_digest,
+            )
+            e.state = EscalationState.DECIDED
+            verb = "Accepted" if decision.decision == Decision.ACCEPT else "Rejected"
+            e.state_note = f"{verb} by {agreeing} reviewer(s)."
+            from screening.services import request_reevaluation
+
+            request_reevaluation(e.participant_id, reason=f"{e.criterion_id}: {decision.decision}")
+            notifications.decided(e, decision)
+        e.save()
+    if decision is not None:
+        _evaluate_after_decision(e, user)
+    return SignOutcome(review, decision)
+
+
+def _evaluate_after_decision(e: Escalation, user: User) -> None:
+    from screening.services import evaluate_participant
+
+    evaluate_participant(
+        e.participant_id, trigger=Trigger.DECISION, detail=f"{e.criterion_id} decided", user=user
+    )
+
+
+def request_information(user: User, escalation_id: int, *, rationale: str) -> Review:
+    """Ask the site for information; the site answers by updating the participant's data."""
+    rationale = rationale.strip()
+    if not rationale:
+        raise AdjudicationError("Say what information the site should provide.")
+    with transaction.atomic(), pghistory.context(user=user.pk, reason="information requested"):
+        e = get_escalation(user, escalation_id, for_update=True)
+        if e.state != EscalationState.OPEN:
+            raise AdjudicationError("This item is not open for review.")
+        if e.review_by == ReviewBy.EAC and e.claimed_by_id != user.pk:
+            raise AdjudicationError("Claim the item before asking the site.")
+        review = Review.objects.create(
+            escalation=e,
+            round=e.round,
+            evidence_digest=e.evidence_digest,
+            reviewer=user,
+            action=ReviewAction.REQUEST_INFO,
+            rationale=rationale,
+        )
+        e.state = EscalationState.INFO_REQUESTED
+        e.state_note = "Waiting for the site."
+        e.info_requested_version = Participant.objects.values_list("data_version", flat=True).get(
+            pk=e.participant_id
+        )
+        e.claimed_by = None
+        e.claimed_at = None
+        e.save()
+        notifications.information_requested(e, review)
+    return review

@@ -1,0 +1,379 @@
+"""Reading the history back: events of every tracked table, in time order, field by field.
+
+One SQL statement gathers the events of the chosen tables (UNION ALL), each with the previous
+event of the same row (for the old values), the participant it belongs to and the acting user.
+The page reads it in one go; the exports read it through a server-side cursor in chunks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+from django.db.models import QuerySet
+
+from participants.models import Participant, RecordState, Site, User
+
+from .models import EVENT_MODELS, TRACKED, Tracked
+
+# Rows fetched per round trip by the exports.
+CHUNK_SIZE = 2000
+
+# Long values (an evaluation's case JSON) are cut on the page; exports keep them whole.
+PAGE_VALUE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Source:
+    """One event table."""
+
+    key: str
+    label: str
+    entry: Tracked
+    event_model: type[models.Model]
+
+    @property
+    def table(self) -> str:
+        return self.event_model._meta.db_table
+
+    @property
+    def belongs_to_participant(self) -> bool:
+        return bool(self.entry.participant_path)
+
+    def participant_sql(self, alias: str = "e") -> str:
+        """SQL giving the participant ID of an event row."""
+        if not self.entry.participant_path:
+            return "NULL::bigint"
+        return _path_sql(self.entry.model, self.entry.participant_path.split("__"), alias)
+
+    def participant_filter_sql(self, scope_sql: str, alias: str = "e") -> str:
+        """SQL condition: the event row belongs to a participant in `scope_sql` (a subquery of IDs)."""
+        if not self.entry.participant_path:
+            return "FALSE"
+        return _path_filter_sql(self.entry.model, self.entry.participant_path.split("__"), alias, scope_sql)
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _path_sql(model: type[models.Model], hops: list[str], alias: str, on_event: bool = True) -> str:
+    """The participant ID reached from `alias` along `hops` (foreign keys, nested subqueries)."""
+    if on_event and hops == ["id"]:
+        return f"{alias}.pgh_obj_id"
+    fk = model._meta.get_field(hops[0])
+    column = f"{alias}.{_quote(fk.column)}"  # type: ignore[union-attr]
+    if len(hops) == 1:
+        return column
+    related: Any = fk.related_model
+    inner = f"_{alias}"
+    return (
+        f"(SELECT {_path_sql(related, hops[1:], inner, False)} FROM {_quote(related._meta.db_table)} {inner}"
+        f" WHERE {inner}.{_quote(related._meta.pk.column)} = {column})"
+    )
+
+
+def _path_filter_sql(
+    model: type[models.Model], hops: list[str], alias: str, scope_sql: str, on_event: bool = True
+) -> str:
+    """The row at `alias` belongs to a participant in `scope_sql`; indexed lookups all the way."""
+    if on_event and hops == ["id"]:
+        return f"{alias}.pgh_obj_id IN ({scope_sql})"
+    fk = model._meta.get_field(hops[0])
+    column = f"{alias}.{_quote(fk.column)}"  # type: ignore[union-attr]
+    if len(hops) == 1:
+        return f"{column} IN ({scope_sql})"
+    related: Any = fk.related_model
+    inner = f"_{alias}"
+    condition = _path_filter_sql(related, hops[1:], inner, scope_sql, False)
+    return (
+        f"{column} IN (SELECT {inner}.{_quote(related._meta.pk.column)}"
+        f" FROM {_quote(related._meta.db_table)} {inner} WHERE {condition})"
+    )
+
+
+SOURCES: dict[str, Source] = {
+    entry.model._meta.model_name: Source(  # type: ignore[misc]
+        key=entry.model._meta.model_name,  # type: ignore[arg-type]
+        label=str(entry.model._meta.verbose_name).capitalize(),
+        entry=entry,
+        event_model=EVENT_MODELS[entry.model],
+    )
+    for entry in TRACKED
+}
+PARTICIPANT_SOURCES = [s for s in SOURCES.values() if s.belongs_to_participant]
+# The participant page leaves these out unless asked: an evaluation writes one row per criterion.
+NOT_SHOWN_BY_DEFAULT = {"criterionresult"}
+DEFAULT_PARTICIPANT_TYPES = [s.key for s in PARTICIPANT_SOURCES if s.key not in NOT_SHOWN_BY_DEFAULT]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class TrailEvent:
+    at: datetime
+    record_type: str
+    record_label: str
+    record_id: str
+    action: str
+    participant_id: int | None
+    screening_number: str
+    site_code: str
+    user_id: int | None
+    username: str
+    user_name: str
+    reason: str
+    role: str
+    url: str
+    context_id: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[FieldChange]:
+        """The changes, or one empty line for an event without field changes."""
+        return self.changes or [FieldChange("", "", "")]
+
+    @property
+    def outside_application(self) -> bool:
+        """No application context: the change was made directly in the database."""
+        return not self.context_id
+
+
+def _select_sql(source: Source, conditions: list[str]) -> str:
+    where = " AND ".join(conditions) if conditions else "TRUE"
+    table = _quote(source.table)
+    return (
+        f"SELECT '{source.key}'::text AS record_type, e.pgh_id, e.pgh_recorded_at, e.pgh_label,"
+        f" e.pgh_obj_id::text AS record_id, {source.participant_sql()} AS participant_id,"
+        " e.pgh_context::text AS context, e.pgh_context_id::text AS context_id,"
+        " to_jsonb(e)::text AS data,"
+        f" (SELECT to_jsonb(p)::text FROM {table} p WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id"
+        "  ORDER BY p.pgh_id DESC LIMIT 1) AS previous"
+        f" FROM {table} e WHERE {where}"
+    )
+
+
+def _query(
+    sources: Iterable[Source],
+    *,
+    participant_scope: tuple[str, list[Any]] | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[str, list[Any]]:
+    """The statement and its parameters. `participant_scope` is SQL giving participant IDs that
+    restricts the tables of participant data (None: no restriction); the other tables are never
+    restricted by it, so pass them only when they are wanted."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for source in sources:
+        conditions: list[str] = []
+        if participant_scope is not None and source.belongs_to_participant:
+            scope_sql, scope_params = participant_scope
+            conditions.append(source.participant_filter_sql(scope_sql))
+            params += scope_params
+        if start is not None:
+            conditions.append("e.pgh_recorded_at >= %s")
+            params.append(start)
+        if end is not None:
+            conditions.append("e.pgh_recorded_at < %s")
+            params.append(end)
+        parts.append(_select_sql(source, conditions))
+    if not parts:
+        parts.append(_select_sql(next(iter(SOURCES.values())), ["FALSE"]))
+    union = " UNION ALL ".join(f"({p})" for p in parts)
+    sql = (
+        "SELECT ev.record_type, ev.pgh_id, ev.pgh_recorded_at, ev.pgh_label, ev.record_id, ev.participant_id,"
+        " ev.context, ev.context_id, ev.data, ev.previous, pp.screening_number, s.code, u.id, u.username,"
+        " u.full_name"
+        f" FROM ({union}) ev"
+        " LEFT JOIN participants_participant pp ON pp.id = ev.participant_id"
+        " LEFT JOIN participants_site s ON s.id = pp.site_id"
+        " LEFT JOIN participants_user u ON u.id = CASE WHEN ev.context::jsonb->>'user' ~ '^[0-9]+$'"
+        " THEN (ev.context::jsonb->>'user')::bigint END"
+        " ORDER BY ev.pgh_recorded_at, ev.record_type, ev.pgh_id"
+    )
+    return sql, params
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text, parse_float=Decimal)
+
+
+_SKIPPED_COLUMNS = {"id"}
+
+
+class _Formatter:
+    """Turns stored JSON values into what a person reads: choice labels, user names, yes/no."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, dict[str, models.Field[Any, Any]]] = {}
+
+    def fields(self, source: Source) -> dict[str, models.Field[Any, Any]]:
+        if source.key not in self._fields:
+            self._fields[source.key] = {
+                f.column: f
+                for f in source.entry.model._meta.concrete_fields
+                if f.column in {g.column for g in source.event_model._meta.concrete_fields}
+            }
+        return self._fields[source.key]
+
+    @staticmethod
+    def named_columns(fields: dict[str, models.Field[Any, Any]]) -> dict[str, type[models.Model]]:
+        """Foreign keys shown by name rather than ID: users and sites."""
+        return {c: f.related_model for c, f in fields.items() if f.related_model in _NAMES}  # type: ignore[misc]
+
+    def value(self, f: models.Field[Any, Any], value: Any, names: dict[tuple[type, int], str]) -> str:
+        if value is None or value == "":
+            return ""
+        if f.related_model in _NAMES and isinstance(value, int):
+            return names.get((f.related_model, value), f"#{value}")  # type: ignore[arg-type]
+        if f.choices and not isinstance(value, (dict, list)):
+            return str(dict(f.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, Decimal):
+            return f"{value.normalize():f}"
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        return str(value)
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    return {u.pk: u.display_name() for u in User.objects.filter(pk__in=ids)}
+
+
+def _site_names(ids: set[int]) -> dict[int, str]:
+    return dict(Site.objects.filter(pk__in=ids).values_list("pk", "code"))
+
+
+_NAMES = {User: _user_names, Site: _site_names}
+EMPTY = (None, "", [], {})
+
+
+def _action(label: str, data: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    if label == "insert":
+        return "created"
+    if label == "delete":
+        return "deleted"
+    state, before = data.get("state"), (previous or {}).get("state")
+    if state != before and state == RecordState.VOIDED:
+        return "voided"
+    if state != before and state == RecordState.SUPERSEDED:
+        return "superseded"
+    return "changed"
+
+
+def _events(rows: Iterable[tuple[Any, ...]], formatter: _Formatter) -> list[TrailEvent]:
+    """Events of a batch of rows, user foreign keys resolved with one query for the batch."""
+    parsed = []
+    wanted: dict[type[models.Model], set[int]] = {model: set() for model in _NAMES}
+    for row in rows:
+        source = SOURCES[row[0]]
+        data, previous = _loads(row[8]), _loads(row[9])
+        fields = formatter.fields(source)
+        for column, model in formatter.named_columns(fields).items():
+            for snapshot in (data, previous or {}):
+                if isinstance(snapshot.get(column), int):
+                    wanted[model].add(snapshot[column])
+        parsed.append((source, row, data, previous, fields))
+    names = {
+        (model, pk): name for model, ids in wanted.items() if ids for pk, name in _NAMES[model](ids).items()
+    }
+    events = []
+    for source, row, data, previous, fields in parsed:
+        context = _loads(row[6]) or {}
+        label = row[3]
+        changes = []
+        for column, f in fields.items():
+            if column in _SKIPPED_COLUMNS:
+                continue
+            new = data.get(column)
+            if label == "delete":
+                old, new = new, None
+            elif label == "update" and previous is not None:
+                old = previous.get(column)
+                if old == new:
+                    continue
+            else:
+                old = None
+            if old in EMPTY and new in EMPTY:
+                continue
+            changes.append(
+                FieldChange(
+                    field=str(f.verbose_name),
+                    old=formatter.value(f, old, names),
+                    new=formatter.value(f, new, names),
+                )
+            )
+        screening_number = row[10] or (
+            data.get("screening_number", "") if source.key == "participant" else ""
+        )
+        events.append(
+            TrailEvent(
+                at=row[2],
+                record_type=source.key,
+                record_label=source.label,
+                record_id=row[4],
+                action=_action(label, data, previous),
+                participant_id=row[5],
+                screening_number=screening_number or "",
+                site_code=row[11] or "",
+                user_id=row[12] if row[12] is not None else context.get("user"),
+                username=row[13] or "",
+                user_name=row[14] or row[13] or (f"user #{context['user']}" if context.get("user") else ""),
+                reason=str(context.get("reason", "")),
+                role=str(context.get("role", "")),
+                url=str(context.get("url", "")),
+                context_id=row[7] or "",
+                changes=changes,
+            )
+        )
+    return events
+
+
+def _scope_sql(participants: QuerySet[Participant]) -> tuple[str, list[Any]]:
+    sql, params = participants.order_by().values("pk").query.sql_with_params()
+    return sql, list(params)
+
+
+def participant_trail(
+    participant: Participant, record_types: Iterable[str] | None = None
+) -> list[TrailEvent]:
+    """Every event of the participant and their records, oldest first (one statement plus one
+    for the names of users the changed fields name)."""
+    chosen = [SOURCES[k] for k in (record_types or DEFAULT_PARTICIPANT_TYPES) if k in SOURCES]
+    chosen = [s for s in chosen if s.belongs_to_participant]
+    sql, params = _query(chosen, participant_scope=("%s", [participant.pk]), start=None, end=None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _events(rows, _Formatter())
+
+
+def stream_trail(
+    *,
+    participants: QuerySet[Participant],
+    include_unattached: bool = False,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[TrailEvent]:
+    """Events of `participants` (and, with include_unattached, of users, sites, memberships and
+    protocol versions) in time order, read in chunks through a server-side cursor."""
+    sources = [s for s in SOURCES.values() if include_unattached or s.belongs_to_participant]
+    sql, params = _query(sources, participant_scope=_scope_sql(participants), start=start, end=end)
+    formatter = _Formatter()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from _events(rows, formatter)

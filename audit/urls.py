@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("participants/<int:pk>/", views.participant_trail, name="participant"),
+    path("participants/find/", views.find_participant, name="find_participant"),
+    path("exports/screening-log.<str:fmt>", views.screening_log_export, name="screening_log"),
+    path("exports/audit-trail.<str:fmt>", views.audit_trail_export, name="audit_trail"),
+    path("exports/eac-log.<str:fmt>", views.eac_log_export, name="eac_log"),
+    path("exports/funnel.<str:fmt>", views.funnel_export, name="funnel"),
+]

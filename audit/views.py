@@ -1,0 +1,115 @@
+"""The participant's audit trail page and the exports (page and downloads)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from participants.access import role_required
+from participants.models import Role
+from participants.selectors import get_participant, visible_participants
+
+from . import exports, reports, trail
+from .forms import AuditExportForm, FindParticipantForm, TrailFilterForm
+
+TRAIL_READERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
+EXPORTERS = (Role.MONITOR, Role.ADMIN)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in exports.ExportFormat.ALL:
+        raise Http404
+
+
+@role_required(*TRAIL_READERS)
+def participant_trail(request: HttpRequest, pk: int) -> HttpResponse:
+    participant = get_participant(request.user, pk)  # type: ignore[arg-type]
+    form = TrailFilterForm(request.GET or None)
+    selected = form.selected_types()
+    events = trail.participant_trail(participant, selected)
+    return render(
+        request,
+        "audit/participant_trail.html",
+        {
+            "participant": participant,
+            "events": events,
+            "form": form,
+            "selected": selected,
+            "sources": trail.PARTICIPANT_SOURCES,
+            "value_limit": trail.PAGE_VALUE_LIMIT,
+        },
+    )
+
+
+@role_required(*TRAIL_READERS)
+def find_participant(request: HttpRequest) -> HttpResponse:
+    form = FindParticipantForm(request.GET)
+    if form.is_valid():
+        number = form.cleaned_data["screening_number"].strip()
+        found = visible_participants(request.user).filter(screening_number__iexact=number).first()  # type: ignore[arg-type]
+        if found is not None:
+            return redirect("audit:participant", pk=found.pk)
+        messages.error(request, f"No participant {number} among those you may see.")
+    return redirect("home")
+
+
+@role_required(*EXPORTERS)
+def exports_page(request: HttpRequest) -> HttpResponse:
+    funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
+    return render(
+        request,
+        "audit/exports.html",
+        {
+            "funnel": funnel,
+            "status_chart": reports.bar_chart_svg("Participants by overall status", funnel.by_status),
+            "criterion_chart": reports.bar_chart_svg(
+                "Participants by failing criterion (latest evaluation)", funnel.by_failing_criterion
+            ),
+            "audit_form": AuditExportForm(),
+            "formats": exports.ExportFormat.ALL,
+        },
+    )
+
+
+@role_required(*EXPORTERS)
+def screening_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _check_format(fmt)
+    rows = reports.screening_log_rows(visible_participants(request.user))  # type: ignore[arg-type]
+    return exports.download(fmt, "screening-log", reports.SCREENING_LOG_HEADER, rows, "Screening log")
+
+
+@role_required(*EXPORTERS)
+def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _check_format(fmt)
+    form = AuditExportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit/export_error.html", {"form": form}, status=400)
+    participants = visible_participants(request.user)  # type: ignore[arg-type]
+    number = form.cleaned_data["screening_number"].strip()
+    if number:
+        participants = participants.filter(screening_number__iexact=number)
+        if not participants.exists():
+            raise Http404
+    start, end = form.bounds()
+    # Users, sites, memberships and protocol versions: for administrators, in a date-range export.
+    include_unattached = request.membership.role == Role.ADMIN and not number  # type: ignore[attr-defined]
+    events = reports.audit_trail_events(
+        participants, include_unattached=include_unattached, start=start, end=end
+    )
+    basename = f"audit-trail-{number}" if number else "audit-trail"
+    return exports.download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")
+
+
+@role_required(*EXPORTERS)
+def eac_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _check_format(fmt)
+    rows = reports.eac_log_rows(request.user)  # type: ignore[arg-type]
+    return exports.download(fmt, "eac-log", reports.EAC_LOG_HEADER, rows, "EAC log")
+
+
+@role_required(*EXPORTERS)
+def funnel_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _check_format(fmt)
+    funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
+    return exports.download(fmt, "screening-funnel", reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel")

@@ -1,0 +1,186 @@
+"""The fast path of re-evaluation: enqueue with de-duplication, and the periodic sweep.
+
+The database mark (Participant.reevaluation_requested_at) is the truth; Redis keys only save work.
+Per participant, two short-lived keys:
+
+- `queued`: a task is in the queue and has not started. Set with SET NX after commit; while it
+  exists further changes enqueue nothing. The task deletes it *before* it reads the data, so a
+  change committed after that enqueues a new task: no change is ever left unevaluated.
+- `recent`: a task started less than REEVALUATION_DEBOUNCE_SECONDS ago. A new task is enqueued with
+  a countdown of the key's remaining life, so a burst of changes costs a few evaluations at most.
+
+Losing either key (Redis restart, expiry) costs at most a duplicate task, which `only_if_marked`
+turns into a no-op, or a delay until the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from participants.models import Participant
+from screening.models import Trigger
+
+log = logging.getLogger(__name__)
+
+_trigger: ContextVar[Trigger] = ContextVar("reevaluation_trigger", default=Trigger.DATA_CHANGE)
+
+
+@contextmanager
+def reevaluation_trigger(trigger: Trigger) -> Iterator[None]:
+    """Changes requested inside this block are evaluated with `trigger` (e.g. a lab import)."""
+    token = _trigger.set(trigger)
+    try:
+        yield
+    finally:
+        _trigger.reset(token)
+
+
+def current_trigger() -> Trigger:
+    return _trigger.get()
+
+
+@lru_cache(maxsize=1)
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+
+def _key(kind: str, participant_id: int) -> str:
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    return f"{prefix}:reeval:{kind}:{participant_id}"
+
+
+def claim_enqueue(participant_id: int) -> float | None:
+    """None if a task for the participant is already queued; else the countdown (seconds) for the
+    new task. If Redis does not answer, enqueue at once: a duplicate is harmless."""
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.set(_key("queued", participant_id), 1, nx=True, ex=settings.REEVALUATION_QUEUED_TTL_SECONDS)
+        pipe.pttl(_key("recent", participant_id))
+        claimed, remaining_ms = pipe.execute()
+    except redis.RedisError:
+        log.warning("de-duplication unavailable for participant %s", participant_id, exc_info=True)
+        return 0.0
+    if not claimed:
+        return None
+    return max(0, remaining_ms) / 1000
+
+
+def release_enqueue(participant_id: int) -> None:
+    """The enqueue failed: let the next change try again."""
+    try:
+        _redis().delete(_key("queued", participant_id))
+    except redis.RedisError:
+        pass
+
+
+def task_started(participant_id: int) -> None:
+    """Called by the task before it reads the participant: changes from now on enqueue anew, no
+    earlier than the debounce interval from now."""
+    debounce_ms = int(settings.REEVALUATION_DEBOUNCE_SECONDS * 1000)
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.delete(_key("queued", participant_id))
+        if debounce_ms > 0:
+            pipe.set(_key("recent", participant_id), 1, px=debounce_ms)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("de-duplication unavailable for participant %s", participant_id, exc_info=True)
+
+
+def enqueue(participant_id: int, reason: str, trigger: Trigger = Trigger.DATA_CHANGE) -> bool:
+    """Queue a re-evaluation unless one is already queued. False if the broker refused it; the
+    participant's mark then waits for the sweep."""
+    from screening.tasks import reevaluate_participant
+
+    countdown = claim_enqueue(participant_id)
+    if countdown is None:
+        return True
+    try:
+        reevaluate_participant.apply_async(
+            (participant_id, reason[:300], str(trigger)), countdown=countdown or None
+        )
+    except Exception:  # broker unreachable: the database mark remains for the sweep
+        release_enqueue(participant_id)
+        log.warning(
+            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
+        )
+        return False
+    return True
+
+
+# --- The sweep ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    stale: int
+    expired: int
+    batches: int
+    enqueue_failed: bool = False
+
+
+# One statement per group selects and marks (renewing the mark's time, so that the next sweep leaves
+# these participants to their queued batch for REEVALUATION_STALE_SECONDS). The ORM has no
+# UPDATE ... RETURNING; the conditions are the ones documented in docs/reevaluation.md.
+_MARK_STALE = """
+    UPDATE {table} SET reevaluation_requested_at = %(now)s
+    WHERE reevaluation_requested_at < %(cutoff)s
+    RETURNING id"""
+_MARK_EXPIRED = """
+    UPDATE {table} SET reevaluation_requested_at = %(now)s
+    WHERE reevaluation_requested_at IS NULL AND status_valid_until < %(today)s
+      AND (evaluated_at IS NULL OR evaluated_at < %(day_start)s)
+    RETURNING id"""
+
+
+def _mark(sql: str, **params: object) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=connection.ops.quote_name(Participant._meta.db_table)), params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
+
+    - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
+    - expired results: unmarked, status_valid_until before today, not evaluated today (an
+      evaluation today already saw today's date).
+
+    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
+    from screening.tasks import reevaluate_participants
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    cutoff = now - timedelta(seconds=settings.REEVALUATION_STALE_SECONDS)
+    day_start = timezone.make_aware(datetime.combine(today, time.min))
+    stale = _mark(_MARK_STALE, now=now, cutoff=cutoff)
+    expired = _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
+    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    batches = 0
+    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
+        for batch in _batches(ids, size):
+            try:
+                reevaluate_participants.apply_async((batch, str(trigger)))
+            except Exception:
+                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
+                return SweepResult(len(stale), len(expired), batches, enqueue_failed=True)
+            batches += 1
+    if stale or expired:
+        log.info("sweep: %s stale marks, %s expired results, %s batches", len(stale), len(expired), batches)
+    return SweepResult(len(stale), len(expired), batches)

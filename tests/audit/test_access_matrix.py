@@ -1,0 +1,336 @@
+"""Every URL of the project × every role × own / other site gives the expected status.
+
+The URL list comes from the resolver: a new URL without an entry in MATRIX fails
+`test_every_url_has_an_entry`, and its own test, until its access is declared here. The monitor
+is read-only: every write URL must expect 403 for it (see `writer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.test import Client, RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from participants.models import LabResult, Participant, Role, User
+
+from ..factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["coordinator", "investigator", "eac_reviewer", "monitor", "admin", "anonymous"]
+SITES = ["own", "other"]
+Status = int | tuple[int, int]  # the same for both sites, or (own site, other site)
+
+
+def url_names() -> list[str]:
+    def walk(patterns: list[Any], namespace: str) -> list[str]:
+        names = []
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                names += walk(p.url_patterns, namespace + (f"{p.namespace}:" if p.namespace else ""))
+            elif isinstance(p, URLPattern):
+                names.append(namespace + (p.name or f"<unnamed {p.pattern}>"))
+        return names
+
+    return sorted(set(walk(get_resolver().url_patterns, "")))
+
+
+APP_URLS = [n for n in url_names() if not n.startswith("admin:")]
+ADMIN_URLS = [n for n in url_names() if n.startswith("admin:")]
+
+
+@dataclass(frozen=True)
+class Entry:
+    expect: dict[str, Status]
+    method: str = "get"
+    # Builds (kwargs, data) for the URL from the participant of the own or the other site.
+    params: Callable[[Participant], tuple[dict[str, Any], dict[str, Any]]] = lambda p: ({}, {})
+    note: str = ""
+
+
+def everyone(status: int) -> dict[str, Status]:
+    return {r: status for r in ROLES}
+
+
+def only(roles: tuple[str, ...], status: Status = 200, others: int = 403) -> dict[str, Status]:
+    return {**{r: (status if r in roles else others) for r in ROLES}, "anonymous": 302}
+
+
+READERS = ("coordinator", "investigator", "monitor", "admin")
+
+
+def site_reader(own: int = 200, reviewer: int = 403) -> dict[str, Status]:
+    """Coordinators, investigators and monitors of the site; administrators everywhere; 404 elsewhere."""
+    return {
+        "coordinator": (own, 404),
+        "investigator": (own, 404),
+        "monitor": (own, 404),
+        "admin": (own, own),
+        "eac_reviewer": reviewer,
+        "anonymous": 302,
+    }
+
+
+def site_exporter() -> dict[str, Status]:
+    return {**only(("monitor", "admin")), "monitor": (200, 404), "admin": (200, 200)}
+
+
+def writer(own: int = 200, anonymous: int = 302) -> dict[str, Status]:
+    """A write URL: the site's coordinators and investigators; the monitor (read-only) gets 403."""
+    return {
+        "coordinator": (own, 404),
+        "investigator": (own, 404),
+        "monitor": 403,
+        "admin": 403,
+        "eac_reviewer": 403,
+        "anonymous": anonymous,
+    }
+
+
+def pk(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"pk": p.pk}, {}
+
+
+def kind(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"pk": p.pk, "kind": "lab"}, {}
+
+
+def record(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    lab = LabResult.objects.filter(participant=p).order_by("pk").first()
+    assert lab is not None
+    return {"pk": p.pk, "kind": "lab", "record_pk": lab.pk}, {}
+
+
+def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"fmt": "csv"}, {}
+
+
+# Writes are posted with empty data: a writer gets the form back with its errors (200), anyone
+# else is refused before any form is read.
+MATRIX: dict[str, tuple[Entry, ...]] = {
+    "home": (Entry(everyone(302), note="each role is sent to its own page"),),
+    "login": (Entry({**everyone(302), "anonymous": 200}),),
+    "logout": (Entry(everyone(302), method="post", note="ends one's own session"),),
+    "switch_role": (Entry(everyone(302), method="post", params=lambda p: ({}, {"membership": 0})),),
+    "healthz": (Entry(everyone(200)),),
+    "participants:list": (Entry(only(READERS)),),
+    "participants:detail": (Entry(site_reader(), params=pk),),
+    "participants:records": (Entry(site_reader(), params=kind),),
+    "participants:register": (
+        Entry(only(("coordinator", "investigator"))),
+        Entry(only(("coordinator", "investigator")), method="post"),
+    ),
+    "participants:edit_dates": (Entry(writer(), params=pk), Entry(writer(), method="post", params=pk)),
+    "participants:add_record": (Entry(writer(), params=kind), Entry(writer(), method="post", params=kind)),
+    "participants:correct_record": (
+        Entry(writer(), params=record),
+        Entry(writer(), method="post", params=record),
+    ),
+    "participants:void_record": (
+        Entry(writer(), params=record),
+        Entry(writer(), method="post", params=record),
+    ),
+    "participants:preview": (
+        Entry(everyone(405), params=kind, note="POST only"),
+        Entry(writer(), method="post", params=kind),
+    ),
+    "screening:evaluation_status": (
+        Entry(
+            site_reader(reviewer=404), params=pk, note="polled by htmx; reviewers reach no participant here"
+        ),
+    ),
+    "api:labs": (
+        Entry(everyone(405), note="POST only"),
+        Entry(
+            {**writer(own=400, anonymous=401), "coordinator": 400, "investigator": 400},
+            method="post",
+            note="an empty body is refused by a writer's import (400); other roles get 403",
+        ),
+    ),
+    "adjudication:queue": (Entry(only(("eac_reviewer",))),),
+    "screening:exports": (Entry(only(("monitor", "admin"))),),
+    "audit:participant": (Entry(site_reader(), params=pk),),
+    "audit:find_participant": (
+        Entry(
+            only(READERS, 302),
+            params=lambda p: ({}, {"screening_number": p.screening_number}),
+            note="redirects to the trail, or home with a message when not visible",
+        ),
+    ),
+    "audit:screening_log": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:funnel": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:eac_log": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:audit_trail": (
+        Entry(site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})),
+    ),
+}
+
+
+@pytest.fixture
+def people(make_user, site_a, site_b) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    users: dict[str, User | None] = {
+        "coordinator": make_user(Role.COORDINATOR, site_a, "m.coordinator"),
+        "investigator": make_user(Role.INVESTIGATOR, site_a, "m.investigator"),
+        "eac_reviewer": make_user(Role.EAC_REVIEWER, site_a, "m.reviewer"),
+        "monitor": make_user(Role.MONITOR, site_a, "m.monitor"),  # a site monitor: own and other differ
+        "admin": make_user(Role.ADMIN, None, "m.admin"),
+        "anonymous": None,
+    }
+    users["admin"].is_staff = users["admin"].is_superuser = True  # type: ignore[union-attr]
+    users["admin"].save()  # type: ignore[union-attr]
+    creator = users["coordinator"]
+    own = ParticipantFactory(site=site_a, created_by=creator)
+    other = ParticipantFactory(site=site_b, created_by=creator)
+    for p in (own, other):
+        LabResult.objects.create(
+            participant=p,
+            entered_by=creator,
+            test="anc",
+            value_number=900,
+            unit="/uL",
+            collected=date(2025, 6, 3),
+        )
+    return {"users": users, "own": own, "other": other}
+
+
+def _request(client: Client, entry: Entry, name: str, participant: Participant) -> int:
+    kwargs, data = entry.params(participant)
+    url = reverse(name, kwargs=kwargs)
+    if entry.method == "post":
+        return client.post(url, data).status_code
+    return client.get(url, data).status_code
+
+
+def test_every_url_has_an_entry() -> None:
+    assert sorted(set(APP_URLS) - set(MATRIX)) == [], "declare the access of these URLs in MATRIX"
+    assert sorted(set(MATRIX) - set(APP_URLS)) == [], "these MATRIX entries name no URL"
+
+
+def test_every_write_is_forbidden_to_monitors() -> None:
+    for name, entries in MATRIX.items():
+        for entry in entries:
+            if entry.method == "post" and name not in ("logout", "switch_role"):
+                assert entry.expect["monitor"] == 403, name
+
+
+@pytest.mark.parametrize("name", APP_URLS)
+def test_access(name: str, people, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HEALTHZ_WORKER_TIMEOUT = 0.1
+    assert name in MATRIX, f"no access entry for URL {name}: add one to MATRIX"
+    wrong = []
+    for entry in MATRIX[name]:
+        for role in ROLES:
+            expected = entry.expect[role]
+            pairs = zip(SITES, expected if isinstance(expected, tuple) else (expected, expected), strict=True)
+            for where, want in pairs:
+                client = Client()
+                if people["users"][role] is not None:
+                    client.force_login(people["users"][role])
+                got = _request(client, entry, name, people[where])
+                if got != want:
+                    wrong.append(f"{entry.method.upper()} {role}/{where}: {got} (expected {want})")
+    assert not wrong, f"{name}: " + "; ".join(wrong)
+
+
+# --- The Django admin: staff only; clinical records and history read-only -------------------------
+
+
+def _admin_expectation(name: str, user: User) -> tuple[int, dict[str, Any]]:
+    """Status and kwargs for an admin URL requested by a superuser."""
+    request = RequestFactory().get("/")
+    request.user = user
+    short = name.removeprefix("admin:")
+    fixed: dict[str, tuple[int, dict[str, Any]]] = {
+        "index": (200, {}),
+        "login": (302, {}),
+        "logout": (405, {}),  # POST only
+        "password_change": (200, {}),
+        "password_change_done": (200, {}),
+        "jsi18n": (200, {}),
+        "autocomplete": (403, {}),  # needs its query parameters
+        "app_list": (200, {"app_label": "participants"}),
+        "auth_user_password_change": (200, {"id": user.pk}),  # UserAdmin's fixed name
+    }
+    if short in fixed:
+        return fixed[short]
+    if short == "view_on_site":
+        from django.contrib.contenttypes.models import ContentType
+
+        # Participants have no public page: 404.
+        return 404, {"content_type_id": ContentType.objects.get_for_model(Participant).pk, "object_id": 1}
+    if short.startswith("<unnamed"):
+        return 404, {}  # the catch-all
+    for model, model_admin in admin.site._registry.items():
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        if short.startswith(prefix):
+            view = short.removeprefix(prefix)
+            obj = model._default_manager.order_by("pk").first()
+            # A missing row: the admin redirects to its index with a message.
+            found = 200 if obj is not None else 302
+            object_kwargs = {"object_id": obj.pk if obj is not None else 0}
+            if view == "changelist":
+                return 200, {}
+            if view == "add":
+                return (200 if model_admin.has_add_permission(request) else 403), {}
+            if view == "delete":
+                return (found if model_admin.has_delete_permission(request, obj) else 403), object_kwargs
+            return found, object_kwargs  # change (a read-only view when not changeable), history
+    raise AssertionError(f"no rule for admin URL {name}")
+
+
+def test_admin_is_for_staff_only(people) -> None:  # type: ignore[no-untyped-def]
+    for role in ROLES:
+        if role == "admin":
+            continue
+        client = Client()
+        if people["users"][role] is not None:
+            client.force_login(people["users"][role])
+        for name in (
+            "admin:index",
+            "admin:participants_site_changelist",
+            "admin:participants_labresult_changelist",
+        ):
+            response = client.get(reverse(name))
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], (role, name)
+
+
+def test_admin_urls_for_an_administrator(client: Client, screened, people) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    from screening.models import ProtocolVersion
+
+    Group.objects.create(name="matrix")
+    ProtocolVersion.objects.create(version="matrix-1", title="A row to open", effective_from="2026-01-01")
+    admin_user = people["users"]["admin"]
+    client.force_login(admin_user)
+    wrong = []
+    for name in ADMIN_URLS:
+        want, kwargs = _admin_expectation(name, admin_user)
+        if name.startswith("admin:<unnamed"):
+            url = "/admin/no-such-page/"
+        else:
+            url = reverse(name, kwargs=kwargs)
+        got = client.get(url).status_code
+        if got != want:
+            wrong.append(f"{name}: {got} (expected {want})")
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.parametrize("model_name", ["participant", "labresult", "assessment", "therapy", "evaluation"])
+def test_clinical_records_are_read_only_in_the_admin(client: Client, screened, people, model_name) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(people["users"]["admin"])
+    app = "screening" if model_name == "evaluation" else "participants"
+    assert client.get(reverse(f"admin:{app}_{model_name}_add")).status_code == 403
+    model = admin.site._registry
+    obj = next(m for m in model if m._meta.model_name == model_name)._default_manager.first()
+    change = reverse(f"admin:{app}_{model_name}_change", args=[obj.pk])
+    page = client.get(change)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.post(change, {}).status_code == 403
+    assert client.get(reverse(f"admin:{app}_{model_name}_delete", args=[obj.pk])).status_code == 403

@@ -1,0 +1,244 @@
+"""Exports read back: CSV parsed and XLSX opened equal the data; formula injection is neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from audit import exports, trail
+from audit.reports import AUDIT_HEADER, EAC_LOG_HEADER, FUNNEL_HEADER, SCREENING_LOG_HEADER, funnel
+from participants import services
+from participants.models import Participant, Role, ScreeningStatus
+from screening.models import Trigger
+from screening.services import evaluate_participant
+
+from ..factories import ParticipantFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _body(response) -> bytes:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.status_code
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def read_csv(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(_body(response).decode("utf-8-sig"))))
+
+
+def read_xlsx(response) -> list[list[object]]:  # type: ignore[no-untyped-def]
+    book = openpyxl.load_workbook(io.BytesIO(_body(response)), read_only=True)
+    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+
+
+@pytest.fixture
+def monitor(make_user):  # type: ignore[no-untyped-def]
+    return make_user(Role.MONITOR, None, "monitor.all")
+
+
+@pytest.fixture
+def trial(screened, coordinator_b, site_b):  # type: ignore[no-untyped-def]
+    """The screened participant at site A (INCOMPLETE) and one ineligible participant at site B."""
+    p = services.register_participant(
+        coordinator_b,
+        site=site_b,
+        cohort="SSc",
+        sex="M",
+        birth_date=date(1950, 1, 1),
+        icf_signed=date(2025, 6, 2),
+    )
+    evaluate_participant(p.pk, trigger=Trigger.MANUAL, user=coordinator_b)
+    return {**screened, "other": Participant.objects.get(pk=p.pk)}
+
+
+def test_neutralise_every_trigger() -> None:
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert exports.neutralise(f"{start}SUM(A1)") == f"'{start}SUM(A1)"
+    assert exports.neutralise("A01-0001") == "A01-0001"
+    assert exports.csv_cell(-3) == "'-3"  # text in CSV: neutralised too
+    assert exports.xlsx_cell(-3) == -3  # a number cell cannot hold a formula
+
+
+def test_screening_log_csv_and_xlsx_equal_the_data(client: Client, monitor, trial) -> None:
+    client.force_login(monitor)
+    rows = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
+    assert rows[0] == SCREENING_LOG_HEADER
+    by_number = {r[1]: dict(zip(SCREENING_LOG_HEADER, r, strict=True)) for r in rows[1:]}
+    participants = list(Participant.objects.select_related("site"))
+    assert set(by_number) == {p.screening_number for p in participants}
+    for p in participants:
+        row = by_number[p.screening_number]
+        latest = p.evaluations.order_by("-sequence").first()
+        results = list(latest.results.order_by("position"))
+        assert row["Site"] == p.site.code
+        assert row["Cohort"] == p.cohort
+        assert row["ICF signed"] == (p.icf_signed.isoformat() if p.icf_signed else "")
+        assert row["Overall status"] == p.get_status_display()
+        assert row["Evaluation number"] == str(latest.sequence)
+        assert row["Protocol version"] == latest.protocol_version
+        assert row["Failed criteria"] == "; ".join(r.criterion_id for r in results if r.outcome == "FAIL")
+        assert row["Missing criteria"] == "; ".join(r.criterion_id for r in results if r.outcome == "MISSING")
+        assert row["Review criteria"] == "; ".join(
+            f"{r.criterion_id} ({r.review_by})" for r in results if r.outcome == "REVIEW"
+        )
+    assert by_number[trial["other"].screening_number]["Failed criteria"] != ""
+
+    sheet = read_xlsx(client.get(reverse("audit:screening_log", args=["xlsx"])))
+    assert [str(v) for v in sheet[0]] == SCREENING_LOG_HEADER
+    as_text = [[exports.csv_cell(v) for v in row] for row in sheet[1:]]
+    # Same cells as the CSV (dates are typed in XLSX, text in CSV; compare the date part).
+    for xrow, crow in zip(
+        sorted(as_text, key=lambda r: r[1]), sorted(rows[1:], key=lambda r: r[1]), strict=True
+    ):
+        for name, x, c in zip(SCREENING_LOG_HEADER, xrow, crow, strict=True):
+            if name in ("Registered", "Last evaluated"):
+                assert x[:16] == c[:16], name  # local time to the minute in both
+            else:
+                assert x.removesuffix("T00:00:00") == c, name  # openpyxl reads a date back as midnight
+
+
+def test_audit_trail_export_for_one_participant(client: Client, monitor, trial) -> None:
+    p = trial["participant"]
+    client.force_login(monitor)
+    url = reverse("audit:audit_trail", args=["csv"]) + f"?screening_number={p.screening_number}"
+    rows = read_csv(client.get(url))
+    assert rows[0] == AUDIT_HEADER
+    records = [dict(zip(AUDIT_HEADER, r, strict=True)) for r in rows[1:]]
+    assert {r["Screening number"] for r in records} == {p.screening_number}
+    expected = [
+        (e.record_label, e.record_id, e.action, c.field, c.old, c.new, e.reason)
+        for e in trail.participant_trail(p, [s.key for s in trail.PARTICIPANT_SOURCES])
+        for c in e.rows
+    ]
+    got = [
+        (
+            r["Record type"],
+            r["Record ID"],
+            r["Action"],
+            r["Field"],
+            r["Old value"],
+            r["New value"],
+            r["Reason"],
+        )
+        for r in records
+    ]
+    assert got == [tuple(exports.csv_cell(v) for v in row) for row in expected]
+    icf = [r for r in records if r["Field"] == "ICF signed" and r["Old value"]]
+    assert icf[0]["New value"] == "2025-06-03" and icf[0]["Reason"] == "ICF date mistyped"
+    assert icf[0]["Username"] == trial["user"].username
+
+    sheet = read_xlsx(client.get(url.replace(".csv", ".xlsx")))
+    assert len(sheet) == len(rows)
+    assert [exports.csv_cell(v) for v in sheet[len(sheet) // 2]][3:] == rows[len(rows) // 2][3:]
+
+
+def test_audit_trail_export_by_date_range(client: Client, monitor, trial, make_user) -> None:
+    today = timezone.localdate()
+    client.force_login(monitor)
+    url = reverse("audit:audit_trail", args=["csv"])
+    rows = read_csv(client.get(url, {"start": today.isoformat(), "end": today.isoformat()}))
+    numbers = {r[2] for r in rows[1:]}
+    assert numbers == {trial["participant"].screening_number, trial["other"].screening_number}
+    assert "User" not in {r[3] for r in rows[1:]}  # access-control history is for administrators
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert len(read_csv(client.get(url, {"start": tomorrow}))) == 1  # header only
+    # An administrator's date-range export also holds users, sites and memberships.
+    client.force_login(make_user(Role.ADMIN, None, "admin.a"))
+    admin_rows = read_csv(client.get(url, {"start": today.isoformat()}))
+    assert {"User", "Site", "Membership"} <= {r[3] for r in admin_rows[1:]}
+    # No participant and no dates: refused with a message.
+    assert client.get(url).status_code == 400
+
+
+def test_site_monitor_exports_only_their_site(client: Client, trial, make_user, site_b) -> None:
+    client.force_login(make_user(Role.MONITOR, site_b))
+    rows = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
+    assert [r[1] for r in rows[1:]] == [trial["other"].screening_number]
+    a_number = trial["participant"].screening_number
+    url = reverse("audit:audit_trail", args=["csv"])
+    assert client.get(url, {"screening_number": a_number}).status_code == 404
+    rows = read_csv(client.get(url, {"start": "2000-01-01"}))
+    assert {r[2] for r in rows[1:]} == {trial["other"].screening_number}
+
+
+def test_funnel_export_and_page(client: Client, monitor, trial) -> None:
+    client.force_login(monitor)
+    data = funnel(Participant.objects.all())
+    rows = read_csv(client.get(reverse("audit:funnel", args=["csv"])))
+    assert rows[0] == FUNNEL_HEADER
+    counts = {(r[0], r[1]): int(r[3]) for r in rows[1:]}
+    assert counts[("Total", "")] == Participant.objects.count() == 2
+    for status in ScreeningStatus:
+        assert counts[("Overall status", status.value)] == Participant.objects.filter(status=status).count()
+    other = trial["other"].evaluations.get()
+    for result in other.results.filter(outcome="FAIL"):
+        assert counts[("Failing criterion", result.criterion_id)] >= 1
+    assert sum(n for (section, _), n in counts.items() if section == "Failing criterion") == sum(
+        b.count for b in data.by_failing_criterion
+    )
+    sheet = read_xlsx(client.get(reverse("audit:funnel", args=["xlsx"])))
+    assert [[exports.csv_cell(v) for v in row] for row in sheet] == rows
+
+    page = client.get(reverse("screening:exports"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count("<svg") == 2 and "Participants by overall status" in html
+    assert "Ineligible" in html
+
+
+def test_formula_injection_is_neutralised_in_csv_and_xlsx(client: Client, monitor, make_user) -> None:
+    site = SiteFactory(code="=1+2", name="@SUM(A1)")
+    coordinator = make_user(Role.COORDINATOR, site, "coord.evil")
+    p = ParticipantFactory(site=site, created_by=coordinator, screening_number="X-0001")
+    lab = services.record_lab(
+        coordinator, p, test="anc", value=Decimal("900"), unit="/uL", collected=date(2025, 6, 3)
+    )
+    services.void_record(coordinator, lab, reason='=HYPERLINK("http://evil.example","x")')
+    client.force_login(monitor)
+    rows = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
+    assert rows[1][:2] == ["'=1+2", "X-0001"]
+    sheet = read_xlsx(client.get(reverse("audit:screening_log", args=["xlsx"])))
+    assert sheet[1][:2] == ["'=1+2", "X-0001"]
+    url = reverse("audit:audit_trail", args=["csv"]) + "?screening_number=X-0001"
+    reasons = {r[AUDIT_HEADER.index("Reason")] for r in read_csv(client.get(url))[1:]}
+    assert '\'=HYPERLINK("http://evil.example","x")' in reasons
+    book = openpyxl.load_workbook(io.BytesIO(_body(client.get(url.replace(".csv", ".xlsx")))))
+    cells = [c for row in book.worksheets[0].iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert any(c.value == '\'=HYPERLINK("http://evil.example","x")' for c in cells)
+
+
+def test_unknown_format_is_404(client: Client, monitor) -> None:
+    client.force_login(monitor)
+    assert client.get(reverse("audit:screening_log", args=["pdf"])).status_code == 404
+
+
+def test_eac_log_export(client: Client, monitor, adjudicated) -> None:
+    client.force_login(monitor)
+    rows = read_csv(client.get(reverse("audit:eac_log", args=["csv"])))
+    assert rows[0] == EAC_LOG_HEADER
+    (row,) = [dict(zip(EAC_LOG_HEADER, r, strict=True)) for r in rows[1:]]
+    escalation, review = adjudicated["escalation"], adjudicated["review"]
+    assert row["Screening number"] == adjudicated["participant"].screening_number
+    assert row["Criterion"] == escalation.criterion_id
+    assert row["Reviewer"] == adjudicated["reviewer"].display_name()
+    assert row["Action"] == "Approve" and row["Rationale"] == review.rationale
+    assert row["Signature meaning"] == review.signature.meaning
+    assert row["Decisions"].startswith("accept (")
+    sheet = read_xlsx(client.get(reverse("audit:eac_log", args=["xlsx"])))
+    assert len(sheet) == 2 and sheet[1][2] == escalation.criterion_id
+    log = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
+    decisions = {r[1]: r[SCREENING_LOG_HEADER.index("EAC decisions")] for r in log[1:]}
+    assert decisions[adjudicated["participant"].screening_number].startswith(
+        f"{escalation.criterion_id}: accept ("
+    )

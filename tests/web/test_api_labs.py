@@ -1,0 +1,167 @@
+"""POST /api/labs/: token and session authentication, site scope, roles, all-or-nothing validation."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from api.models import ApiToken, hash_token
+from participants.models import LabResult, Participant, Role
+from screening import tasks
+from screening.models import Trigger
+from tests.factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/labs/"
+
+
+def token_for(user) -> str:  # type: ignore[no-untyped-def]
+    out = StringIO()
+    call_command("create_api_token", user.username, "--name", "lab interface", stdout=out)
+    return out.getvalue().strip()
+
+
+def post(client: Client, body: Any, token: str | None = None):  # type: ignore[no-untyped-def]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post(URL, data=data, content_type="application/json", **headers)
+
+
+def row(participant: Participant, **fields: Any) -> dict[str, Any]:
+    base = {"screening_number": participant.screening_number, "test": "anc", "value": 2100, "unit": "/uL"}
+    return base | {"collected": "2025-06-03"} | fields
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.reevaluate_participant, "apply_async", lambda args, **kw: calls.append(args))
+    return calls
+
+
+def test_url_name() -> None:
+    assert reverse("api:labs") == URL
+
+
+def test_token_is_shown_once_and_only_its_hash_is_stored(coordinator_a) -> None:
+    token = token_for(coordinator_a)
+    stored = ApiToken.objects.get(user=coordinator_a)
+    assert stored.token_hash == hash_token(token) and len(stored.token_hash) == 64
+    assert token not in json.dumps(list(ApiToken.objects.values()), default=str)
+    assert len(token) > 40 and stored.hint == token[:12]
+
+
+def test_token_import_saves_every_row_and_requests_reevaluation(
+    client: Client, coordinator_a, site_a, sent, django_capture_on_commit_callbacks
+) -> None:
+    p1, p2 = (ParticipantFactory(site=site_a, created_by=coordinator_a) for _ in range(2))
+    rows = [
+        row(p1),
+        row(p1, test="hemoglobin", value=12.5, unit="g/dL"),
+        row(p2, test="hbsag", value="negative", unit=None),
+        row(p2, test="ck", value=1250, unit="U/L", uln=170),
+    ]
+    rows[2].pop("unit")
+    token = token_for(coordinator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, {"rows": rows}, token)
+    assert response.status_code == 201, response.content
+    assert response.json() == {"saved": 4, "participants": sorted([p1.screening_number, p2.screening_number])}
+    hb = LabResult.objects.get(participant=p1, test="hemoglobin")
+    assert str(hb.value_number.normalize()) == "12.5" and hb.entered_by == coordinator_a
+    for p in (p1, p2):
+        p.refresh_from_db()
+        assert p.reevaluation_requested_at is not None and p.data_version == 2
+    # One task per participant (de-duplicated), triggered by the import.
+    assert sorted((args[0], args[2]) for args in sent) == [(p1.pk, Trigger.IMPORT), (p2.pk, Trigger.IMPORT)]
+    assert ApiToken.objects.get(user=coordinator_a).last_used_at is not None
+
+
+def test_one_bad_row_saves_nothing_and_names_row_and_field(
+    client: Client, coordinator_a, participant_a, sent, django_capture_on_commit_callbacks
+) -> None:
+    rows = [row(participant_a), row(participant_a), row(participant_a), row(participant_a, unit="mg/dL")]
+    rows.append(row(participant_a, collected="2025-13-01"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, {"rows": rows}, token_for(coordinator_a))
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["rows/4/collected"]  # shape errors first: nothing reached the database
+    rows.pop()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, {"rows": rows}, token_for(coordinator_a))
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["rows/3/unit"], errors
+    assert "mg/dL" in errors["rows/3/unit"][0]
+    assert not LabResult.objects.exists()
+    assert Participant.objects.get(pk=participant_a.pk).data_version == 0
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"value": True}, "rows/0/value"),
+        ({"test": "no_such_test"}, "rows/0/test"),
+        ({"colour": "red"}, "rows/0/colour"),
+        ({"uln": "high"}, "rows/0/uln"),
+        ({"collected": "2999-01-01"}, "rows/0/collected"),
+        ({"value": -5}, "rows/0/value"),
+    ],
+)
+def test_field_errors(client: Client, coordinator_a, participant_a, fields, path) -> None:  # type: ignore[no-untyped-def]
+    response = post(client, {"rows": [row(participant_a, **fields)]}, token_for(coordinator_a))
+    assert response.status_code == 400
+    assert path in response.json()["errors"], response.json()
+
+
+def test_participant_of_another_site_is_not_found_and_nothing_saved(
+    client: Client, coordinator_a, participant_a, participant_b
+) -> None:
+    response = post(client, {"rows": [row(participant_a), row(participant_b)]}, token_for(coordinator_a))
+    assert response.status_code == 404
+    assert list(response.json()["errors"]) == ["rows/1/screening_number"]
+    assert not LabResult.objects.exists()
+
+
+def test_roles_that_cannot_write_are_refused(client: Client, make_user, site_a, participant_a) -> None:
+    for role, site in ((Role.MONITOR, site_a), (Role.MONITOR, None), (Role.EAC_REVIEWER, site_a)):
+        user = make_user(role, site)
+        assert post(client, {"rows": [row(participant_a)]}, token_for(user)).status_code == 403
+
+
+def test_authentication_is_required(client: Client, coordinator_a, participant_a) -> None:
+    body = {"rows": [row(participant_a)]}
+    assert post(client, body).status_code == 401
+    assert post(client, body, "allo_not-a-token").status_code == 401
+    token = token_for(coordinator_a)
+    ApiToken.objects.update(revoked_at=timezone.now())
+    assert post(client, body, token).status_code == 401
+    assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 405
+
+
+def test_session_import_with_csrf(coordinator_a, participant_a) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(coordinator_a)
+    body = {"rows": [row(participant_a)]}
+    assert post(client, body).status_code == 403  # no CSRF token
+    client.get(reverse("participants:list"))
+    csrf = client.cookies["csrftoken"].value
+    response = client.post(URL, data=json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
+    assert response.status_code == 201, response.content
+
+
+def test_bad_json(client: Client, coordinator_a) -> None:
+    token = token_for(coordinator_a)
+    assert post(client, "{not json", token).status_code == 400
+    assert post(client, [1, 2], token).status_code == 400
+    response = post(client, {"rows": []}, token)
+    assert response.status_code == 400 and "rows" in response.json()["errors"]
