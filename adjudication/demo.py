@@ -19,13 +19,12 @@ from django.utils import timezone
 CASES_DIR = Path(settings.BASE_DIR).parent / "shared" / "cases"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# case file, site code of the coordinator who enters it
+# Added to the participants demo (which already enters sle-ln-no-biopsy at S01, ssc-crp-only and
+# ssc-lung-borderline at S02): case file, site code of the coordinator who enters it.
 DEMO_CASES = [
-    ("sle-ln-no-biopsy.json", "S01"),  # sle.ln_biopsy REVIEW (eac)
-    ("ssc-crp-only.json", "S02"),  # ssc.activity REVIEW (eac), CRP route
-    ("ssc-early-progression.json", "S02"),  # ssc.activity REVIEW (eac), early mRSS progression
-    ("ssc-lung-borderline.json", "S01"),  # exc.lung_function REVIEW (eac)
-    ("sle-postmenopausal-after-cyclophosphamide.json", "S02"),  # investigator sign-off
+    ("ssc-early-progression.json", "S01"),  # ssc.activity REVIEW (eac), early mRSS progression
+    ("sle-ln-low-activity.json", "S02"),  # sle.ln_biopsy REVIEW (eac), activity index below 10
+    ("sle-postmenopausal-after-cyclophosphamide.json", "S02"),  # investigator sign-off for inv.s02
 ]
 
 

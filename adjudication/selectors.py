@@ -168,22 +168,34 @@ def review_page(escalation: Escalation) -> ReviewPage:
     )
 
 
+def _case_entry(d: EscalationDecision) -> dict[str, Any]:
+    return {
+        "criterion": d.criterion_id,
+        "review_by": d.review_by,
+        "decision": d.decision,
+        "date": d.date.isoformat(),
+        "evidence_digest": d.evidence_digest,
+    }
+
+
 def case_adjudications(participant: Participant) -> list[dict[str, Any]]:
     """The decided reviews of this participant in the case format's `adjudications` list
     (cases/README.md): criterion, review_by, decision, date, evidence_digest. Oldest first, so the
     engine's "latest wins, on a tie the one listed last" picks the most recent."""
-    return [
-        {
-            "criterion": d.criterion_id,
-            "review_by": d.review_by,
-            "decision": d.decision,
-            "date": d.date.isoformat(),
-            "evidence_digest": d.evidence_digest,
-        }
-        for d in EscalationDecision.objects.filter(escalation__participant=participant).order_by(
-            "decided_at", "pk"
-        )
-    ]
+    return case_adjudications_many([participant.pk])[participant.pk]
+
+
+def case_adjudications_many(participant_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """case_adjudications for many participants in one query (the sweep's batch evaluation)."""
+    grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in participant_ids}
+    decisions = (
+        EscalationDecision.objects.filter(escalation__participant_id__in=participant_ids)
+        .annotate(participant_id=F("escalation__participant_id"))
+        .order_by("decided_at", "pk")
+    )
+    for d in decisions:
+        grouped[d.participant_id].append(_case_entry(d))  # type: ignore[attr-defined]
+    return grouped
 
 
 def eac_log(user: User) -> QuerySet[Escalation]:

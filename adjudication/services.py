@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import pghistory
 from django.conf import settings
@@ -121,7 +122,7 @@ def _criterion_text(cid: str) -> dict[str, str]:
     }
 
 
-def _open(participant: Participant, r: CriterionResult, now: object) -> Escalation:
+def _open(participant: Participant, r: CriterionResult, now: datetime) -> Escalation:
     e = Escalation.objects.create(
         participant=participant,
         criterion_id=r.criterion_id,
@@ -138,7 +139,7 @@ def _open(participant: Participant, r: CriterionResult, now: object) -> Escalati
     return e
 
 
-def _reopen(e: Escalation, r: CriterionResult, now: object) -> None:
+def _reopen(e: Escalation, r: CriterionResult, now: datetime) -> None:
     e.previous_digest, e.previous_evidence = e.evidence_digest, e.evidence
     e.evidence_digest, e.evidence = r.evidence_digest, r.evidence or []
     e.round += 1
@@ -146,7 +147,7 @@ def _reopen(e: Escalation, r: CriterionResult, now: object) -> None:
     e.state_note = "The evidence changed: earlier reviews and decisions no longer apply."
     e.engine_reason = r.reason
     e.latest_result = r
-    e.opened_at = now  # type: ignore[assignment]
+    e.opened_at = now
     e.claimed_by = None
     e.claimed_at = None
     e.info_requested_version = None
@@ -154,13 +155,13 @@ def _reopen(e: Escalation, r: CriterionResult, now: object) -> None:
     notifications.new_item(e, reopened=True)
 
 
-def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: object) -> None:
+def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: datetime) -> None:
     e.latest_result = r
     e.engine_reason = r.reason
     if e.state == EscalationState.WITHDRAWN:
         e.state = EscalationState.OPEN
         e.state_note = "Needed again."
-        e.opened_at = now  # type: ignore[assignment]
+        e.opened_at = now
         notifications.new_item(e, reopened=True)
     elif (
         e.state == EscalationState.INFO_REQUESTED

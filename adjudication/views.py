@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -78,9 +81,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "adjudication/review.html", _review_context(request, pk))
 
 
-def _act(request: HttpRequest, pk: int, action: object, done: str) -> HttpResponse:
+def _act(request: HttpRequest, pk: int, action: Callable[[], object], done: str) -> HttpResponse:
     try:
-        action()  # type: ignore[operator]
+        action()
     except services.AdjudicationError as exc:
         messages.error(request, str(exc))
     else:
@@ -174,7 +177,7 @@ def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.MONITOR, Role.ADMIN)
-def export_log(request: HttpRequest, fmt: str) -> HttpResponse:
+def export_log(request: HttpRequest, fmt: str) -> HttpResponseBase:
     escalations = selectors.eac_log(request.user)  # type: ignore[arg-type]
     if fmt == "csv":
         return exports.csv_response(escalations)

@@ -18,8 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from adjudication.models import EscalationDecision
-from adjudication.selectors import eac_log
-from participants.models import Participant, ScreeningStatus, User
+from participants.models import Participant, ScreeningStatus
 from screening.criteria import CRITERIA
 from screening.models import CriterionResult, Evaluation, Outcome
 
@@ -128,60 +127,6 @@ def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any
             p.review or "",  # type: ignore[attr-defined]
             p.eac or "",  # type: ignore[attr-defined]
         ]
-
-
-# --- EAC log ------------------------------------------------------------------------------------
-
-EAC_LOG_HEADER = [
-    "Site",
-    "Screening number",
-    "Criterion",
-    "Review by",
-    "Escalation state",
-    "Round",
-    "Opened",
-    "Review time",
-    "Reviewer",
-    "Action",
-    "Rationale",
-    "Signed by",
-    "Signature meaning",
-    "Evidence digest",
-    "Decisions",
-]
-
-
-def eac_log_rows(user: User) -> Iterator[list[Any]]:
-    """One row per review (an escalation without reviews gives one row), oldest escalation first."""
-    for e in eac_log(user).iterator(chunk_size=500):
-        decisions = "; ".join(
-            f"{d.decision} ({d.date.isoformat()}, round {d.round})" for d in e.decisions.all()
-        )
-        head = [
-            e.participant.site.code,
-            e.participant.screening_number,
-            e.criterion_id,
-            e.get_review_by_display(),
-            e.get_state_display(),
-            e.round,
-            e.opened_at,
-        ]
-        reviews = list(e.reviews.all())
-        if not reviews:
-            yield [*head, None, "", "", "", "", "", e.evidence_digest, decisions]
-        for r in reviews:
-            signature = getattr(r, "signature", None)
-            yield [
-                *head,
-                r.created_at,
-                r.reviewer.display_name(),
-                r.get_action_display(),
-                r.rationale,
-                signature.signer_name if signature else "",
-                signature.meaning if signature else "",
-                r.evidence_digest,
-                decisions,
-            ]
 
 
 # --- Audit trail --------------------------------------------------------------------------------

@@ -9,6 +9,5 @@ urlpatterns = [
     path("participants/find/", views.find_participant, name="find_participant"),
     path("exports/screening-log.<str:fmt>", views.screening_log_export, name="screening_log"),
     path("exports/audit-trail.<str:fmt>", views.audit_trail_export, name="audit_trail"),
-    path("exports/eac-log.<str:fmt>", views.eac_log_export, name="eac_log"),
     path("exports/funnel.<str:fmt>", views.funnel_export, name="funnel"),
 ]

@@ -102,13 +102,6 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @role_required(*EXPORTERS)
-def eac_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    _check_format(fmt)
-    rows = reports.eac_log_rows(request.user)  # type: ignore[arg-type]
-    return exports.download(fmt, "eac-log", reports.EAC_LOG_HEADER, rows, "EAC log")
-
-
-@role_required(*EXPORTERS)
 def funnel_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from adjudication.selectors import escalations_for_participant
 from screening.selectors import arrange, evaluation_history, latest_evaluation
 
 from .access import role_required
@@ -88,6 +89,7 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "current": arrange(latest, today) if latest else None,
         "history": evaluation_history(participant, _page_number(request.GET.get("history"))),
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
+        "escalations": escalations_for_participant(request.user, participant),  # type: ignore[arg-type]
     }
     return render(request, "participants/detail.html", context)
 

@@ -80,13 +80,7 @@ def evaluate_participant(
     The participant row (only it: not its site) is locked for the whole evaluation, so a change
     cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
     already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
-    # History context of the rows written here; a run without a user keeps the caller's user.
-    audit_context: dict[str, Any] = {
-        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
-    }
-    if user is not None:
-        audit_context["user"] = user.pk
-    with transaction.atomic(), pghistory.context(**audit_context):
+    with transaction.atomic(), pghistory.context(**audit_context(trigger, detail, user)):
         participant = (
             Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
         )
@@ -103,6 +97,16 @@ def evaluate_participant(
         participant.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
     return evaluation
+
+
+def audit_context(trigger: str, detail: str = "", user: User | None = None) -> dict[str, Any]:
+    """History context of the rows an evaluation writes; a run without a user keeps the caller's."""
+    context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        context["user"] = user.pk
+    return context
 
 
 # Participant fields an evaluation sets.
@@ -164,11 +168,11 @@ def evaluate_marked(
     queues its own task), in one transaction and a fixed number of queries for the batch.
 
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
-    from adjudication.selectors import case_adjudications
+    from adjudication.selectors import case_adjudications_many
     from screening.case_builder import assemble, current_records_many
 
     as_of = as_of or timezone.localdate()
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(**audit_context(trigger)):
         participants = list(
             Participant.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("site")
@@ -177,7 +181,9 @@ def evaluate_marked(
         )
         if not participants:
             return []
-        records = current_records_many([p.pk for p in participants])
+        ids = [p.pk for p in participants]
+        records = current_records_many(ids)
+        adjudications = case_adjudications_many(ids)
         last = dict(
             Evaluation.objects.filter(participant__in=participants)
             .values("participant")
@@ -187,7 +193,7 @@ def evaluate_marked(
         done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
         for participant in participants:
             case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=case_adjudications(participant)
+                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
             )
             try:
                 result = run_engine(case)
@@ -234,5 +240,7 @@ def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionRe
 
 def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
     """After a coordinator's save: evaluate at once so the page shows the result; the queued task
-    then finds nothing left to do."""
-    return evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user)
+    then finds nothing left to do; if the task was quicker, nothing is stored twice."""
+    return evaluate_participant(
+        participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
+    )

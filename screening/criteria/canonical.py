@@ -11,6 +11,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+_TEXT: dict[Decimal, str] = {}
+
+
+def threshold_text(d: Decimal) -> str:
+    """format_decimal of a protocol threshold, memoised (thresholds are few and fixed)."""
+    text = _TEXT.get(d)
+    if text is None:
+        text = _TEXT[d] = format_decimal(d)
+    return text
+
 
 def format_decimal(d: Decimal) -> str:
     """Shortest plain decimal string: no exponent, no trailing zeros, no point when integral."""

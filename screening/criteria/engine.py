@@ -17,6 +17,7 @@ _FAIL = Outcome.FAIL
 _MISSING = Outcome.MISSING
 _REVIEW = Outcome.REVIEW
 _PASS = Outcome.PASS
+_NA = Outcome.NOT_APPLICABLE
 
 
 # Per cohort, each criterion's rule, or its NOT_APPLICABLE result when it belongs to another
@@ -41,23 +42,24 @@ _PLANS = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
 def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
     protocol = protocol or CURRENT_PROTOCOL
     ctx = Ctx.build(case, protocol)
-    results: list[CriterionResult] = []
-    append = results.append
+    plan = _PLANS[case.cohort]
+    # Most results are PASS or NOT_APPLICABLE: compute all, then revisit only the others.
+    # Adjudication depends only on the case, so applying it afterwards changes nothing
+    # (inc.childbearing_status is settled inside the rules that depend on it).
+    results = [na if na is not None else rule(ctx) for rule, _timing, na in plan]
     shifted: dict[date, Ctx] = {}
     stale = ctx.stale
     any_fail = any_missing = any_review = False
-    valid_until: date | None = None
-    for rule, timing, na in _PLANS[case.cohort]:
-        if na is not None:
-            append(na)
-            continue
-        r = rule(ctx)
+    for i, r in enumerate(results):
         outcome = r.outcome
+        if outcome is _PASS or outcome is _NA:
+            continue
         if outcome is _REVIEW:
             r = adjudicate(ctx, r)
             outcome = r.outcome
         if outcome is _FAIL:
             any_fail = True
+            rule, timing, _na = plan[i]
             if timing and r.valid_until is not None:
                 f = r.valid_until + ONE_DAY
                 later = shifted.get(f)
@@ -74,10 +76,9 @@ def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
                         break
         elif outcome is _REVIEW:
             any_review = True
-        vu = r.valid_until
-        if vu is not None and (valid_until is None or vu < valid_until):
-            valid_until = vu
-        append(r)
+        results[i] = r
+    vus = [r.valid_until for r in results if r.valid_until is not None]
+    valid_until = min(vus) if vus else None
     eligible_from: date | None = None
     if any_fail:
         overall = Overall.INELIGIBLE

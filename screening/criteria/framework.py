@@ -85,8 +85,13 @@ def combine(
         chosen: Sequence[Part] = parts
         reason = parts[0].reason
     else:
-        chosen = [p for p in parts if p.outcome is outcome]
-        reason = " ".join([p.reason for p in chosen])
+        chosen = []
+        reasons = []
+        for p in parts:
+            if p.outcome is outcome:
+                chosen.append(p)
+                reasons.append(p.reason)
+        reason = " ".join(reasons)
     if outcome is PASS:
         return passed(cid, reason, vu)
     if outcome is FAIL:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .adjudicate import adjudicate
 from .calendar_math import age_on, birthday, iso
-from .canonical import format_decimal
+from .canonical import format_decimal, threshold_text
 from .context import Ctx
 from .framework import (
     INVESTIGATOR,
@@ -138,8 +138,8 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
         vu = lab.collected + ctx.w
         shown = f"{name} {canonical_text(lab)} ({iso(lab.collected)})"
         if num >= threshold * den:
-            return passed(cid, f"{shown} ≥ {format_decimal(threshold)} {unit}.", vu)
-        return failed(cid, f"{shown} < {format_decimal(threshold)} {unit}.", vu)
+            return passed(cid, f"{shown} ≥ {threshold_text(threshold)} {unit}.", vu)
+        return failed(cid, f"{shown} < {threshold_text(threshold)} {unit}.", vu)
 
     return rule
 
@@ -180,8 +180,8 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
         f"{canonical_text(wt)}, creatinine {show(cr)})"
     )
     if lhs >= threshold * rhs:
-        return passed(cid, f"{shown} ≥ {format_decimal(threshold)} mL/min.", vu)
-    return failed(cid, f"{shown} < {format_decimal(threshold)} mL/min.", vu)
+        return passed(cid, f"{shown} ≥ {threshold_text(threshold)} mL/min.", vu)
+    return failed(cid, f"{shown} < {threshold_text(threshold)} mL/min.", vu)
 
 
 def inc_organ_function(ctx: Ctx) -> CriterionResult:

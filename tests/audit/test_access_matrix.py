@@ -16,8 +16,11 @@ import pytest
 from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from adjudication.models import Escalation
 from participants.models import LabResult, Participant, Role, User
+from screening.models import CriterionResult, Evaluation
 
 from ..factories import ParticipantFactory
 
@@ -93,6 +96,19 @@ def writer(own: int = 200, anonymous: int = 302) -> dict[str, Status]:
     }
 
 
+def reviewer_action(other: int, post: bool = True) -> dict[str, Status]:
+    """An EAC reviewer's page or action on an escalation: only on another site's participant.
+    `post=False`: a GET on a POST-only action (405 once the role is accepted)."""
+    return {
+        "coordinator": 403,
+        "investigator": 404 if post else other,
+        "eac_reviewer": (404, other) if post else other,
+        "monitor": 403,
+        "admin": 403,
+        "anonymous": 302,
+    }
+
+
 def pk(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": p.pk}, {}
 
@@ -105,6 +121,10 @@ def record(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     lab = LabResult.objects.filter(participant=p).order_by("pk").first()
     assert lab is not None
     return {"pk": p.pk, "kind": "lab", "record_pk": lab.pk}, {}
+
+
+def escalation(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"pk": Escalation.objects.get(participant=p).pk}, {}
 
 
 def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -154,6 +174,28 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         ),
     ),
     "adjudication:queue": (Entry(only(("eac_reviewer",))),),
+    "adjudication:signoffs": (Entry(only(("investigator",))),),
+    # The escalations of the fixture go to the EAC: a reviewer acts on the other site's only; an
+    # investigator reaches none of them (their sign-offs are their own site's investigator reviews).
+    "adjudication:review": (Entry(reviewer_action(200), params=escalation),),
+    "adjudication:claim": (
+        Entry(reviewer_action(405, post=False), params=escalation),
+        Entry(reviewer_action(302), method="post", params=escalation),
+    ),
+    "adjudication:release": (
+        Entry(reviewer_action(405, post=False), params=escalation),
+        Entry(reviewer_action(302), method="post", params=escalation),
+    ),
+    "adjudication:sign": (
+        Entry(reviewer_action(405, post=False), params=escalation),
+        Entry(reviewer_action(400), method="post", params=escalation, note="empty form: 400 with its errors"),
+    ),
+    "adjudication:request_information": (
+        Entry(reviewer_action(405, post=False), params=escalation),
+        Entry(reviewer_action(302), method="post", params=escalation),
+    ),
+    "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
+    "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "screening:exports": (Entry(only(("monitor", "admin"))),),
     "audit:participant": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
@@ -165,7 +207,6 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     ),
     "audit:screening_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:funnel": (Entry(only(("monitor", "admin")), params=csv),),
-    "audit:eac_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:audit_trail": (
         Entry(site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})),
     ),
@@ -195,6 +236,34 @@ def people(make_user, site_a, site_b) -> dict[str, Any]:  # type: ignore[no-unty
             value_number=900,
             unit="/uL",
             collected=date(2025, 6, 3),
+        )
+        # An escalation to the EAC on each participant.
+        evaluation = Evaluation.objects.create(
+            participant=p,
+            sequence=1,
+            as_of=date(2025, 6, 3),
+            protocol_version="test",
+            engine_version="test",
+            trigger="manual",
+            data_version=0,
+            case_json="{}",
+            overall="PENDING_REVIEW",
+        )
+        result = CriterionResult.objects.create(
+            evaluation=evaluation,
+            position=0,
+            criterion_id="sle.ln_biopsy",
+            outcome="REVIEW",
+            review_by="eac",
+            reason="-",
+        )
+        Escalation.objects.create(
+            participant=p,
+            criterion_id="sle.ln_biopsy",
+            review_by="eac",
+            evidence_digest="0" * 64,
+            latest_result=result,
+            opened_at=timezone.now(),
         )
     return {"users": users, "own": own, "other": other}
 

@@ -7,6 +7,7 @@ as high as 5,000. The figures are in docs/audit.md.
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from datetime import date
@@ -42,7 +43,7 @@ def _add_participants(site: Site, user: User, start: int, end: int) -> None:
         batch_size=5000,
     )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("ANALYZE participants_participant, audit_participantevent")
 
 
 def _measure(client: Client, url: str, query: dict[str, str] | None = None) -> tuple[int, float, int, float]:
@@ -65,39 +66,46 @@ def monitor(make_user) -> User:  # type: ignore[no-untyped-def]
     return make_user(Role.MONITOR, None, "monitor.memory")
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_screening_log_of_50000_participants_streams_in_bounded_memory(
-    client: Client, monitor, site_a, coordinator_a, fmt
+@pytest.mark.parametrize(
+    ("fmt", "small", "large"),
+    # Under tracemalloc openpyxl is slow: the suite writes 10,000 XLSX rows; the 50,000-row figure
+    # in docs/audit.md comes from AUDIT_XLSX_MEMORY_ROWS=50000.
+    [("csv", 5_000, 50_000), ("xlsx", 2_500, int(os.environ.get("AUDIT_XLSX_MEMORY_ROWS", "10000")))],
+)
+def test_screening_log_streams_in_bounded_memory(
+    client: Client, monitor, site_a, coordinator_a, fmt, small, large
 ) -> None:
     client.force_login(monitor)
     url = reverse("audit:screening_log", args=[fmt])
-    _add_participants(site_a, coordinator_a, 0, 5_000)
+    _add_participants(site_a, coordinator_a, 0, small)
     rows_small, peak_small, _, _ = _measure(client, url)
-    _add_participants(site_a, coordinator_a, 5_000, 50_000)
+    _add_participants(site_a, coordinator_a, small, large)
     rows, peak, size, seconds = _measure(client, url)
     print(
-        f"\nscreening log {fmt}: 5,000 rows peak {peak_small:.1f} MB; 50,000 rows peak {peak:.1f} MB, {size / MB:.1f} MB in {seconds:.1f} s"
+        f"\nscreening log {fmt}: {small:,} rows peak {peak_small:.1f} MB;"
+        f" {large:,} rows peak {peak:.1f} MB, {size / MB:.1f} MB in {seconds:.1f} s"
     )
     if fmt == "csv":
-        assert rows_small == 5_001 and rows == 50_001
-    assert peak < 40  # MB; the rows alone as Python objects would take several hundred
+        assert (rows_small, rows) == (small + 1, large + 1)
+    assert peak < 40  # MB; 50,000 rows held as Python objects would take several hundred
     assert peak < peak_small * 1.5 + 5
 
 
 def test_audit_trail_of_50000_rows_streams_in_bounded_memory(
     client: Client, monitor, site_a, coordinator_a
 ) -> None:
-    """Each registered participant leaves one insert event of 12 fields: 4,200 participants give
-    over 50,000 rows of the field-by-field audit export."""
+    """Each registered participant leaves one insert event of 10 non-empty fields: 5,000
+    participants give 50,000 rows of the field-by-field audit export."""
     client.force_login(monitor)
     url = reverse("audit:audit_trail", args=["csv"])
-    _add_participants(site_a, coordinator_a, 0, 420)
+    _add_participants(site_a, coordinator_a, 0, 2_500)
     rows_small, peak_small, _, _ = _measure(client, url, {"start": "2000-01-01"})
-    _add_participants(site_a, coordinator_a, 420, 4_200)
+    _add_participants(site_a, coordinator_a, 2_500, 5_000)
     rows, peak, size, seconds = _measure(client, url, {"start": "2000-01-01"})
     print(
-        f"\naudit trail csv: {rows_small - 1:,} rows peak {peak_small:.1f} MB; {rows - 1:,} rows peak {peak:.1f} MB, {size / MB:.1f} MB in {seconds:.1f} s"
+        f"\naudit trail csv: {rows_small - 1:,} rows peak {peak_small:.1f} MB;"
+        f" {rows - 1:,} rows peak {peak:.1f} MB, {size / MB:.1f} MB in {seconds:.1f} s"
     )
-    assert rows > 50_000
+    assert rows - 1 >= 50_000
     assert peak < 40
     assert peak < peak_small * 1.5 + 5

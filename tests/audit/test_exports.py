@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit import exports, trail
-from audit.reports import AUDIT_HEADER, EAC_LOG_HEADER, FUNNEL_HEADER, SCREENING_LOG_HEADER, funnel
+from audit.reports import AUDIT_HEADER, FUNNEL_HEADER, SCREENING_LOG_HEADER, funnel
 from participants import services
 from participants.models import Participant, Role, ScreeningStatus
 from screening.models import Trigger
@@ -223,22 +223,11 @@ def test_unknown_format_is_404(client: Client, monitor) -> None:
     assert client.get(reverse("audit:screening_log", args=["pdf"])).status_code == 404
 
 
-def test_eac_log_export(client: Client, monitor, adjudicated) -> None:
+def test_screening_log_lists_eac_decisions(client: Client, monitor, adjudicated) -> None:
     client.force_login(monitor)
-    rows = read_csv(client.get(reverse("audit:eac_log", args=["csv"])))
-    assert rows[0] == EAC_LOG_HEADER
-    (row,) = [dict(zip(EAC_LOG_HEADER, r, strict=True)) for r in rows[1:]]
-    escalation, review = adjudicated["escalation"], adjudicated["review"]
-    assert row["Screening number"] == adjudicated["participant"].screening_number
-    assert row["Criterion"] == escalation.criterion_id
-    assert row["Reviewer"] == adjudicated["reviewer"].display_name()
-    assert row["Action"] == "Approve" and row["Rationale"] == review.rationale
-    assert row["Signature meaning"] == review.signature.meaning
-    assert row["Decisions"].startswith("accept (")
-    sheet = read_xlsx(client.get(reverse("audit:eac_log", args=["xlsx"])))
-    assert len(sheet) == 2 and sheet[1][2] == escalation.criterion_id
     log = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
     decisions = {r[1]: r[SCREENING_LOG_HEADER.index("EAC decisions")] for r in log[1:]}
-    assert decisions[adjudicated["participant"].screening_number].startswith(
-        f"{escalation.criterion_id}: accept ("
-    )
+    criterion = adjudicated["escalation"].criterion_id
+    assert decisions[adjudicated["participant"].screening_number].startswith(f"{criterion}: accept (")
+    page = client.get(reverse("screening:exports")).content.decode()
+    assert reverse("adjudication:export_log", args=["csv"]) in page

@@ -4,15 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from screening.reevaluation import _key, _redis
-
-
-def clear_reevaluation_keys() -> None:
-    client = _redis()
-    pattern = _key("*", 0).rsplit(":", 2)[0] + ":*"
-    keys = list(client.scan_iter(match=pattern, count=1000))
-    if keys:
-        client.delete(*keys)
+from .keys import clear_reevaluation_keys
 
 
 @pytest.fixture(autouse=True)

@@ -198,3 +198,17 @@ def test_beat_schedule_runs_the_sweep(settings) -> None:
 
     app.loader.import_default_modules()
     assert "screening.tasks.sweep_reevaluations" in app.tasks
+
+
+def test_form_evaluation_and_task_store_one_evaluation_whichever_runs_first(
+    coordinator_a, participant_a, sent
+) -> None:
+    from screening.services import evaluate_now
+
+    add_lab(coordinator_a, participant_a)
+    assert tasks.reevaluate_participant(participant_a.pk, "lab", Trigger.DATA_CHANGE) is not None
+    assert evaluate_now(participant_a, coordinator_a, "lab") is None
+    add_lab(coordinator_a, participant_a, 900)
+    assert evaluate_now(participant_a, coordinator_a, "lab") is not None
+    assert tasks.reevaluate_participant(participant_a.pk, "lab", Trigger.DATA_CHANGE) is None
+    assert Evaluation.objects.filter(participant=participant_a).count() == 2

@@ -29,7 +29,7 @@ class Worker:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
 
-    def start(self, timeout: float = 30, **environment: str) -> None:
+    def start(self, timeout: float = 60, **environment: str) -> None:
         name = f"reeval-test-{uuid.uuid4().hex[:8]}"
         self.log_path = self.log_dir / f"{name}.log"
         env = dict(os.environ)

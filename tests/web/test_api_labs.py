@@ -17,6 +17,7 @@ from participants.models import LabResult, Participant, Role
 from screening import tasks
 from screening.models import Trigger
 from tests.factories import ParticipantFactory
+from tests.tasks.keys import clear_reevaluation_keys
 
 pytestmark = pytest.mark.django_db
 URL = "/api/labs/"
@@ -41,6 +42,7 @@ def row(participant: Participant, **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    clear_reevaluation_keys()
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.reevaluate_participant, "apply_async", lambda args, **kw: calls.append(args))
     return calls
@@ -165,3 +167,21 @@ def test_bad_json(client: Client, coordinator_a) -> None:
     assert post(client, [1, 2], token).status_code == 400
     response = post(client, {"rows": []}, token)
     assert response.status_code == 400 and "rows" in response.json()["errors"]
+
+
+def test_admin_lists_and_revokes_tokens_without_showing_them(
+    client: Client, coordinator_a, participant_a
+) -> None:
+    from participants.models import User
+
+    token = token_for(coordinator_a)
+    admin_user = User.objects.create_superuser("root.admin", "root@example.org", "unused-password-123")
+    client.force_login(admin_user)
+    listing = client.get(reverse("admin:api_apitoken_changelist"))
+    assert listing.status_code == 200 and token not in listing.content.decode()
+    stored = ApiToken.objects.get(user=coordinator_a)
+    client.post(
+        reverse("admin:api_apitoken_changelist"), {"action": "revoke", "_selected_action": [stored.pk]}
+    )
+    client.logout()
+    assert post(client, {"rows": [row(participant_a)]}, token).status_code == 401
