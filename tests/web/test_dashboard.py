@@ -133,10 +133,12 @@ def test_rows_say_what_holds_each_participant_back(client: Client, coordinator_a
 
 
 def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a) -> None:
-    soon = enter(coordinator_a, site_a, sle_case())  # exc.washout valid until 2025-06-26, labs 2025-07-01
+    # exc.washout valid until 2025-06-26, labs 2025-07-01; evaluated twice: only the latest counts
+    soon = enter(coordinator_a, site_a, sle_case(), times=2)
     later = ParticipantFactory(
         site=site_a,
         created_by=coordinator_a,
+        screening_sequence=900,
         status=ScreeningStatus.ELIGIBLE,
         status_valid_until=date(2025, 8, 1),
     )
@@ -151,7 +153,8 @@ def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a
     dashboard = site_dashboard(coordinator_a, membership, today=date(2025, 6, 25))
     ids = {r.criterion_id for r in dashboard.expiring[0].results}
     assert {"exc.washout", "inc.heme.anc", "inc.crcl"} <= ids
-    assert all(r.evaluation.sequence == 1 for r in dashboard.expiring[0].results)
+    assert all(r.evaluation.sequence == 2 for r in dashboard.expiring[0].results)
+    assert len(ids) == len(dashboard.expiring[0].results)
     assert later not in [item.participant for item in dashboard.expiring]
 
 
@@ -176,8 +179,14 @@ def test_dashboard_queries_do_not_grow_with_participants(
     soon = timezone.localdate() + timedelta(days=2)
     with django_assert_max_num_queries(DASHBOARD_QUERIES):
         get(client)
-    for status in ScreeningStatus.values * 6:
-        ParticipantFactory(site=site_a, created_by=coordinator_a, status=status, status_valid_until=soon)
+    for n, status in enumerate(ScreeningStatus.values * 6):
+        ParticipantFactory(
+            site=site_a,
+            created_by=coordinator_a,
+            screening_sequence=900 + n,
+            status=status,
+            status_valid_until=soon,
+        )
     with django_assert_max_num_queries(DASHBOARD_QUERIES):
         html = get(client)
     assert len(listed(html)) == 31

@@ -19,6 +19,7 @@ from .pages_helpers import enter, evaluate, sle_case, with_anc
 
 pytestmark = pytest.mark.django_db
 
+
 def page(client: Client, participant, **params) -> str:  # type: ignore[no-untyped-def]
     response = client.get(reverse("participants:detail", args=[participant.pk]), params)
     assert response.status_code == 200
@@ -232,3 +233,16 @@ def test_participant_list_links_to_the_page(client: Client, coordinator_a, site_
     client.force_login(coordinator_a)
     html = client.get(reverse("participants:list")).content.decode()
     assert reverse("participants:detail", args=[participant.pk]) in html
+
+
+def test_pending_reevaluation_shows_the_polling_notice(client: Client, coordinator_a, site_a) -> None:
+    participant = enter(coordinator_a, site_a, sle_case())
+    client.force_login(coordinator_a)
+    assert 'data-testid="reevaluation-notice"' not in page(client, participant)
+    record_lab(
+        coordinator_a, participant, test="anc", value=Decimal(1500), unit="/uL", collected=date(2025, 6, 10)
+    )
+    html = page(client, participant)
+    assert 'data-testid="reevaluation-notice"' in html
+    assert f'hx-get="{reverse("screening:evaluation_status", args=[participant.pk])}"' in html
+    assert "ELIGIBLE" in text_of(html, "overall-status")  # the previous evaluation, until the new one
