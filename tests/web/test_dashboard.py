@@ -195,3 +195,12 @@ def test_dashboard_queries_do_not_grow_with_participants(
 # session, user, memberships (2), counts, page count + rows + their open criteria,
 # expiring participants + results, session save
 DASHBOARD_QUERIES = 13
+
+
+@pytest.mark.django_db
+def test_register_link_for_site_staff_only(client: Client, coordinator_a, make_user) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(coordinator_a)
+    register = reverse("participants:register")
+    assert f'href="{register}"' in client.get(reverse("participants:list")).content.decode()
+    client.force_login(make_user(Role.MONITOR, None))
+    assert f'href="{register}"' not in client.get(reverse("participants:list")).content.decode()
