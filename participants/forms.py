@@ -40,6 +40,7 @@ from .models import (
     Sex,
     Therapy,
 )
+from .services import CORRECTABLE_FIELDS
 
 
 class LoginForm(AuthenticationForm):
@@ -629,15 +630,7 @@ class TherapyForm(ReasonMixin, forms.ModelForm):
 
     class Meta:
         model = Therapy
-        fields = [
-            "agent",
-            "agent_name",
-            "start",
-            "last_dose",
-            "ongoing",
-            "stopped_for_intolerance",
-            "counts_as_immunosuppressant",
-        ]
+        fields = list(CORRECTABLE_FIELDS[Therapy])
         labels = {
             "agent_name": "Name of the agent",
             "ongoing": "Ongoing (including between infusions)",

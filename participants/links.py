@@ -1,6 +1,6 @@
-"""Links from the participant page to the intake forms. The form URLs (`participants:add_record`,
-`participants:edit_dates`, `participants:records`) belong to the forms; while they are not
-installed, reversing gives None and the page shows the item without a link."""
+"""Links from the participant page to the intake forms (`participants:add_record`,
+`participants:edit_dates`, `participants:records`). A path no form supplies gives None, and the
+page shows the item without a link."""
 
 from __future__ import annotations
 
