@@ -22,6 +22,7 @@ from django.utils import timezone
 from screening.case_builder import exact
 from screening.criteria.vocabulary import (
     BILAG_DOMAINS,
+    IMPLAUSIBLE_BELOW,
     THERAPY_AGENTS,
     FactKey,
     FactType,
@@ -253,11 +254,6 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
 
 
 # --- Lab results --------------------------------------------------------------------------------
-
-
-# Values possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
-# paragraph): usually a unit slip. Canonical /µL; the engine's own bounds refuse the impossible.
-IMPLAUSIBLE_BELOW = {"anc": Decimal(10), "alc": Decimal(10), "platelets": Decimal(1000)}
 
 
 def implausible(test: LabTest, value: Decimal, unit: str) -> str:

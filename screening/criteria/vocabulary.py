@@ -351,6 +351,12 @@ LAB_TESTS: tuple[LabTest, ...] = (
 )
 LAB_TESTS_BY_KEY: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in LAB_TESTS})
 
+# Counts possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
+# paragraph): usually a unit slip. Canonical /µL; the plausibility bounds above refuse the impossible.
+IMPLAUSIBLE_BELOW: Mapping[str, Decimal] = MappingProxyType(
+    {"anc": Decimal(10), "alc": Decimal(10), "platelets": Decimal(1000)}
+)
+
 
 class FactType(StrEnum):
     BOOL = "bool"
