@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv browser lint typecheck bench clean-data
+.PHONY: run test venv engine browser lint typecheck bench clean-data
+
+# The engine's hot modules compiled by mypyc (screening/criteria/compiled.py lists them and
+# loads them only while they match the sources).
+ENGINE_SOURCES := $(wildcard screening/criteria/*.py) pyproject.toml
+ENGINE_STAMP := screening/criteria/_compiled/stamp.json
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +19,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+$(ENGINE_STAMP): $(STAMP) $(ENGINE_SOURCES)
+	$(PY) tools/build_engine.py
+	@touch $(ENGINE_STAMP)
+
+engine: $(ENGINE_STAMP)
+
+run: $(STAMP) $(ENGINE_STAMP)
 	$(PY) -m config.devstack run
 
 # Debian's Chromium and ChromeDriver for the browser tests, when missing.
@@ -30,12 +41,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy screening/criteria
 
-test: $(STAMP) browser
+# The engine's tests run twice: on the Python source, then (with everything else) compiled.
+test: $(STAMP) $(ENGINE_STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy screening/criteria
-	$(PY) -m config.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	ALLO_ENGINE=python $(PY) -m pytest tests/engine -q -p no:cacheprovider
+	ALLO_ENGINE=compiled $(PY) -m config.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/engine_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
 

@@ -4,7 +4,7 @@ result of each test, usable dated facts, events and therapies as read on T."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 
 from .model import Adjudication, Case, DatedFact, Event, LabResult, Therapy
 from .protocol import ProtocolVersion, Settings, Thresholds
@@ -26,37 +26,41 @@ class TherapyView:
         self.last_dose = last_dose
 
 
+# Ctx's attributes; shifted() copies them (a compiled class does not expose __slots__).
+_FIELDS: Final = (
+    "case",
+    "protocol",
+    "settings",
+    "th",
+    "cohort",
+    "female",
+    "t",
+    "t_read",
+    "s",
+    "c",
+    "e",
+    "d0",
+    "s_is_t",
+    "c_is_t",
+    "icf",
+    "w",
+    "window_start",
+    "selected",
+    "usable",
+    "stale",
+    "facts",
+    "dated",
+    "dated_usable",
+    "events",
+    "therapies",
+    "reviewed",
+    "adjudications",
+    "memo",
+)
+
+
 class Ctx:
-    __slots__ = (
-        "case",
-        "protocol",
-        "settings",
-        "th",
-        "cohort",
-        "female",
-        "t",
-        "t_read",
-        "s",
-        "c",
-        "e",
-        "d0",
-        "s_is_t",
-        "c_is_t",
-        "icf",
-        "w",
-        "window_start",
-        "selected",
-        "usable",
-        "stale",
-        "facts",
-        "dated",
-        "dated_usable",
-        "events",
-        "therapies",
-        "reviewed",
-        "adjudications",
-        "memo",
-    )
+    __slots__ = _FIELDS
 
     case: Case
     protocol: ProtocolVersion
@@ -185,7 +189,7 @@ class Ctx:
     def shifted(self, f: date) -> Ctx:
         """The case as read on T, evaluated on F (§ 1.7): anchors move, results keep their usability."""
         other = Ctx()
-        for name in Ctx.__slots__:
+        for name in _FIELDS:
             setattr(other, name, getattr(self, name))
         other._anchors(f)
         other.memo = {}

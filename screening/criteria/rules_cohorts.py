@@ -331,9 +331,9 @@ def refractory(cid: str, cohort: str) -> Rule:
     return rule
 
 
-sle_refractory = refractory("sle.refractory", "SLE")
-iim_refractory = refractory("iim.refractory", "IIM")
-ssc_refractory = refractory("ssc.refractory", "SSc")
+sle_refractory: Rule = refractory("sle.refractory", "SLE")
+iim_refractory: Rule = refractory("iim.refractory", "IIM")
+ssc_refractory: Rule = refractory("ssc.refractory", "SSc")
 
 
 # ---- IIM ---------------------------------------------------------------------------------------

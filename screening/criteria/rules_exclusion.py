@@ -53,7 +53,7 @@ def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
     return parts[0] if area in ctx.reviewed else parts[1]
 
 
-exc_infection = boolean_criterion(
+exc_infection: Rule = boolean_criterion(
     "exc.infection",
     "inv_active_infection",
     False,
@@ -315,14 +315,14 @@ def _stop_part(ctx: Ctx, what: str, vu: date | None) -> Part:
     )
 
 
-exc_uncontrolled_disease = boolean_criterion(
+exc_uncontrolled_disease: Rule = boolean_criterion(
     "exc.uncontrolled_disease",
     "inv_uncontrolled_other_disease",
     False,
     "No uncontrolled other disease.",
     "Uncontrolled other disease or undue risk.",
 )
-exc_transplant = boolean_criterion(
+exc_transplant: Rule = boolean_criterion(
     "exc.transplant", "history_transplant", False, "No prior transplant.", "History of transplantation."
 )
 
@@ -454,7 +454,7 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
-exc_immunodeficiency = boolean_criterion(
+exc_immunodeficiency: Rule = boolean_criterion(
     "exc.immunodeficiency",
     "primary_immunodeficiency",
     False,
@@ -514,7 +514,7 @@ def exc_cardiac(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
-exc_pml = boolean_criterion("exc.pml", "history_pml", False, "No history of PML.", "History of PML.")
+exc_pml: Rule = boolean_criterion("exc.pml", "history_pml", False, "No history of PML.", "History of PML.")
 
 
 def exc_cirrhosis(ctx: Ctx) -> CriterionResult:
@@ -640,7 +640,7 @@ def exc_hypertensive_crisis(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The hypertensive crisis history is not reviewed.", ("reviewed.hypertensive_crisis",))
 
 
-exc_adherence_risk = boolean_criterion(
+exc_adherence_risk: Rule = boolean_criterion(
     "exc.adherence_risk",
     "inv_adherence_risk",
     False,
@@ -689,7 +689,7 @@ def exc_pregnancy(ctx: Ctx) -> CriterionResult:
     return failed(cid, "Plans a partner pregnancy within 6 months.")
 
 
-exc_long_term_followup = boolean_criterion(
+exc_long_term_followup: Rule = boolean_criterion(
     "exc.long_term_followup",
     "willing_ltfu_15y",
     True,
@@ -722,7 +722,7 @@ def sle_exc_cns(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The CNS lupus history is not reviewed.", ("reviewed.cns_lupus",))
 
 
-sle_exc_drug_induced = boolean_criterion(
+sle_exc_drug_induced: Rule = boolean_criterion(
     "sle.exc.drug_induced",
     "drug_induced_lupus",
     False,
@@ -786,7 +786,7 @@ def _ln_other_kidney_rule() -> Rule:
     return rule
 
 
-sle_exc_ln_other_kidney = _ln_other_kidney_rule()
+sle_exc_ln_other_kidney: Rule = _ln_other_kidney_rule()
 
 _CHRONICITY = ("glomerular_sclerosis", "fibrous_crescents", "tubular_atrophy", "interstitial_fibrosis")
 
@@ -826,7 +826,7 @@ def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
 
 # ---- IIM exclusions ----------------------------------------------------------------------------
 
-iim_exc_other_myositis = boolean_criterion(
+iim_exc_other_myositis: Rule = boolean_criterion(
     "iim.exc.other_myositis",
     "iim_other_myositis",
     False,
@@ -912,7 +912,7 @@ def iim_exc_anti_tif1g(ctx: Ctx) -> CriterionResult:
 
 # ---- SSc exclusions ----------------------------------------------------------------------------
 
-ssc_exc_pah = boolean_criterion(
+ssc_exc_pah: Rule = boolean_criterion(
     "ssc.exc.pah",
     "pah_requiring_treatment",
     False,
@@ -920,7 +920,7 @@ ssc_exc_pah = boolean_criterion(
     "Pulmonary arterial hypertension requiring treatment.",
     "SSc",
 )
-ssc_exc_gi = boolean_criterion(
+ssc_exc_gi: Rule = boolean_criterion(
     "ssc.exc.gi",
     "ssc_severe_gi",
     False,
@@ -928,7 +928,7 @@ ssc_exc_gi = boolean_criterion(
     "Rapidly progressive or severe SSc GI involvement.",
     "SSc",
 )
-ssc_exc_renal_crisis = boolean_criterion(
+ssc_exc_renal_crisis: Rule = boolean_criterion(
     "ssc.exc.renal_crisis",
     "history_scleroderma_renal_crisis",
     False,

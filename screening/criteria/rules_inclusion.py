@@ -144,14 +144,14 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
     return rule
 
 
-inc_heme_anc = _count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL")
-inc_heme_platelets = _count_rule(
+inc_heme_anc: Rule = _count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL")
+inc_heme_platelets: Rule = _count_rule(
     "inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL"
 )
-inc_heme_hemoglobin = _count_rule(
+inc_heme_hemoglobin: Rule = _count_rule(
     "inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl", "g/dL"
 )
-inc_heme_alc = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
+inc_heme_alc: Rule = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
 
 _CG_FEMALE = Decimal("0.85")
 
@@ -211,7 +211,7 @@ def inc_organ_function(ctx: Ctx) -> CriterionResult:
     return combine("inc.organ_function", parts)
 
 
-inc_prior_ae_resolved = boolean_criterion(
+inc_prior_ae_resolved: Rule = boolean_criterion(
     "inc.prior_ae_resolved",
     "inv_prior_therapy_aes_resolved",
     True,
@@ -335,7 +335,7 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
     return missing(cid, "Willingness to use contraception is not recorded.", ("facts.willing_contraception",))
 
 
-inc_compliance = boolean_criterion(
+inc_compliance: Rule = boolean_criterion(
     "inc.compliance",
     "willing_able_to_comply",
     True,
