@@ -1,7 +1,8 @@
 """Engine benchmark (`make bench`).
 
-1. Throughput of evaluate() on one core over a few thousand generated cases (already loaded),
-   against the throughput of JSON Schema validation alone (jsonschema) on the same cases.
+1. Throughput of evaluate() on one core over a few thousand generated cases (already loaded), in
+   the compiled engine (mypyc) and, in a second process, the Python source of the same engine;
+   and the throughput of JSON Schema validation alone (jsonschema) on the same cases.
 2. Wall time of `python manage.py screen DIR` over a directory of 10,000 generated case files,
    against a naive loop (json.load + jsonschema validation, nothing evaluated) over the same files.
 
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.generate import generate, write_cases  # noqa: E402
-from screening.criteria import evaluate, load_case  # noqa: E402
+from screening.criteria import ENGINE_BUILD, evaluate, load_case  # noqa: E402
 from screening.criteria.loader import validator  # noqa: E402
 
 
@@ -52,6 +53,25 @@ def engine_throughput(n_cases: int, min_seconds: float) -> tuple[float, float, f
             break
     done = len(rates) * len(cases)
     return max(rates), statistics.median(rates), done / (wall1 - wall0), done
+
+
+def python_engine_throughput(n_cases: int, min_seconds: float) -> tuple[float, float]:
+    """The same measurement in a process that runs the engine's Python source (ALLO_ENGINE=python)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--throughput-only",
+            f"--cases={n_cases}",
+            f"--min-seconds={min_seconds}",
+        ],
+        env={**os.environ, "ALLO_ENGINE": "python"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(proc.stdout)
+    return figures["best"], figures["median"]
 
 
 def schema_throughput(n_cases: int) -> float:
@@ -114,14 +134,24 @@ def main() -> None:
         help="files read by the naive json+jsonschema loop (its time is scaled to --files)",
     )
     parser.add_argument("--min-seconds", type=float, default=3.0, help="CPU seconds of evaluate() to measure")
+    parser.add_argument("--throughput-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.throughput_only:
+        best, median, _per_wall, _done = engine_throughput(args.cases, args.min_seconds)
+        print(json.dumps({"best": best, "median": median, "build": ENGINE_BUILD}))
+        return
 
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, engine: {ENGINE_BUILD}")
     best, median, per_wall, done = engine_throughput(args.cases, args.min_seconds)
+    py_best, py_median = python_engine_throughput(args.cases, args.min_seconds)
     schema_rate = schema_throughput(min(args.cases, 500))
     print(
         f"engine: {best:,.0f} evaluations/s of CPU time on one core (best round; median {median:,.0f}; "
         f"{per_wall:,.0f}/s wall), {done:,} evaluations of {args.cases:,} generated cases"
+    )
+    print(
+        f"baseline: the engine's Python source {py_best:,.0f} evaluations/s (best; median "
+        f"{py_median:,.0f}); the {ENGINE_BUILD} engine is {best / py_best:.2f}x that"
     )
     print(
         f"baseline: jsonschema validation alone {schema_rate:,.0f} cases/s; "
