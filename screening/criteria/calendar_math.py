@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Final
 
-ONE_DAY = timedelta(days=1)
+ONE_DAY: Final = timedelta(days=1)
 
 
-_ISO: dict[date, str] = {}
+_ISO: Final[dict[date, str]] = {}
 
 
 def iso(d: date) -> str:
@@ -24,7 +25,7 @@ def add_days(d: date, n: int) -> date:
     return d + timedelta(days=n)
 
 
-_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def days_in_month(year: int, month: int) -> int:

@@ -9,9 +9,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-_TEXT: dict[Decimal, str] = {}
+_TEXT: Final[dict[Decimal, str]] = {}
 
 
 def threshold_text(d: Decimal) -> str:
@@ -32,29 +32,31 @@ def format_decimal(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
+# Decimals go through the C encoder as placeholder strings "<token>#<n>". The token is random per
+# process, so no recorded string can be mistaken for one; the pattern is compiled once.
+_TOKEN: Final = secrets.token_hex(8)
+_PLACEHOLDER: Final = re.compile(f'"{_TOKEN}#([0-9]+)"')
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON of § 1.8, by the C encoder where it agrees with the definition.
 
     json.dumps with ensure_ascii=False, sorted keys and the separators "," and ":" writes strings,
-    integers, booleans and null exactly as § 1.8 asks. Decimals go in as unique placeholder strings
-    that are then replaced by their plain decimal form."""
+    integers, booleans and null exactly as § 1.8 asks. Decimals go in as placeholder strings that
+    are then replaced by their plain decimal form."""
     decimals: list[str] = []
-    token = ""
 
     def default(v: Any) -> Any:
-        nonlocal token
         if isinstance(v, Decimal):
-            if not token:
-                token = secrets.token_hex(8)
             decimals.append(format_decimal(v))
-            return f"{token}#{len(decimals) - 1}"
+            return f"{_TOKEN}#{len(decimals) - 1}"
         if isinstance(v, date):
             return v.isoformat()
         raise TypeError(f"cannot write {type(v).__name__} as canonical JSON")
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=default)
     if decimals:
-        text = re.sub(f'"{token}#([0-9]+)"', lambda m: decimals[int(m.group(1))], text)
+        text = _PLACEHOLDER.sub(lambda m: decimals[int(m.group(1))], text)
     return text
 
 

@@ -11,7 +11,7 @@ from .protocol import ProtocolVersion, Settings, Thresholds
 from .table4 import TherapyAgent
 from .vocabulary import LAB_TESTS_BY_KEY
 
-_NO_WINDOW = frozenset(k for k, t in LAB_TESTS_BY_KEY.items() if not t.has_window)
+_NO_WINDOW: Final = frozenset(k for k, t in LAB_TESTS_BY_KEY.items() if not t.has_window)
 
 
 class TherapyView:
@@ -82,7 +82,7 @@ class Ctx:
     selected: dict[str, LabResult]  # latest result per test, collected <= T
     usable: dict[str, LabResult]  # the selected results inside the screening window
     stale: dict[str, date]  # tests/facts whose selected value is older than the window: its date
-    facts: Any
+    facts: dict[str, Any]
     dated: dict[str, DatedFact]  # dated facts dated <= T
     dated_usable: dict[str, DatedFact]
     events: dict[str, list[Event]]  # dated <= T, in list order
@@ -205,4 +205,4 @@ class Ctx:
         return self.events.get(kind, _EMPTY)
 
 
-_EMPTY: list[Event] = []
+_EMPTY: Final[list[Event]] = []

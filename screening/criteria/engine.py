@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Final
 
 from .adjudicate import adjudicate
 from .catalogue import CRITERIA, RULES
@@ -12,12 +13,12 @@ from .model import Case
 from .protocol import CURRENT_PROTOCOL, ProtocolVersion
 from .results import CriterionResult, Evaluation, Outcome, Overall
 
-ONE_DAY = timedelta(days=1)
-_FAIL = Outcome.FAIL
-_MISSING = Outcome.MISSING
-_REVIEW = Outcome.REVIEW
-_PASS = Outcome.PASS
-_NA = Outcome.NOT_APPLICABLE
+ONE_DAY: Final = timedelta(days=1)
+_FAIL: Final = Outcome.FAIL
+_MISSING: Final = Outcome.MISSING
+_REVIEW: Final = Outcome.REVIEW
+_PASS: Final = Outcome.PASS
+_NA: Final = Outcome.NOT_APPLICABLE
 
 
 # Per cohort, each criterion's rule, or its NOT_APPLICABLE result when it belongs to another
@@ -36,7 +37,7 @@ def _plan(cohort: str) -> tuple[_Step, ...]:
     return tuple(steps)
 
 
-_PLANS = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
+_PLANS: Final = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
 
 
 def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:

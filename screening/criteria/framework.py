@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from .context import Ctx
 from .model import DatedFact, Event, LabResult, Therapy
 from .results import CriterionResult, EvidenceEntry, Outcome, ReviewBy
 
-PASS = Outcome.PASS
-FAIL = Outcome.FAIL
-MISSING = Outcome.MISSING
-REVIEW = Outcome.REVIEW
-NA = Outcome.NOT_APPLICABLE
-EAC = ReviewBy.EAC
-INVESTIGATOR = ReviewBy.INVESTIGATOR
+PASS: Final = Outcome.PASS
+FAIL: Final = Outcome.FAIL
+MISSING: Final = Outcome.MISSING
+REVIEW: Final = Outcome.REVIEW
+NA: Final = Outcome.NOT_APPLICABLE
+EAC: Final = ReviewBy.EAC
+INVESTIGATOR: Final = ReviewBy.INVESTIGATOR
 
 Rule = Callable[[Ctx], CriterionResult]
-_NONE: tuple[str, ...] = ()
+_NONE: Final[tuple[str, ...]] = ()
 
 
 # tuple.__new__ skips the generated NamedTuple constructor: these run ~60 times per evaluation.
 _new = tuple.__new__
-_CR = CriterionResult
+_CR: Final = CriterionResult
 
 
 def passed(cid: str, reason: str, vu: date | None = None) -> CriterionResult:
@@ -71,7 +71,7 @@ class Part:
         self.evidence = evidence
 
 
-_ORDER = (FAIL, MISSING, REVIEW, PASS)
+_ORDER: Final = (FAIL, MISSING, REVIEW, PASS)
 
 
 def combine(
@@ -110,7 +110,7 @@ def combine(
     return review(cid, by, reason, evidence, vu)
 
 
-_RANK = {FAIL: 0, MISSING: 1, REVIEW: 2, PASS: 3}
+_RANK: Final = {FAIL: 0, MISSING: 1, REVIEW: 2, PASS: 3}
 
 
 def outcome_of(parts: Sequence[Part]) -> Outcome:
@@ -127,7 +127,7 @@ def outcome_of(parts: Sequence[Part]) -> Outcome:
     return best
 
 
-_BOOL_PARTS: dict[tuple[str, bool, str, str], dict[object, Part]] = {}
+_BOOL_PARTS: Final[dict[tuple[str, bool, str, str], dict[object, Part]]] = {}
 
 
 def bool_part(ctx: Ctx, key: str, passing: bool, pass_reason: str, fail_reason: str) -> Part:

@@ -3,7 +3,6 @@ converted once at load time into `canonical`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -118,7 +117,7 @@ class Case:
     lupus_nephritis: bool | None = None
     labs: tuple[LabResult, ...] = ()
     # Undated facts hold their value (a `date` for ssc_first_non_raynaud_date); dated facts a DatedFact.
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     therapies: tuple[Therapy, ...] = ()
     events: tuple[Event, ...] = ()
     reviewed: frozenset[str] = frozenset()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Final
 
 from .table4 import TABLE4_2025_03_31_2, UNLISTED_AGENT, TherapyAgent
 
@@ -82,17 +83,17 @@ def _agents(rows: tuple[TherapyAgent, ...]) -> Mapping[str, TherapyAgent]:
     return MappingProxyType({row.key: row for row in rows})
 
 
-PROTOCOL_2025_03_31_2 = ProtocolVersion(
+PROTOCOL_2025_03_31_2: Final = ProtocolVersion(
     version="2025-03-31.2",
     settings=Settings(),
     thresholds=Thresholds(),
     agents=_agents(TABLE4_2025_03_31_2),
 )
 
-PROTOCOL_VERSIONS: Mapping[str, ProtocolVersion] = MappingProxyType(
+PROTOCOL_VERSIONS: Final[Mapping[str, ProtocolVersion]] = MappingProxyType(
     {p.version: p for p in (PROTOCOL_2025_03_31_2,)}
 )
-CURRENT_PROTOCOL: ProtocolVersion = PROTOCOL_2025_03_31_2
+CURRENT_PROTOCOL: Final[ProtocolVersion] = PROTOCOL_2025_03_31_2
 
 
 def get_protocol(version: str) -> ProtocolVersion:

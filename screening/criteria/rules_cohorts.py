@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 
 from .calendar_math import add_months, window_end_months
 from .canonical import format_decimal
@@ -34,8 +34,8 @@ from .results import CriterionResult
 from .rules_inclusion import lab_absent_reason, show
 from .table4 import Exposure
 
-ONE_DAY = timedelta(days=1)
-_NA = {c: f"Applies to the {c} cohort only." for c in ("SLE", "IIM", "SSc")}
+ONE_DAY: Final = timedelta(days=1)
+_NA: Final = {c: f"Applies to the {c} cohort only." for c in ("SLE", "IIM", "SSc")}
 
 
 def _na(cid: str, cohort: str) -> CriterionResult:
@@ -100,7 +100,7 @@ def sle_slicc(ctx: Ctx) -> CriterionResult:
     return missing(cid, "SLICC 2012 cannot be decided from the recorded counts.", paths)
 
 
-_AUTOANTIBODIES = ("anti_dsdna", "anti_sm", "anti_rnp")
+_AUTOANTIBODIES: Final = ("anti_dsdna", "anti_sm", "anti_rnp")
 
 
 def sle_autoantibody(ctx: Ctx) -> CriterionResult:
@@ -338,7 +338,7 @@ ssc_refractory: Rule = refractory("ssc.refractory", "SSc")
 
 # ---- IIM ---------------------------------------------------------------------------------------
 
-_IIM_ELIGIBLE_SUBTYPES = frozenset(
+_IIM_ELIGIBLE_SUBTYPES: Final = frozenset(
     ("dermatomyositis", "amyopathic_dermatomyositis", "imnm", "antisynthetase_syndrome")
 )
 

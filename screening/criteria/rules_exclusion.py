@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Final
 
 from .calendar_math import add_months, iso, window_end_months
 from .canonical import format_decimal
@@ -36,10 +37,10 @@ from .rules_inclusion import childbearing_potential, lab_absent_reason, show
 from .table4 import CONTINUE, EXCLUDED, TAPER, Category
 from .table4 import REVIEW as WASHOUT_REVIEW
 
-ONE_DAY = timedelta(days=1)
+ONE_DAY: Final = timedelta(days=1)
 
 
-_REVIEWED_PARTS: dict[tuple[str, str], tuple[Part, Part]] = {}
+_REVIEWED_PARTS: Final[dict[tuple[str, str], tuple[Part, Part]]] = {}
 
 
 def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
@@ -61,7 +62,9 @@ exc_infection: Rule = boolean_criterion(
     "Exclusionary active infection.",
 )
 
-_EXCEPTED = frozenset(("bcc_skin_localized", "scc_skin_localized", "cis_breast", "cis_cervix", "cis_bladder"))
+_EXCEPTED: Final = frozenset(
+    ("bcc_skin_localized", "scc_skin_localized", "cis_breast", "cis_cervix", "cis_bladder")
+)
 
 
 def exc_malignancy(ctx: Ctx) -> CriterionResult:
@@ -171,7 +174,7 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
 
 
-_TIMEDELTAS: dict[int, timedelta] = {}
+_TIMEDELTAS: Final[dict[int, timedelta]] = {}
 
 
 def _days(n: int) -> timedelta:
@@ -349,7 +352,7 @@ def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
     )
 
 
-_HEPATITIS_TESTS = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
+_HEPATITIS_TESTS: Final = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
 
 
 def _hbv_evidence(
@@ -579,7 +582,7 @@ def exc_pulmonary(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
-_LUNG_TESTS = (("fvc_pct_pred", "FVC"), ("dlco_pct_pred", "DLCO"))
+_LUNG_TESTS: Final = (("fvc_pct_pred", "FVC"), ("dlco_pct_pred", "DLCO"))
 
 
 def exc_lung_function(ctx: Ctx) -> CriterionResult:
@@ -788,7 +791,7 @@ def _ln_other_kidney_rule() -> Rule:
 
 sle_exc_ln_other_kidney: Rule = _ln_other_kidney_rule()
 
-_CHRONICITY = ("glomerular_sclerosis", "fibrous_crescents", "tubular_atrophy", "interstitial_fibrosis")
+_CHRONICITY: Final = ("glomerular_sclerosis", "fibrous_crescents", "tubular_atrophy", "interstitial_fibrosis")
 
 
 def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
@@ -868,7 +871,7 @@ def iim_exc_damage(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, mdi_part.vu if outcome is mdi_part.outcome else None)
 
 
-_DM = frozenset(("dermatomyositis", "amyopathic_dermatomyositis"))
+_DM: Final = frozenset(("dermatomyositis", "amyopathic_dermatomyositis"))
 
 
 def iim_exc_anti_tif1g(ctx: Ctx) -> CriterionResult:

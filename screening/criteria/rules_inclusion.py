@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Final
 
 from .adjudicate import adjudicate
 from .calendar_math import age_on, birthday, iso
@@ -29,7 +30,7 @@ from .model import LabResult
 from .results import CriterionResult
 from .vocabulary import LAB_TESTS_BY_KEY
 
-ONE_DAY = timedelta(days=1)
+ONE_DAY: Final = timedelta(days=1)
 
 
 def lab_absent_reason(ctx: Ctx, test: str) -> str:
@@ -81,9 +82,9 @@ def inc_consent(ctx: Ctx) -> CriterionResult:
     return missing("inc.consent", "The signed ICF date is not recorded.", ("dates.icf_signed",))
 
 
-_HEME = ("anc", "platelets", "hemoglobin", "alc")
-_HEME_MISSING = tuple("labs." + t for t in _HEME)
-_COUNTING_PRODUCTS = frozenset(("red_cells", "platelets", "whole_blood"))
+_HEME: Final = ("anc", "platelets", "hemoglobin", "alc")
+_HEME_MISSING: Final = tuple("labs." + t for t in _HEME)
+_COUNTING_PRODUCTS: Final = frozenset(("red_cells", "platelets", "whole_blood"))
 
 
 def inc_heme_support(ctx: Ctx) -> CriterionResult:
@@ -153,7 +154,7 @@ inc_heme_hemoglobin: Rule = _count_rule(
 )
 inc_heme_alc: Rule = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
 
-_CG_FEMALE = Decimal("0.85")
+_CG_FEMALE: Final = Decimal("0.85")
 
 
 def inc_crcl(ctx: Ctx) -> CriterionResult:

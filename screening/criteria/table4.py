@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 
 class Category(StrEnum):
@@ -22,10 +23,10 @@ class Exposure(StrEnum):
 
 
 # Washout kinds other than a number of days.
-TAPER = "taper"
-CONTINUE = "continue"
-EXCLUDED = "excluded"
-REVIEW = "review"
+TAPER: Final = "taper"
+CONTINUE: Final = "continue"
+EXCLUDED: Final = "excluded"
+REVIEW: Final = "review"
 
 Washout = int | str
 
@@ -53,15 +54,15 @@ class TherapyAgent:
         return self.counts_ssc
 
 
-_C = Exposure.CONTINUOUS
-_K = Exposure.COURSE
-_IS = Category.IMMUNOSUPPRESSANT
-_BC = Category.B_CELL_DEPLETING
-_INV = Category.INVESTIGATIONAL
-_BG = Category.BACKGROUND
-_TX = Category.TARGETED_EXCLUDED
+_C: Final = Exposure.CONTINUOUS
+_K: Final = Exposure.COURSE
+_IS: Final = Category.IMMUNOSUPPRESSANT
+_BC: Final = Category.B_CELL_DEPLETING
+_INV: Final = Category.INVESTIGATIONAL
+_BG: Final = Category.BACKGROUND
+_TX: Final = Category.TARGETED_EXCLUDED
 
-_BELIMUMAB_NOTE = (
+_BELIMUMAB_NOTE: Final = (
     "28 days apply while the sponsor's classification is pending (14 if not B-cell depleting; "
     "PRIOR-THERAPIES.md note 1)"
 )
@@ -95,10 +96,10 @@ def _agent(
     )
 
 
-_YYY = (True, True, True)
-_NNN = (False, False, False)
+_YYY: Final = (True, True, True)
+_NNN: Final = (False, False, False)
 
-TABLE4_2025_03_31_2: tuple[TherapyAgent, ...] = (
+TABLE4_2025_03_31_2: Final[tuple[TherapyAgent, ...]] = (
     _agent("rituximab", "rituximab (anti-CD20 mAb)", _BC, True, _YYY, _K, 0, "≈ 3 weeks", 28),
     _agent("obinutuzumab", "obinutuzumab (anti-CD20 mAb)", _BC, True, _YYY, _K, 0, "≈ 4 weeks", 28),
     _agent("ocrelizumab", "ocrelizumab (anti-CD20 mAb)", _BC, True, _YYY, _K, 0, "≈ 26 days", 28),
@@ -218,6 +219,6 @@ TABLE4_2025_03_31_2: tuple[TherapyAgent, ...] = (
 )
 
 # An `other` entry: not in the table. It counts for rule R only as a candidate (continuous, interval 0).
-UNLISTED_AGENT = TherapyAgent(
+UNLISTED_AGENT: Final = TherapyAgent(
     "other", "agent not in Table 4", Category.UNLISTED, False, False, False, False, _C, 0, "—", REVIEW
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 from .table4 import TABLE4_2025_03_31_2
 
@@ -59,15 +60,15 @@ class LabTest:
         return None
 
 
-_ONE = Decimal(1)
-_THOUSAND = Decimal(1000)
+_ONE: Final = Decimal(1)
+_THOUSAND: Final = Decimal(1000)
 
 
 def _u(unit: str, num: str | int = 1, den: str | int = 1) -> UnitFactor:
     return UnitFactor(unit, Decimal(num), Decimal(den))
 
 
-_COUNT_UNITS = (
+_COUNT_UNITS: Final = (
     _u("/uL"),
     _u("cells/uL"),
     _u("{cells}/uL"),
@@ -81,10 +82,10 @@ _COUNT_UNITS = (
     _u("10*9/L", 1000),
     _u("x10E9/L", 1000),
 )
-_SEROLOGY = ("positive", "negative", "indeterminate")
-_PCR = ("detected", "not_detected")
+_SEROLOGY: Final = ("positive", "negative", "indeterminate")
+_PCR: Final = ("detected", "not_detected")
 
-LAB_TESTS: tuple[LabTest, ...] = (
+LAB_TESTS: Final[tuple[LabTest, ...]] = (
     LabTest(
         "anc",
         "Absolute neutrophil count",
@@ -349,11 +350,11 @@ LAB_TESTS: tuple[LabTest, ...] = (
         "",
     ),
 )
-LAB_TESTS_BY_KEY: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in LAB_TESTS})
+LAB_TESTS_BY_KEY: Final[Mapping[str, LabTest]] = MappingProxyType({t.key: t for t in LAB_TESTS})
 
 # Counts possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
 # paragraph): usually a unit slip. Canonical /µL; the plausibility bounds above refuse the impossible.
-IMPLAUSIBLE_BELOW: Mapping[str, Decimal] = MappingProxyType(
+IMPLAUSIBLE_BELOW: Final[Mapping[str, Decimal]] = MappingProxyType(
     {"anc": Decimal(10), "alc": Decimal(10), "platelets": Decimal(1000)}
 )
 
@@ -379,7 +380,7 @@ class FactKey:
     maximum: int | None = None
 
 
-_B = FactType.BOOL
+_B: Final = FactType.BOOL
 
 
 def _f(
@@ -396,7 +397,7 @@ def _f(
     return FactKey(key, t, dated, cohort, meaning, choices, lo, hi)
 
 
-BILAG_DOMAINS: tuple[str, ...] = (
+BILAG_DOMAINS: Final[tuple[str, ...]] = (
     "constitutional",
     "mucocutaneous",
     "neuropsychiatric",
@@ -407,14 +408,14 @@ BILAG_DOMAINS: tuple[str, ...] = (
     "renal",
     "haematological",
 )
-CHILDBEARING_EXEMPTIONS = (
+CHILDBEARING_EXEMPTIONS: Final = (
     "none",
     "postmenopausal",
     "hysterectomy",
     "bilateral_oophorectomy",
     "ovarian_failure",
 )
-IIM_SUBTYPES = (
+IIM_SUBTYPES: Final = (
     "dermatomyositis",
     "amyopathic_dermatomyositis",
     "imnm",
@@ -424,7 +425,7 @@ IIM_SUBTYPES = (
     "other",
 )
 
-FACT_KEYS: tuple[FactKey, ...] = (
+FACT_KEYS: Final[tuple[FactKey, ...]] = (
     _f("inv_adequate_liver_function", _B, "Liver function adequate per protocol (investigator)"),
     _f("inv_adequate_cardiac_function", _B, "Cardiac function adequate per protocol (investigator)"),
     _f("inv_adequate_pulmonary_function", _B, "Pulmonary function adequate per protocol (investigator)"),
@@ -565,8 +566,8 @@ FACT_KEYS: tuple[FactKey, ...] = (
     _f("ssc_severe_gi", _B, "Rapidly progressive or severe SSc GI involvement", cohort="SSc"),
     _f("history_scleroderma_renal_crisis", _B, "History of scleroderma renal crisis", cohort="SSc"),
 )
-FACT_KEYS_BY_KEY: Mapping[str, FactKey] = MappingProxyType({f.key: f for f in FACT_KEYS})
-DATED_FACTS: frozenset[str] = frozenset(f.key for f in FACT_KEYS if f.dated)
+FACT_KEYS_BY_KEY: Final[Mapping[str, FactKey]] = MappingProxyType({f.key: f for f in FACT_KEYS})
+DATED_FACTS: Final[frozenset[str]] = frozenset(f.key for f in FACT_KEYS if f.dated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,7 +579,7 @@ class EventKind:
     can_be_ongoing: bool = False
 
 
-EVENT_KINDS: tuple[EventKind, ...] = (
+EVENT_KINDS: Final[tuple[EventKind, ...]] = (
     EventKind("growth_factor", "last dose (with ongoing: start)", ("agent", "ongoing"), (), True),
     EventKind("transfusion", "transfusion date", ("product",), ("product",)),
     EventKind("live_vaccine", "vaccination date", ("vaccine",)),
@@ -617,9 +618,9 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     ),
     EventKind("muscle_biopsy", "biopsy date", ("active_myositis",), ("active_myositis",)),
 )
-EVENT_KINDS_BY_KIND: Mapping[str, EventKind] = MappingProxyType({k.kind: k for k in EVENT_KINDS})
+EVENT_KINDS_BY_KIND: Final[Mapping[str, EventKind]] = MappingProxyType({k.kind: k for k in EVENT_KINDS})
 
-REVIEWED_AREAS: tuple[str, ...] = tuple(k.kind for k in EVENT_KINDS) + ("therapies",)
+REVIEWED_AREAS: Final[tuple[str, ...]] = tuple(k.kind for k in EVENT_KINDS) + ("therapies",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,6 +630,6 @@ class TherapyAgentTerm:
     category: str
 
 
-THERAPY_AGENTS: tuple[TherapyAgentTerm, ...] = tuple(
+THERAPY_AGENTS: Final[tuple[TherapyAgentTerm, ...]] = tuple(
     TherapyAgentTerm(a.key, a.label, str(a.category)) for a in TABLE4_2025_03_31_2
 ) + (TherapyAgentTerm("other", "other agent (name it)", "unlisted"),)
