@@ -8,11 +8,14 @@ by the audit app's triggers (audit/models.py, TRACKED).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pgtrigger
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from participants.models import Participant
 from screening.models import CriterionResult, ReviewBy
@@ -97,6 +100,18 @@ class Escalation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def claim_expires_at(self) -> datetime | None:
+        """When another reviewer may take the item over (EAC_CLAIM_HOURS after the claim)."""
+        if self.claimed_at is None:
+            return None
+        return self.claimed_at + timedelta(hours=settings.EAC_CLAIM_HOURS)
+
+    @property
+    def claim_is_stale(self) -> bool:
+        expires = self.claim_expires_at
+        return expires is not None and expires <= timezone.now()
 
 
 class Review(models.Model):

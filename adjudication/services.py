@@ -194,8 +194,11 @@ def on_evaluation_stored(sender: object, evaluation: Evaluation, **kwargs: objec
 
 
 def claim(user: User, escalation_id: int) -> Escalation:
-    """Take an open EAC item so no one else works it; the row lock makes the check-and-set atomic."""
-    with transaction.atomic(), pghistory.context(user=user.pk, reason="escalation claimed"):
+    """Take an open EAC item so no one else works it; the row lock makes the check-and-set atomic.
+
+    A claim older than EAC_CLAIM_HOURS without a signature is taken over, and the audit trail
+    names the reviewer who held it."""
+    with transaction.atomic():
         e = get_escalation(user, escalation_id, for_update=True)
         if e.review_by != ReviewBy.EAC:
             raise AdjudicationError("Investigator sign-offs are not claimed.")
@@ -203,15 +206,26 @@ def claim(user: User, escalation_id: int) -> Escalation:
             raise AdjudicationError("This item is not open for review.")
         if e.claimed_by_id == user.pk:
             return e
+        reason = "escalation claimed"
         if e.claimed_by_id is not None:
-            raise ClaimConflict(f"{e.claimed_by} is already working on this item.")
+            expires = e.claim_expires_at
+            assert expires is not None  # a claim always has its time (constraint)
+            if not e.claim_is_stale:
+                raise ClaimConflict(
+                    f"{e.claimed_by} is already working on this item; it can be taken over from "
+                    f"{timezone.localtime(expires):%Y-%m-%d %H:%M} if it is still unsigned then."
+                )
+            reason = (
+                f"stale claim taken over from {e.claimed_by} (held since {e.claimed_at:%Y-%m-%d %H:%M} UTC)"
+            )
         if e.reviews.filter(
             round=e.round, reviewer=user, action__in=[a.value for a in SIGNED_ACTIONS]
         ).exists():
             raise AdjudicationError("You have already signed this round.")
-        e.claimed_by = user
-        e.claimed_at = timezone.now()
-        e.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+        with pghistory.context(user=user.pk, reason=reason):
+            e.claimed_by = user
+            e.claimed_at = timezone.now()
+            e.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
         return e
 
 

@@ -41,7 +41,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "adjudication/queue.html",
-        {"escalations": escalations, "form": form, "quorum": settings.EAC_QUORUM},
+        {
+            "escalations": escalations,
+            "form": form,
+            "quorum": settings.EAC_QUORUM,
+            "claim_hours": settings.EAC_CLAIM_HOURS,
+        },
     )
 
 
@@ -64,6 +69,7 @@ def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = 
         "previous_evidence": evidence_rows(e.previous_evidence) if e.previous_digest else [],
         "changes": evidence_changes(e.previous_evidence, e.evidence) if e.previous_digest else [],
         "quorum": services.quorum_for(e),
+        "claim_hours": settings.EAC_CLAIM_HOURS,
         "votes": [r for r in page.reviews if r.round == e.round and r.action != ReviewAction.REQUEST_INFO],
         "meaning_approve": services.signature_meaning(e, ReviewAction.APPROVE),
         "meaning_reject": services.signature_meaning(e, ReviewAction.REJECT),

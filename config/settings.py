@@ -231,3 +231,5 @@ HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
 
 # Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.
 EAC_QUORUM = env.int("EAC_QUORUM", default=2)
+# A claim held this long without a signature may be taken over by another reviewer.
+EAC_CLAIM_HOURS = env.int("EAC_CLAIM_HOURS", default=48)
