@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 $(ENGINE_STAMP): $(STAMP) $(ENGINE_SOURCES)
+	@command -v gcc >/dev/null || { \
+	  echo "Installing Debian's gcc for the compiled engine"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gcc libc6-dev; }
 	$(PY) tools/build_engine.py
 	@touch $(ENGINE_STAMP)
 
