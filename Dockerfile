@@ -18,7 +18,7 @@ COPY tools/build_engine.py ./tools/
 # The engine's hot modules compiled by mypyc (docs/architecture.md); the compiler is removed again.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && pip install mypy==1.18.2 setuptools==80.9.0 \
- && python tools/build_engine.py \
+ && python tools/build_engine.py --force \
  && pip uninstall -y mypy \
  && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 RUN pip install .

@@ -46,6 +46,11 @@ class ReviewAction(models.TextChoices):
 SIGNED_ACTIONS = (ReviewAction.APPROVE, ReviewAction.REJECT)
 
 
+def claim_hours() -> int:
+    """EAC_CLAIM_HOURS, at least one hour: a claim must protect a reviewer while they work."""
+    return max(1, int(settings.EAC_CLAIM_HOURS))
+
+
 class Escalation(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="escalations")
     criterion_id = models.CharField(max_length=40)
@@ -106,7 +111,7 @@ class Escalation(models.Model):
         """When another reviewer may take the item over (EAC_CLAIM_HOURS after the claim)."""
         if self.claimed_at is None:
             return None
-        return self.claimed_at + timedelta(hours=settings.EAC_CLAIM_HOURS)
+        return self.claimed_at + timedelta(hours=claim_hours())
 
     @property
     def claim_is_stale(self) -> bool:

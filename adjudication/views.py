@@ -19,7 +19,7 @@ from participants.selectors import get_participant
 
 from . import exports, selectors, services
 from .forms import InformationRequestForm, QueueFilterForm, SignForm
-from .models import ReviewAction
+from .models import ReviewAction, claim_hours
 from .presentation import evidence_changes, evidence_rows
 
 REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
@@ -45,7 +45,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "escalations": escalations,
             "form": form,
             "quorum": settings.EAC_QUORUM,
-            "claim_hours": settings.EAC_CLAIM_HOURS,
+            "claim_hours": claim_hours(),
         },
     )
 
@@ -69,7 +69,7 @@ def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = 
         "previous_evidence": evidence_rows(e.previous_evidence) if e.previous_digest else [],
         "changes": evidence_changes(e.previous_evidence, e.evidence) if e.previous_digest else [],
         "quorum": services.quorum_for(e),
-        "claim_hours": settings.EAC_CLAIM_HOURS,
+        "claim_hours": claim_hours(),
         "votes": [r for r in page.reviews if r.round == e.round and r.action != ReviewAction.REQUEST_INFO],
         "meaning_approve": services.signature_meaning(e, ReviewAction.APPROVE),
         "meaning_reject": services.signature_meaning(e, ReviewAction.REJECT),

@@ -11,7 +11,7 @@ these sources, and `ENGINE_BUILD` says which form this process runs."""
 from . import compiled
 
 # Before any engine module is imported: a matching compiled build goes first on the search path.
-compiled.activate(__path__)
+compiled.activate(__path__, __name__)
 
 from .catalogue import CRITERIA, CriterionInfo
 from .choices import CHOICES, Choice

@@ -94,56 +94,86 @@ def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """compiled.py pointed at a copy of the engine's sources with a fake build beside it."""
     package = tmp_path / "criteria"
     package.mkdir()
-    for name in compiled.MODULES:
-        shutil.copy2(compiled.PACKAGE_DIR / f"{name}.py", package)
+    for path in compiled.PACKAGE_DIR.glob("*.py"):
+        shutil.copy2(path, package)
     build = package / "_compiled"
     build.mkdir()
-    for name in (*compiled.MODULES, f"{compiled.GROUP}__mypyc"):
-        (build / f"{name}{SUFFIX}").write_bytes(b"")
     monkeypatch.setattr(compiled, "PACKAGE_DIR", package)
     monkeypatch.setattr(compiled, "BUILD_DIR", build)
     monkeypatch.setattr(compiled, "STAMP", build / "stamp.json")
     monkeypatch.delenv(compiled.ENV, raising=False)
     monkeypatch.setattr(compiled, "STATE", compiled.STATE)
-    stamp = compiled.stamp_for_current_sources()
-    (build / "stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
+    for name in compiled.binary_names():
+        (build / name).write_bytes(b"not a shared object " + name.encode())
+    _restamp()
     return package
+
+
+def _restamp() -> None:
+    stamp = compiled.stamp_for_build(compiled.BUILD_DIR, compiled.source_digests())
+    compiled.STAMP.write_text(json.dumps(stamp), encoding="utf-8")
 
 
 def test_a_build_matching_the_sources_is_usable(package_copy: Path) -> None:
     assert compiled.build_problem() is None
 
 
+@pytest.mark.parametrize("edited", ["engine.py", "loader.py", "compiled.py"])
 def test_a_source_edited_after_the_build_falls_back_to_python(
-    package_copy: Path, monkeypatch: pytest.MonkeyPatch
+    package_copy: Path, monkeypatch: pytest.MonkeyPatch, edited: str
 ) -> None:
-    engine_py = package_copy / "engine.py"
-    engine_py.write_text(engine_py.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    assert compiled.build_problem() == "stale: engine.py changed since the build"
+    """Compiled or not, every module of the package counts: the build was type-checked against all."""
+    source = package_copy / edited
+    source.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert compiled.build_problem() == f"stale: {edited} changed since the build"
     path: list[str] = []
-    assert compiled.activate(path) is False
+    assert compiled.activate(path, "criteria_copy") is False
     assert path == []
-    assert compiled.STATE == "Python (compiled engine stale: engine.py changed since the build)"
+    assert compiled.STATE == f"Python (compiled engine stale: {edited} changed since the build)"
     monkeypatch.setenv(compiled.ENV, "compiled")
-    with pytest.raises(ImportError, match="stale: engine.py changed"):
-        compiled.activate(path)
+    with pytest.raises(ImportError, match=f"stale: {edited} changed"):
+        compiled.activate(path, "criteria_copy")
 
 
-def test_a_missing_or_foreign_build_is_not_used(package_copy: Path) -> None:
+def test_a_missing_damaged_or_foreign_build_is_not_used(package_copy: Path) -> None:
+    engine_so = compiled.BUILD_DIR / f"engine{SUFFIX}"
+    whole = engine_so.read_bytes()
+    engine_so.write_bytes(whole[:5])  # a copy cut short
+    assert compiled.build_problem() == f"damaged build: engine{SUFFIX} differs from its stamp"
+    engine_so.write_bytes(whole)
+    assert compiled.build_problem() is None
+    (compiled.BUILD_DIR / f"rules_cohorts{SUFFIX}").unlink()
+    assert compiled.build_problem() == f"incomplete build: rules_cohorts{SUFFIX} is missing"
     stamp = json.loads(compiled.STAMP.read_text(encoding="utf-8"))
     stamp["suffix"] = ".cpython-312-x86_64-linux-gnu.so"
     compiled.STAMP.write_text(json.dumps(stamp), encoding="utf-8")
     assert (compiled.build_problem() or "").startswith("built for .cpython-312")
-    (compiled.BUILD_DIR / f"rules_cohorts{SUFFIX}").unlink()
-    compiled.STAMP.write_text(json.dumps(compiled.stamp_for_current_sources()), encoding="utf-8")
-    assert compiled.build_problem() == "incomplete build: rules_cohorts"
     compiled.STAMP.unlink()
     assert compiled.build_problem() == "not built (run `make engine`)"
+
+
+def test_a_build_that_does_not_load_falls_back_to_python(
+    package_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamp matches, but the binaries are not loadable: nothing of them stays in use."""
+    monkeypatch.setattr(compiled, "GROUP", "test_unloadable_group")
+    (compiled.BUILD_DIR / f"test_unloadable_group__mypyc{SUFFIX}").write_bytes(b"not a shared object")
+    _restamp()
+    assert compiled.build_problem() is None
+    path = ["source-dir"]
+    assert compiled.activate(path, "criteria_copy") is False
+    assert path == ["source-dir"]
+    assert compiled.STATE.startswith("Python (compiled engine failed to load:")
+    assert "test_unloadable_group__mypyc" not in sys.modules
+    monkeypatch.setenv(compiled.ENV, "compiled")
+    with pytest.raises(ImportError, match="failed to load"):
+        compiled.activate(path, "criteria_copy")
+    assert path == ["source-dir"]
 
 
 def test_python_can_be_forced(monkeypatch: pytest.MonkeyPatch, package_copy: Path) -> None:
     monkeypatch.setenv(compiled.ENV, "python")
     path: list[str] = []
-    assert compiled.activate(path) is False
+    assert compiled.activate(path, "criteria_copy") is False
     assert path == []
     assert compiled.STATE == "Python (ALLO_ENGINE=python)"
