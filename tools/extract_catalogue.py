@@ -48,7 +48,8 @@ for sec in sections:
             "Counting entry",
             "Qualifying entry",
         ):
-            rule_bits.append(f"{label}: {text}")
+            # "**Parts**, one per …" reads on without a colon.
+            rule_bits.append(f"{label}{text}" if text[:1] in ",." else f"{label}: {text}")
     rule = " ".join(rule_bits)
     rule = rule.replace("**", "").replace("`", "")
     out[cid] = (page, rule)

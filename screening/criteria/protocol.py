@@ -63,7 +63,6 @@ class Thresholds:
     chronicity_component_excluded: int = 3
     chronicity_total_excluded_min: int = 9
     chronicity_total_pass_max: int = 2
-    b_cell_washout_days: int = 28
 
 
 @dataclass(frozen=True, slots=True)
