@@ -179,4 +179,12 @@ CHOICES: tuple[Choice, ...] = (
         "or the engine's checks is reported with its field path on stderr; the others are still evaluated and "
         "the exit status is 2.",
     ),
+    Choice(
+        "Dates the engine accepts",
+        (),
+        "Every date of a case must lie between 1900-01-01 and 2199-12-31, or the case is refused like a schema "
+        "error, naming the field (an addition to the engine validation of cases/README.md). No participant or "
+        "record is dated outside that span, and the calendar arithmetic of § 1.4 must stay inside the calendar: "
+        "a birth date in year 1 or a malignancy active until 9999-12-31 is a typing slip, not a case.",
+    ),
 )

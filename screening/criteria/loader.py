@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -13,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from .model import Adjudication, Case, CaseDates, DatedFact, Event, LabResult, Therapy
-from .vocabulary import DATED_FACTS, LAB_TESTS_BY_KEY
+from .vocabulary import DATED_FACTS, EARLIEST_DATE, LAB_TESTS_BY_KEY, LATEST_DATE
 
 
 class CaseError(ValueError):
@@ -206,9 +207,36 @@ def _plain(x: Any) -> str:
     return str(x)
 
 
+def _dates(case: Case) -> Iterator[tuple[str, date | None]]:
+    """Every date of the case with its field path."""
+    yield "birth_date", case.birth_date
+    for name in ("as_of", "screening_start", "icf_signed", "planned_enrollment", "planned_day0"):
+        yield f"dates/{name}", getattr(case.dates, name)
+    for lab in case.labs:
+        yield f"labs/{lab.index}/collected", lab.collected
+    for key, value in case.facts.items():
+        if type(value) is DatedFact:
+            yield f"facts/{key}/date", value.date
+        elif isinstance(value, date):
+            yield f"facts/{key}", value
+    for t in case.therapies:
+        yield f"therapies/{t.index}/start", t.start
+        yield f"therapies/{t.index}/last_dose", t.last_dose
+    for e in case.events:
+        yield f"events/{e.index}/date", e.date
+        yield f"events/{e.index}/active_until", e.active_until
+    for a in case.adjudications:
+        yield f"adjudications/{a.index}/date", a.date
+
+
 def engine_checks(case: Case) -> list[tuple[str, str]]:
-    """The checks JSON Schema cannot express (cases/README.md, "Engine validation")."""
-    problems: list[tuple[str, str]] = []
+    """The checks JSON Schema cannot express (cases/README.md, "Engine validation"), and the span
+    of dates the engine accepts."""
+    problems: list[tuple[str, str]] = [
+        (path, f"{d} is outside the dates the engine accepts ({EARLIEST_DATE} to {LATEST_DATE})")
+        for path, d in _dates(case)
+        if d is not None and not EARLIEST_DATE <= d <= LATEST_DATE
+    ]
     for t in case.therapies:
         if t.last_dose is not None and t.last_dose < t.start:
             problems.append((f"therapies/{t.index}/last_dose", f"{t.last_dose} is before start {t.start}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -351,6 +352,12 @@ LAB_TESTS: Final[tuple[LabTest, ...]] = (
     ),
 )
 LAB_TESTS_BY_KEY: Final[Mapping[str, LabTest]] = MappingProxyType({t.key: t for t in LAB_TESTS})
+
+# Every date of a case lies in this span (engine validation; docs/criteria.md, "Dates the engine
+# accepts"): no participant or record is dated outside it, and the calendar arithmetic of § 1.4
+# (at most 71 years on from a birth date) stays inside the calendar.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
 
 # Counts possible but implausible, which the intake questions before saving (FACTS.md § 4.3, last
 # paragraph): usually a unit slip. Canonical /µL; the plausibility bounds above refuse the impossible.

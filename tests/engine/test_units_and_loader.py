@@ -14,6 +14,7 @@ from screening.criteria import (
     THERAPY_AGENTS,
     CaseError,
     dumps,
+    evaluate,
     load_case,
 )
 from screening.criteria import parse_case_text as parse
@@ -242,3 +243,42 @@ def test_invalid_json_text() -> None:
     with pytest.raises(CaseError) as info:
         parse('{"case_id": ')
     assert str(info.value).startswith("invalid JSON")
+
+
+def _with_malignancy(active_until: str) -> dict[str, Any]:
+    data = base()
+    data["events"] = [
+        {"kind": "malignancy", "date": "2001-02-03", "type": "other", "active_until": active_until}
+    ]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.update(birth_date="1899-12-31"), "birth_date"),
+        (lambda d: d["dates"].update(planned_day0="2200-01-01"), "dates/planned_day0"),
+        (lambda d: set_lab(d, "anc", collected="0001-01-01"), "labs/0/collected"),
+        (lambda d: d["therapies"][1].update(start="1000-01-01"), "therapies/1/start"),
+        (lambda d: d.update(_with_malignancy("9999-12-31")), "events/0/active_until"),
+    ],
+)
+def test_dates_outside_the_accepted_span_name_the_field(change: Any, path: str) -> None:
+    data = base()
+    change(data)
+    with pytest.raises(CaseError) as err:
+        load_case(data)
+    ((where, message),) = err.value.errors
+    assert where == path
+    assert message.endswith(" is outside the dates the engine accepts (1900-01-01 to 2199-12-31)")
+
+
+def test_dates_at_the_ends_of_the_span_evaluate() -> None:
+    """The calendar arithmetic stays inside the calendar at both ends of the accepted span."""
+    late = _with_malignancy("2199-12-31")
+    late["dates"].update(planned_enrollment="2199-12-31", planned_day0="2199-12-31")
+    # Read on T, the cancer is active until T, more than 3 years before an enrollment in 2199.
+    assert evaluate(load_case(late)).result("exc.malignancy").outcome == "PASS"
+    early = base()
+    early["birth_date"] = "1900-01-01"
+    assert evaluate(load_case(early)).result("inc.age").outcome == "FAIL"
