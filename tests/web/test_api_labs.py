@@ -15,6 +15,7 @@ from django.utils import timezone
 from api.models import ApiToken, hash_token
 from participants.models import LabResult, Participant, Role
 from screening import tasks
+from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW
 from screening.models import Trigger
 from tests.factories import ParticipantFactory
 from tests.tasks.keys import clear_reevaluation_keys
@@ -167,6 +168,135 @@ def test_bad_json(client: Client, coordinator_a) -> None:
     assert post(client, [1, 2], token).status_code == 400
     response = post(client, {"rows": []}, token)
     assert response.status_code == 400 and "rows" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"screening_number": "S01\u00000001"}, "rows/0/screening_number"),
+        ({"test": "crp", "value": 5, "unit": "mg\u0000/L", "uln": 5}, "rows/0/unit"),
+        ({"test": "hbsag", "value": "nega\u0000tive", "unit": ""}, "rows/0/value"),
+        ({"collected": "2025-06-03\u0000"}, "rows/0/collected"),
+        ({"test": "anc\u001b"}, "rows/0/test"),
+        ({"specimen": "urine\n"}, "rows/0/specimen"),
+    ],
+)
+def test_control_characters_are_refused_not_a_server_error(  # type: ignore[no-untyped-def]
+    client: Client, coordinator_a, participant_a, fields, path
+) -> None:
+    rows = [row(participant_a), row(participant_a, **fields)]
+    response = post(client, {"rows": rows}, token_for(coordinator_a))
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert errors == {path.replace("/0/", "/1/"): ["Must not contain control characters."]}
+    assert not LabResult.objects.exists()
+
+
+def test_lone_surrogate_is_refused_not_a_server_error(client: Client, coordinator_a, participant_a) -> None:
+    body = json.dumps({"rows": [row(participant_a, screening_number="S01-\ud800")]})
+    response = post(client, body, token_for(coordinator_a))
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"rows/0/screening_number": ["Must be valid Unicode text."]}
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"rows": ' * 100_000 + "1" + "}" * 100_000])
+def test_deeply_nested_body_is_bad_json(client: Client, coordinator_a, body: str) -> None:
+    response = post(client, body, token_for(coordinator_a))
+    assert response.status_code == 400
+    assert response.json() == {"error": "The body must be JSON."}
+
+
+@pytest.mark.parametrize(
+    "collected",
+    [
+        "20250603",
+        "2025-W23-2",
+        "2025-W23",
+        "2025-06-03T00:00",
+        "2025-6-3",
+        "２０２５-06-03",
+        " 2025-06-03",
+        "2025-02-30",
+    ],
+)
+def test_collected_must_be_exactly_yyyy_mm_dd(
+    client: Client, coordinator_a, participant_a, collected: str
+) -> None:
+    response = post(client, {"rows": [row(participant_a, collected=collected)]}, token_for(coordinator_a))
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"rows/0/collected": ["Must be a date, YYYY-MM-DD."]}
+    assert not LabResult.objects.exists()
+
+
+def test_body_must_be_utf8_application_json(client: Client, coordinator_a, participant_a) -> None:
+    token = token_for(coordinator_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    text = json.dumps({"rows": [row(participant_a)]})
+    refused = [
+        (text, "text/plain"),
+        (text, "application/x-www-form-urlencoded"),
+        (text, "application/jsonp"),
+        (text.encode("utf-16"), "application/json; charset=utf-16"),
+        (text.encode("latin-1"), "application/json; charset=latin-1"),
+    ]
+    for data, content_type in refused:
+        response = client.generic("POST", URL, data, content_type=content_type, **auth)
+        assert response.status_code == 415, content_type
+        assert response.json() == {"error": "Send the rows as application/json."}
+    response = client.generic("POST", URL, text, **auth)  # no Content-Type at all
+    assert response.status_code == 415
+    # Labelled JSON but not UTF-8: not JSON.
+    response = client.generic("POST", URL, text.encode("utf-16"), content_type="application/json", **auth)
+    assert response.status_code == 400 and response.json() == {"error": "The body must be JSON."}
+    assert not LabResult.objects.exists()
+    for content_type in ("application/json; charset=utf-8", "Application/JSON; charset=UTF-8"):
+        response = client.generic("POST", URL, text, content_type=content_type, **auth)
+        assert response.status_code == 201, (content_type, response.content)
+    assert LabResult.objects.count() == 2
+
+
+def test_implausibly_low_count_needs_confirmed_low(client: Client, coordinator_a, participant_a) -> None:
+    token = token_for(coordinator_a)
+    low = row(participant_a, value=0.5, unit="/uL")
+    response = post(client, {"rows": [row(participant_a), low]}, token)
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert list(errors) == ["rows/1/value"]
+    assert "implausibly low" in errors["rows/1/value"][0]
+    assert '"confirmed_low": true' in errors["rows/1/value"][0]
+    assert not LabResult.objects.exists()
+    response = post(client, {"rows": [row(participant_a, confirmed_low="yes")]}, token)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["rows/0/confirmed_low"]
+    response = post(client, {"rows": [low | {"confirmed_low": False}]}, token)
+    assert list(response.json()["errors"]) == ["rows/0/value"]
+    response = post(
+        client, {"rows": [row(participant_a, confirmed_low=False), low | {"confirmed_low": True}]}, token
+    )
+    assert response.status_code == 201, response.content
+    saved = LabResult.objects.get(value_number=0.5)
+    assert saved.test == "anc" and saved.unit == "/uL"
+
+
+@pytest.mark.parametrize("test", sorted(IMPLAUSIBLE_BELOW))
+def test_implausible_threshold_is_the_form_s_in_the_canonical_unit(
+    client: Client, coordinator_a, participant_a, test: str
+) -> None:
+    token = token_for(coordinator_a)
+    floor = IMPLAUSIBLE_BELOW[test]
+    # Below the floor per µL, and the same count in thousands per µL (converted before comparing).
+    below = floor - 1
+    for value, unit in ((below, "/uL"), (below / 1000, "10^9/L"), (below / 1000, "K/uL")):
+        response = post(
+            client, {"rows": [row(participant_a, test=test, value=float(value), unit=unit)]}, token
+        )
+        assert response.status_code == 400, (value, unit)
+        assert list(response.json()["errors"]) == ["rows/0/value"]
+    for value, unit in ((floor, "/uL"), (floor / 1000, "10^3/uL")):
+        response = post(
+            client, {"rows": [row(participant_a, test=test, value=float(value), unit=unit)]}, token
+        )
+        assert response.status_code == 201, (value, unit, response.content)
 
 
 def test_admin_lists_and_revokes_tokens_without_showing_them(
