@@ -6,6 +6,7 @@ engine reads it and their errors land next to the field they name."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -115,6 +116,64 @@ class ReasonMixin:
         )
 
 
+class ShownStateMixin:
+    """Guards a form that shows several recorded values against a lost update: it carries the state
+    it was opened with (a hidden field), and if another save changed any of those values before it
+    is submitted, nothing is saved, those fields are reset to the current values and the user is
+    told which ones changed. A save then overwrites only what the user saw."""
+
+    SHOWN = "shown_state"
+    fields: dict[str, forms.Field]
+    initial: dict[str, Any]
+    data: Any
+    is_bound: bool
+
+    def shown_state(self) -> dict[str, str]:
+        """The recorded values the form shows, by key (absent: nothing recorded)."""
+        raise NotImplementedError
+
+    def fields_of(self, key: str) -> list[str]:
+        return [key]
+
+    def label_of(self, key: str) -> str:
+        return humanize(key)
+
+    def add_shown_state(self) -> None:
+        self.fields[self.SHOWN] = forms.CharField(
+            widget=forms.HiddenInput, required=False, initial=json.dumps(self.shown_state(), sort_keys=True)
+        )
+
+    def changed_since_shown(self) -> list[str]:
+        """Keys changed by another save since the form was opened, after resetting their fields.
+        A post without the hidden state (not from this form) is not checked."""
+        if not self.is_bound or self.SHOWN not in self.data:
+            return []
+        try:
+            shown = json.loads(self.data.get(self.SHOWN) or "{}")
+        except ValueError:
+            shown = {}
+        if not isinstance(shown, dict):
+            shown = {}
+        current = self.shown_state()
+        changed = sorted(k for k in shown.keys() | current.keys() if shown.get(k) != current.get(k))
+        if changed:
+            data = self.data.copy()
+            for key in changed:
+                for name in self.fields_of(key):
+                    value = self.initial.get(name)
+                    data[name] = "" if value is None else str(value)
+            data[self.SHOWN] = json.dumps(current, sort_keys=True)
+            self.data = data
+        return changed
+
+    def conflict_message(self, changed: list[str]) -> str:
+        return (
+            "Since you opened this form, another save changed: "
+            + ", ".join(self.label_of(k) for k in changed)
+            + ". Nothing was saved. Those fields now show the current values: check them, then save again."
+        )
+
+
 # --- Participant --------------------------------------------------------------------------------
 
 KEY_DATES = ("screening_start", "icf_signed", "planned_enrollment", "planned_day0")
@@ -212,7 +271,7 @@ class RegisterForm(ParticipantFormBase):
         return str(self.cleaned_data.get("cohort", ""))
 
 
-class EditParticipantForm(ReasonMixin, ParticipantFormBase):
+class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
     def __init__(self, participant: Participant, *args: Any, **kwargs: Any) -> None:
         self.participant = participant
         initial = {
@@ -226,6 +285,7 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
             del self.fields["lupus_nephritis"]
         self.add_reason(required=False)
         self.fields["reason"].help_text = "Needed when a recorded value changes; kept in the audit trail."
+        self.add_shown_state()
         self.helper = FormHelper()
         self.helper.form_tag = False
         fields = self.layout_fields()
@@ -233,15 +293,24 @@ class EditParticipantForm(ReasonMixin, ParticipantFormBase):
             fields[0] = Fieldset(
                 "Participant", InlineRadios("sex"), Field("birth_date", wrapper_class="col-md-4")
             )
-        self.helper.layout = Layout(*fields, Field("reason"))
+        self.helper.layout = Layout(*fields, Field("reason"), self.SHOWN)
 
     def chosen_cohort(self) -> str:
         return str(self.participant.cohort)
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("reason", self.SHOWN)}
+
+    def shown_state(self) -> dict[str, str]:
+        names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
+        return {
+            n: str(getattr(self.participant, n)) for n in names if getattr(self.participant, n) is not None
+        }
 
     def clean(self) -> dict[str, Any]:
+        changed = self.changed_since_shown()
+        if changed:
+            raise ValidationError(self.conflict_message(changed))
         cleaned = super().clean()
         changed = [
             k
@@ -456,7 +525,7 @@ def bilag_name(domain: str) -> str:
     return f"bilag2004__{domain}"
 
 
-class FactForm(ReasonMixin, forms.Form):
+class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
     """The facts `facts` with their current values; a changed recorded value needs a reason.
     Field names: the fact key; `<key>__date` for a dated fact's date; BILAG `bilag2004__<domain>`."""
 
@@ -528,9 +597,24 @@ class FactForm(ReasonMixin, forms.Form):
         if not correcting:
             self.fields["reason"].help_text = "Needed only when you change a value already recorded."
         layout.append("reason")
+        self.add_shown_state()
+        layout.append(self.SHOWN)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(*layout)
+
+    def shown_state(self) -> dict[str, str]:
+        # A correction supersedes the record: a new current record means another save.
+        return {f.key: str(self.current[f.key].pk) for f in self.facts if f.key in self.current}
+
+    def fields_of(self, key: str) -> list[str]:
+        fact = next(f for f in self.facts if f.key == key)
+        names = [bilag_name(d) for d in BILAG_DOMAINS] if fact.type is FactType.BILAG else [key]
+        return names + ([f"{key}__date"] if fact.dated else [])
+
+    def label_of(self, key: str) -> str:
+        fact = next((f for f in self.facts if f.key == key), None)
+        return fact.meaning if fact is not None else humanize(key)
 
     def _value(self, fact: FactKey) -> Any:
         c = self.cleaned_data
@@ -545,6 +629,9 @@ class FactForm(ReasonMixin, forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
+        changed = self.changed_since_shown()
+        if changed:
+            raise ValidationError(self.conflict_message(changed))
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned

@@ -51,21 +51,24 @@ def register_participant(
     locked.last_screening_sequence += 1
     locked.save(update_fields=["last_screening_sequence"])
     sequence = locked.last_screening_sequence
+    participant = Participant(
+        site=locked,
+        screening_sequence=sequence,
+        screening_number=f"{locked.code}-{sequence:04d}",
+        cohort=cohort,
+        lupus_nephritis=lupus_nephritis,
+        sex=sex,
+        birth_date=birth_date,
+        screening_start=screening_start,
+        icf_signed=icf_signed,
+        planned_enrollment=planned_enrollment,
+        planned_day0=planned_day0,
+        created_by=user,
+    )
+    _not_in_future(birth_date=birth_date, icf_signed=icf_signed)
+    _check_header_with_engine(participant, birth_changed=False)
     with pghistory.context(user=user.pk, reason="participant registered"):
-        participant = Participant.objects.create(
-            site=locked,
-            screening_sequence=sequence,
-            screening_number=f"{locked.code}-{sequence:04d}",
-            cohort=cohort,
-            lupus_nephritis=lupus_nephritis,
-            sex=sex,
-            birth_date=birth_date,
-            screening_start=screening_start,
-            icf_signed=icf_signed,
-            planned_enrollment=planned_enrollment,
-            planned_day0=planned_day0,
-            created_by=user,
-        )
+        participant.save(force_insert=True)
     from screening.services import request_reevaluation
 
     request_reevaluation(participant.pk, reason="participant registered")
@@ -102,6 +105,73 @@ def _not_in_future(**dates: date | None) -> None:
     }
     if errors:
         raise RecordInvalid(errors)
+
+
+def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
+    """The dates of a record, by the form field that holds each."""
+    from screening.criteria import FACT_KEYS
+    from screening.criteria.vocabulary import FactType
+
+    if isinstance(record, LabResult):
+        return {"collected": record.collected}
+    if isinstance(record, Assessment):
+        dates = {"date": record.date}
+        if any(f.key == record.key and f.type == FactType.DATE for f in FACT_KEYS):
+            dates["value"] = _as_date(record.value)
+        return dates
+    if isinstance(record, Therapy):
+        return {"start": record.start, "last_dose": record.last_dose}
+    if isinstance(record, ClinicalEvent):
+        return {"date": record.date, "active_until": _as_date((record.details or {}).get("active_until"))}
+    return {}
+
+
+def _check_record_dates(participant: Participant, record: ClinicalRecord) -> None:
+    """A record is not dated in the future, nor before the participant's birth."""
+    _not_in_future(**_record_dates(record))
+    born = participant.birth_date
+    errors = {
+        name: f"{value.isoformat()} is before the birth date {born.isoformat()}."
+        for name, value in _record_dates(record).items()
+        if value is not None and born is not None and value < born
+    }
+    if errors:
+        raise RecordInvalid(errors)
+
+
+def _check_header_with_engine(participant: Participant, *, birth_changed: bool) -> None:
+    """Key dates and demographics as the engine reads them (the span of dates it accepts), and a
+    new birth date not after any of the participant's current records."""
+    from screening.case_builder import assemble, current_records
+    from screening.criteria import CaseError, load_case
+
+    empty: dict[str, list[Any]] = {
+        "labs": [],
+        "assessments": [],
+        "therapies": [],
+        "events": [],
+        "reviews": [],
+    }
+    try:
+        load_case(assemble(participant, timezone.localdate(), **empty))
+    except CaseError as exc:
+        errors: dict[str, list[str]] = {}
+        for path, message in exc.errors:
+            field = path.split("/")[-1] if path.split("/")[-1] in PARTICIPANT_CHANGEABLE else NON_FIELD_ERRORS
+            errors.setdefault(field, []).append(_readable(message))
+        raise RecordInvalid(errors) from None
+    born = participant.birth_date
+    if birth_changed and born is not None:
+        for records in current_records(participant).values():
+            for record in records:
+                earlier = [d for d in _record_dates(record).values() if d is not None and d < born]
+                if earlier:
+                    raise RecordInvalid(
+                        {
+                            "birth_date": f"{born.isoformat()} is after a current record dated "
+                            f"{min(earlier).isoformat()} ({record._meta.verbose_name})."
+                        }
+                    )
 
 
 def _check_with_engine(
@@ -165,6 +235,7 @@ def _save_new(
     from screening.services import request_reevaluation
 
     record.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
+    _check_record_dates(participant, record)
     _check_with_engine(participant, record, replaced)
     with pghistory.context(user=user.pk, reason=reason or f"{record._meta.verbose_name} recorded"):
         if replaced is not None:
@@ -192,7 +263,6 @@ def record_lab(
     specimen: str = "",
 ) -> LabResult:
     participant = _lock(user, participant)
-    _not_in_future(collected=collected)
     lab = LabResult(
         test=test,
         value_number=value if isinstance(value, Decimal) else None,
@@ -217,7 +287,6 @@ def record_assessment(
 ) -> Assessment:
     """Record a fact; if the fact already has a value, this is a correction and needs a reason."""
     participant = _lock(user, participant)
-    _not_in_future(date=date)
     current = Assessment.objects.filter(participant=participant, key=key, state=RecordState.CURRENT).first()
     if current is not None and not reason.strip():
         raise RecordInvalid({"reason": "This fact already has a value: give the reason for the change."})
@@ -241,7 +310,6 @@ def record_therapy(
     counts_as_immunosuppressant: bool | None = None,
 ) -> Therapy:
     participant = _lock(user, participant)
-    _not_in_future(start=start, last_dose=last_dose)
     therapy = Therapy(
         agent=agent,
         agent_name=agent_name,
@@ -265,7 +333,6 @@ def record_event(
 ) -> ClinicalEvent:
     participant = _lock(user, participant)
     details = dict(details or {})
-    _not_in_future(date=date, active_until=_as_date(details.get("active_until")))
     event = ClinicalEvent(kind=kind, date=date, details=details)
     return cast(ClinicalEvent, _save_new(user, participant, event, reason=""))
 
@@ -328,7 +395,6 @@ def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes
     if isinstance(values.get("value"), Decimal):
         values["value"] = str(values["value"])
     new = model(**values)
-    _not_in_future(**{k: v for k, v in values.items() if isinstance(v, date)})
     return _save_new(user, participant, new, reason=reason, replaced=old)
 
 
@@ -386,6 +452,7 @@ def update_participant(user: User, participant: Participant, *, reason: str, **c
     for k, v in changed.items():
         setattr(locked, k, v)
     locked.full_clean(exclude=["site", "created_by"], validate_unique=False)
+    _check_header_with_engine(locked, birth_changed="birth_date" in changed)
     with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
         locked.save(update_fields=list(changed))
         request_reevaluation(locked.pk, reason=reason or "key dates recorded")

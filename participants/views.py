@@ -39,6 +39,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(destination)
 
 
+def _printable(value: str) -> str:
+    return "".join(ch for ch in value if ch.isprintable())
+
+
 def _page_number(value: str | None) -> int:
     try:
         return max(1, int(value or 1))
@@ -53,8 +57,9 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     filters = {
         "status": request.GET.get("status", ""),
         "cohort": request.GET.get("cohort", ""),
-        "search": request.GET.get("q", "")[:30],
-        "site": request.GET.get("site", "")[:10],
+        # PostgreSQL text cannot hold NUL; no screening number or site code has a control character.
+        "search": _printable(request.GET.get("q", ""))[:30],
+        "site": _printable(request.GET.get("site", ""))[:10],
     }
     dashboard = site_dashboard(
         request.user,  # type: ignore[arg-type]

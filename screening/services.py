@@ -241,6 +241,12 @@ def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionRe
 def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
     """After a coordinator's save: evaluate at once so the page shows the result; the queued task
     then finds nothing left to do; if the task was quicker, nothing is stored twice."""
-    return evaluate_participant(
-        participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
-    )
+    try:
+        return evaluate_participant(
+            participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
+        )
+    except criteria.CaseError:
+        # The save stands and the participant stays marked; the page shows that no evaluation is
+        # current rather than failing. The services refuse such data, so this is a last resort.
+        log.exception("participant %s could not be evaluated after a save", participant.pk)
+        return None

@@ -168,9 +168,9 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "api:labs": (
         Entry(everyone(405), note="POST only"),
         Entry(
-            {**writer(own=400, anonymous=401), "coordinator": 400, "investigator": 400},
+            {**writer(own=415, anonymous=401), "coordinator": 415, "investigator": 415},
             method="post",
-            note="an empty body is refused by a writer's import (400); other roles get 403",
+            note="a form-encoded body is refused by a writer's import (415, not JSON); other roles get 403",
         ),
     ),
     "adjudication:queue": (Entry(only(("eac_reviewer",))),),
