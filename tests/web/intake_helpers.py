@@ -17,6 +17,10 @@ def logged_in(username: str) -> Client:
     return client
 
 
+def add_url(p: Participant, kind: str, query: str = "") -> str:
+    return reverse("participants:add_record", args=[p.pk, kind]) + query
+
+
 def write_urls(participant: Participant, record_pks: dict[str, int]) -> list[str]:
     """Every write URL of the intake for `participant` (records given per kind)."""
     pk = participant.pk

@@ -20,7 +20,7 @@ from participants.models import (
 from participants.services import record_lab
 from screening.models import Evaluation
 
-from .intake_helpers import logged_in
+from .intake_helpers import add_url, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +31,6 @@ RECENT = (TODAY - timedelta(days=3)).isoformat()
 @pytest.fixture
 def client_a(coordinator_a):  # type: ignore[no-untyped-def]
     return logged_in("coord.a")
-
-
-def add_url(p: Participant, kind: str, query: str = "") -> str:
-    return reverse("participants:add_record", args=[p.pk, kind]) + query
 
 
 def test_register_issues_number_evaluates_and_opens_the_participant_page(client_a, site_a) -> None:

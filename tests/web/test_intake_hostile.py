@@ -15,7 +15,7 @@ from participants import services
 from participants.models import Assessment, ClinicalEvent, LabResult, Participant, RecordState
 from screening.models import Evaluation
 
-from .intake_helpers import logged_in
+from .intake_helpers import add_url, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,6 @@ RECENT = (TODAY - timedelta(days=3)).isoformat()
 @pytest.fixture
 def client_a(coordinator_a):  # type: ignore[no-untyped-def]
     return logged_in("coord.a")
-
-
-def add_url(p: Participant, kind: str, query: str = "") -> str:
-    return reverse("participants:add_record", args=[p.pk, kind]) + query
 
 
 def shown_state(page: str) -> str:
