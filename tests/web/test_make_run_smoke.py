@@ -102,6 +102,21 @@ def test_make_run_starts_serves_and_stops_then_reuses_its_data() -> None:
         process, lines = _start(data_dir, port)
         assert "0 users and 0 participants created" in "".join(lines)
         assert "S01-0001" in _log_in(base, "coord.s01")
+        # `make test` or a shell through the stack while `make run` is up leaves run's Redis alone.
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env["DEVSTACK_DIR"] = str(data_dir)
+        exec_run = subprocess.run(
+            [sys.executable, "-m", "config.devstack", "exec", "--", sys.executable, "-c", "pass"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert exec_run.returncode == 0, exec_run.stderr[-2000:]
+        health = urllib.request.urlopen(base + "healthz", timeout=10).read().decode()
+        assert '"redis": {"ok": true' in health, health
+        assert not list(data_dir.glob("redis-exec-*")), "the exec's own Redis files are removed"
         _stop(process, lines)
     finally:
         subprocess.run(["pkill", "-f", str(data_dir)], check=False)
