@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -297,16 +300,48 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     record_kind = _kind(kind)
     params = request.POST if request.method == "POST" else request.GET
     entry = _entry(participant, record_kind, params, request.POST if request.method == "POST" else None)
+    submission = _submission_token(request)
     if request.method == "POST" and entry.form is not None and entry.form.is_valid():
+        claim = _claim_submission(participant, submission) if submission else None
+        if claim is False:
+            messages.info(request, "This entry was already saved: the form was sent twice.")
+            return _detail(participant)
         try:
             detail = _save(request, participant, entry)
         except _Refused:
-            pass
-        else:
-            evaluate_now(participant, _user(request), detail)
-            messages.success(request, f"Saved: {detail}.")
-            return _detail(participant)
-    return _page(request, participant, entry)
+            _release_submission(participant, submission, claim)
+            return _page(request, participant, entry, submission=submission)
+        except Exception:
+            _release_submission(participant, submission, claim)
+            raise
+        evaluate_now(participant, _user(request), detail)
+        messages.success(request, f"Saved: {detail}.")
+        return _detail(participant)
+    return _page(request, participant, entry, submission=submission or uuid.uuid4().hex)
+
+
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def _submission_token(request: HttpRequest) -> str:
+    """The add form's one-time token: a double-submitted form saves its entry once."""
+    token = request.POST.get("submission", "") if request.method == "POST" else ""
+    return token if _TOKEN.fullmatch(token) else ""
+
+
+def _submission_key(participant: Participant, token: str) -> str:
+    return f"intake-submission:{participant.pk}:{token}"
+
+
+def _claim_submission(participant: Participant, token: str) -> bool:
+    # SET NX in Redis: of two requests carrying one token, only the first may save.
+    return bool(cache.add(_submission_key(participant, token), "saved", timeout=24 * 3600))
+
+
+def _release_submission(participant: Participant, token: str, claim: bool | None) -> None:
+    """Nothing was saved: the same form may be sent again."""
+    if claim:
+        cache.delete(_submission_key(participant, token))
 
 
 def _record(participant: Participant, kind: RecordKind, record_pk: int) -> ClinicalRecord:

@@ -10,10 +10,12 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from participants import services
 from participants.models import Assessment, ClinicalEvent, LabResult, Participant, RecordState
 from screening.models import Evaluation
+from screening.services import evaluate_now
 
 from .intake_helpers import add_url, logged_in
 
@@ -162,14 +164,19 @@ def test_a_birth_date_after_a_recorded_result_is_refused(client_a, participant_a
     assert participant_a.birth_date == date(1987, 9, 14)
 
 
-def test_stored_data_the_engine_refuses_does_not_break_a_save(client_a, participant_a) -> None:
-    """A last resort: data stored before the checks existed. The save stands; the page loads."""
+def test_stored_data_the_engine_refuses_breaks_no_page(client_a, participant_a) -> None:
+    """Data stored before the checks existed: a new record is refused with the reason, the
+    evaluation after a save logs the refusal instead of failing, and the pages load."""
     Participant.objects.filter(pk=participant_a.pk).update(birth_date=date(1, 1, 1))
     response = client_a.post(
         add_url(participant_a, "lab", "?test=crp"),
-        {"test": "crp", "value": "3", "unit": "mg/L", "collected": RECENT},
+        {"test": "crp", "value_number": "3", "unit": "mg/L", "uln": "5", "collected": RECENT},
     )
-    assert response.status_code in (200, 302)
+    assert response.status_code == 200
+    assert "0001-01-01 is outside the dates the engine accepts" in response.content.decode()
+    assert not LabResult.objects.exists()
+    Participant.objects.filter(pk=participant_a.pk).update(reevaluation_requested_at=timezone.now())
+    assert evaluate_now(participant_a, participant_a.created_by, "a save") is None
     assert not Evaluation.objects.filter(participant=participant_a).exists()
     assert client_a.get(reverse("participants:detail", args=[participant_a.pk])).status_code == 200
 
@@ -236,3 +243,49 @@ def test_a_stale_key_dates_form_does_not_revert_another_users_correction(client_
     assert "another save changed: Birth date" in response.content.decode()
     participant_a.refresh_from_db()
     assert participant_a.birth_date == date(1987, 9, 15) and participant_a.planned_day0 is None
+
+
+def submission_token(page: str) -> str:
+    match = re.search(r'name="submission" value="([0-9a-f]{32})"', page)
+    assert match, "the add form carries a one-time token"
+    return match.group(1)
+
+
+def test_a_double_submitted_lab_is_saved_once(client_a, participant_a) -> None:
+    url = add_url(participant_a, "lab", "?test=crp")
+    token = submission_token(client_a.get(url).content.decode())
+    lab = {
+        "test": "crp",
+        "value_number": "3",
+        "unit": "mg/L",
+        "uln": "5",
+        "collected": RECENT,
+        "submission": token,
+    }
+    assert client_a.post(url, lab).status_code == 302
+    second = client_a.post(url, lab, follow=True)
+    assert "This entry was already saved: the form was sent twice." in second.content.decode()
+    assert LabResult.objects.filter(participant=participant_a).count() == 1
+    # A new form is a new entry, on purpose.
+    lab["submission"] = submission_token(client_a.get(url).content.decode())
+    assert client_a.post(url, lab).status_code == 302
+    assert LabResult.objects.filter(participant=participant_a).count() == 2
+
+
+def test_a_refused_entry_keeps_its_token_for_the_corrected_attempt(client_a, participant_a) -> None:
+    url = add_url(participant_a, "lab", "?test=crp")
+    token = submission_token(client_a.get(url).content.decode())
+    future = (TODAY + timedelta(days=2)).isoformat()
+    lab = {
+        "test": "crp",
+        "value_number": "3",
+        "unit": "mg/L",
+        "uln": "5",
+        "collected": future,
+        "submission": token,
+    }
+    refused = client_a.post(url, lab)
+    assert refused.status_code == 200 and submission_token(refused.content.decode()) == token
+    lab["collected"] = RECENT
+    assert client_a.post(url, lab).status_code == 302
+    assert LabResult.objects.filter(participant=participant_a).count() == 1
