@@ -16,12 +16,15 @@ class SignForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         strip=False,
     )
+    # The evidence shown with the form: a signature never lands on evidence the signer did not see.
+    evidence_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class InformationRequestForm(forms.Form):
     rationale = forms.CharField(
         label="What should the site provide?", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
     )
+    evidence_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class QueueFilterForm(forms.Form):

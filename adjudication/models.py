@@ -154,7 +154,8 @@ class Signature(models.Model):
 
     review = models.OneToOneField(Review, on_delete=models.PROTECT, related_name="signature")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signer_name = models.CharField(max_length=150)
+    # Up to a first and a last name of 150 characters each (display_name()).
+    signer_name = models.CharField(max_length=301)
     signed_at = models.DateTimeField(auto_now_add=True)
     meaning = models.CharField(max_length=300)
     evidence_digest = models.CharField(max_length=64)

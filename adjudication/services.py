@@ -40,6 +40,10 @@ class AdjudicationError(Exception):
     """An action refused; the message is for the person who tried it."""
 
 
+class EvidenceChanged(AdjudicationError):
+    """The reviewer acted on evidence that has since been replaced by a new round."""
+
+
 class ClaimConflict(AdjudicationError):
     pass
 
@@ -240,6 +244,22 @@ def release(user: User, escalation_id: int) -> Escalation:
         return e
 
 
+def _lock_participant_then_escalation(user: User, escalation_id: int) -> Escalation:
+    """The participant's row first, then the escalation's: the order sync_escalations takes them
+    in, so that a signature and a stored evaluation never wait for each other in a circle."""
+    e = get_escalation(user, escalation_id)
+    Participant.objects.select_for_update(of=("self",)).filter(pk=e.participant_id).values_list("pk").get()
+    return get_escalation(user, escalation_id, for_update=True)
+
+
+def _check_shown_evidence(e: Escalation, expected_digest: str | None, verb: str) -> None:
+    if expected_digest is not None and expected_digest != e.evidence_digest:
+        raise EvidenceChanged(
+            f"The evidence changed since this page was opened (now round {e.round}). "
+            f"Nothing was {verb}: read the current evidence first."
+        )
+
+
 def verify_password(user: User, password: str, request: HttpRequest | None) -> bool:
     """Re-authentication for a signature. With a request it goes through the login backends, so a
     wrong password counts toward the login throttle like a failed login."""
@@ -263,10 +283,12 @@ def sign_review(
     rationale: str,
     password: str,
     request: HttpRequest | None = None,
+    expected_digest: str | None = None,
 ) -> SignOutcome:
     """Approve or reject with an electronic signature. A wrong password signs nothing. When the
     quorum of distinct reviewers agrees on this round, the decision is recorded and the participant
-    re-evaluated."""
+    re-evaluated. `expected_digest`: the evidence the signer was shown; if the evidence has
+    changed since, nothing is signed."""
     if action not in SIGNED_ACTIONS:
         raise AdjudicationError("A signature approves or rejects.")
     rationale = rationale.strip()
@@ -276,7 +298,8 @@ def sign_review(
     if not verify_password(user, password, request):
         raise SignatureRefused("The password is not correct. Nothing was signed.")
     with transaction.atomic(), pghistory.context(user=user.pk, reason=f"review signed: {action}"):
-        e = get_escalation(user, escalation_id, for_update=True)
+        e = _lock_participant_then_escalation(user, escalation_id)
+        _check_shown_evidence(e, expected_digest, "signed")
         if e.state != EscalationState.OPEN:
             raise AdjudicationError("This item is not open for review.")
         if e.review_by == ReviewBy.EAC and e.claimed_by_id != user.pk:
@@ -319,7 +342,9 @@ def sign_review(
             e.state_note = f"{verb} by {agreeing} reviewer(s)."
             from screening.services import request_reevaluation
 
-            request_reevaluation(e.participant_id, reason=f"{e.criterion_id}: {decision.decision}")
+            request_reevaluation(
+                e.participant_id, reason=f"{e.criterion_id}: {decision.decision}", site_data_changed=False
+            )
             notifications.decided(e, decision)
         e.save()
     if decision is not None:
@@ -335,13 +360,16 @@ def _evaluate_after_decision(e: Escalation, user: User) -> None:
     )
 
 
-def request_information(user: User, escalation_id: int, *, rationale: str) -> Review:
+def request_information(
+    user: User, escalation_id: int, *, rationale: str, expected_digest: str | None = None
+) -> Review:
     """Ask the site for information; the site answers by updating the participant's data."""
     rationale = rationale.strip()
     if not rationale:
         raise AdjudicationError("Say what information the site should provide.")
     with transaction.atomic(), pghistory.context(user=user.pk, reason="information requested"):
-        e = get_escalation(user, escalation_id, for_update=True)
+        e = _lock_participant_then_escalation(user, escalation_id)
+        _check_shown_evidence(e, expected_digest, "sent")
         if e.state != EscalationState.OPEN:
             raise AdjudicationError("This item is not open for review.")
         if e.review_by == ReviewBy.EAC and e.claimed_by_id != user.pk:

@@ -71,6 +71,8 @@ def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = 
         "quorum": services.quorum_for(e),
         "claim_hours": claim_hours(),
         "votes": [r for r in page.reviews if r.round == e.round and r.action != ReviewAction.REQUEST_INFO],
+        "approvals": sum(r.round == e.round and r.action == ReviewAction.APPROVE for r in page.reviews),
+        "rejections": sum(r.round == e.round and r.action == ReviewAction.REJECT for r in page.reviews),
         "meaning_approve": services.signature_meaning(e, ReviewAction.APPROVE),
         "meaning_reject": services.signature_meaning(e, ReviewAction.REJECT),
         "sign_form": sign_form or SignForm(),
@@ -136,6 +138,7 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
                 rationale=form.cleaned_data["rationale"],
                 password=form.cleaned_data["password"],
                 request=request,
+                expected_digest=form.cleaned_data["evidence_digest"] or None,
             )
         except services.AdjudicationError as exc:
             form.add_error("password" if isinstance(exc, services.SignatureRefused) else None, str(exc))
@@ -162,7 +165,12 @@ def request_information(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda: services.request_information(request.user, pk, rationale=form.cleaned_data["rationale"]),  # type: ignore[arg-type]
+        lambda: services.request_information(
+            request.user,  # type: ignore[arg-type]
+            pk,
+            rationale=form.cleaned_data["rationale"],
+            expected_digest=form.cleaned_data["evidence_digest"] or None,
+        ),
         "The site has been asked.",
     )
 

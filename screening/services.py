@@ -24,17 +24,20 @@ log = logging.getLogger(__name__)
 evaluation_stored = Signal()
 
 
-def request_reevaluation(participant_id: int, *, reason: str) -> None:
+def request_reevaluation(participant_id: int, *, reason: str, site_data_changed: bool = True) -> None:
     """Mark the participant in the caller's transaction; enqueue the task once it commits.
 
     The mark is the truth: if the broker is down the enqueue fails, the mark stays and the
-    periodic sweep picks the participant up (docs/reevaluation.md)."""
+    periodic sweep picks the participant up (docs/reevaluation.md). `data_version` counts the
+    site's changes (records, key dates): an EAC decision marks without counting, so that it is
+    not taken for the site's answer to an information request."""
     from screening.reevaluation import current_trigger
 
     trigger = current_trigger()
-    Participant.objects.filter(pk=participant_id).update(
-        data_version=F("data_version") + 1, reevaluation_requested_at=timezone.now()
-    )
+    changes: dict[str, Any] = {"reevaluation_requested_at": timezone.now()}
+    if site_data_changed:
+        changes["data_version"] = F("data_version") + 1
+    Participant.objects.filter(pk=participant_id).update(**changes)
     transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
 
 
