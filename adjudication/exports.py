@@ -14,6 +14,8 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 
+from audit.exports import xlsx_cell
+
 from .models import Escalation
 
 HEADER = [
@@ -127,7 +129,7 @@ def write_xlsx(data: Iterable[list[str]], target: Any) -> None:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("EAC log")
     for row in data:
-        sheet.append(row)
+        sheet.append([xlsx_cell(value) for value in row])  # no character XML cannot hold
     workbook.save(target)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -19,6 +20,10 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+# Characters XML 1.0 cannot hold: openpyxl's control characters, and U+FFFE / U+FFFF, which it
+# does not catch but lxml refuses mid-stream (a truncated download).
+XML_ILLEGAL = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
 
 # A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -72,7 +77,7 @@ def xlsx_cell(value: Any) -> Any:
         return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
     if isinstance(value, date):
         return value
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    return neutralise(XML_ILLEGAL.sub("", str(value)))
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -46,7 +46,10 @@ class AuditExportForm(forms.Form):
         tz = timezone.get_current_timezone()
         return (
             datetime.combine(start, time.min, tzinfo=tz) if start else None,
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz) if end else None,
+            # The last day of the calendar has no "next day": no upper bound then.
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+            if end and end < date.max
+            else None,
         )
 
 

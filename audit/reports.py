@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat
@@ -132,7 +133,7 @@ def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any
 # --- Audit trail --------------------------------------------------------------------------------
 
 AUDIT_HEADER = [
-    "Time",
+    f"Time ({settings.TIME_ZONE})",
     "Site",
     "Screening number",
     "Record type",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from participants.access import role_required
 from participants.models import Role
@@ -38,6 +39,7 @@ def participant_trail(request: HttpRequest, pk: int) -> HttpResponse:
             "selected": selected,
             "sources": trail.PARTICIPANT_SOURCES,
             "value_limit": trail.PAGE_VALUE_LIMIT,
+            "time_zone": timezone.get_current_timezone_name(),
         },
     )
 
@@ -89,8 +91,10 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
     number = form.cleaned_data["screening_number"].strip()
     if number:
         participants = participants.filter(screening_number__iexact=number)
-        if not participants.exists():
+        stored = participants.values_list("screening_number", flat=True).first()
+        if stored is None:
             raise Http404
+        number = stored  # the file is named by the stored number, not by what was typed
     start, end = form.bounds()
     # Users, sites, memberships and protocol versions: for administrators, in a date-range export.
     include_unattached = request.membership.role == Role.ADMIN and not number  # type: ignore[attr-defined]

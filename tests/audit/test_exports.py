@@ -231,3 +231,40 @@ def test_screening_log_lists_eac_decisions(client: Client, monitor, adjudicated)
     assert decisions[adjudicated["participant"].screening_number].startswith(f"{criterion}: accept (")
     page = client.get(reverse("screening:exports")).content.decode()
     assert reverse("adjudication:export_log", args=["csv"]) in page
+
+
+def test_odd_audit_export_input_gives_a_file_named_by_the_stored_number(
+    client: Client, monitor, trial
+) -> None:
+    p = trial["participant"]
+    client.force_login(monitor)
+    url = reverse("audit:audit_trail", args=["csv"])
+    # The last day of the calendar has no next day: no upper bound, not a 500.
+    assert len(read_csv(client.get(url, {"start": "2025-01-01", "end": "9999-12-31"}))) > 1
+    response = client.get(url, {"screening_number": p.screening_number.lower()})
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="audit-trail-{p.screening_number}-'
+    )
+
+
+def test_text_xml_cannot_hold_is_dropped_from_xlsx_cells(client: Client, monitor, trial) -> None:
+    p = trial["participant"]
+    lab = services.record_lab(
+        trial["user"], p, test="anc", value=Decimal("2100"), unit="/uL", collected=date(2025, 6, 3)
+    )
+    services.void_record(trial["user"], lab, reason="typo\uffff here\x01")
+    client.force_login(monitor)
+    url = reverse("audit:audit_trail", args=["xlsx"])
+    sheet = read_xlsx(client.get(url, {"screening_number": p.screening_number}))
+    assert "typo here" in {cell for row in sheet for cell in row}
+
+
+def test_eac_log_xlsx_drops_characters_xml_cannot_hold() -> None:
+    from adjudication.exports import write_xlsx
+
+    target = io.BytesIO()
+    write_xlsx([["rationale", "signer"], ["seen\x01 ok\uffff", "=HYPERLINK(1)"]], target)
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(target.getvalue())).worksheets[0].iter_rows(values_only=True)
+    )
+    assert rows[1] == ("seen ok", "'=HYPERLINK(1)")
