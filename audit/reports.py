@@ -168,7 +168,7 @@ def audit_rows(events: Iterator[trail.TrailEvent]) -> Iterator[list[Any]]:
 
 
 def audit_trail_events(
-    participants: QuerySet[Participant],
+    participants: QuerySet[Participant] | None,
     *,
     include_unattached: bool,
     start: datetime | None = None,

@@ -362,16 +362,18 @@ def participant_trail(
 
 def stream_trail(
     *,
-    participants: QuerySet[Participant],
+    participants: QuerySet[Participant] | None,
     include_unattached: bool = False,
     start: datetime | None = None,
     end: datetime | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[TrailEvent]:
     """Events of `participants` (and, with include_unattached, of users, sites, memberships and
-    protocol versions) in time order, read in chunks through a server-side cursor."""
+    protocol versions) in time order, read in chunks through a server-side cursor. `participants`
+    None: every participant's events, those of rows deleted outside the application included."""
     sources = [s for s in SOURCES.values() if include_unattached or s.belongs_to_participant]
-    sql, params = _query(sources, participant_scope=_scope_sql(participants), start=start, end=end)
+    scope = None if participants is None else _scope_sql(participants)
+    sql, params = _query(sources, participant_scope=scope, start=start, end=end)
     formatter = _Formatter()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)

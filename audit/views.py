@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from participants.access import role_required
 from participants.models import Role
-from participants.selectors import get_participant, visible_participants
+from participants.selectors import get_participant, sees_every_participant, visible_participants
 
 from . import exports, reports, trail
 from .forms import AuditExportForm, FindParticipantForm, TrailFilterForm
@@ -98,8 +98,11 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
     start, end = form.bounds()
     # Users, sites, memberships and protocol versions: for administrators, in a date-range export.
     include_unattached = request.membership.role == Role.ADMIN and not number  # type: ignore[attr-defined]
+    # A trial-wide reader's range export reads the history tables unscoped: the events of a row
+    # deleted outside the application (which the trail exists to show) are included.
+    unscoped = not number and sees_every_participant(request.user)  # type: ignore[arg-type]
     events = reports.audit_trail_events(
-        participants, include_unattached=include_unattached, start=start, end=end
+        None if unscoped else participants, include_unattached=include_unattached, start=start, end=end
     )
     basename = f"audit-trail-{number}" if number else "audit-trail"
     return exports.download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")

@@ -55,6 +55,11 @@ def visible_participants(user: User) -> QuerySet[Participant]:
     return qs if condition is None else qs.filter(condition)
 
 
+def sees_every_participant(user: User) -> bool:
+    """A trial-wide reader (a monitor of all sites, an administrator)."""
+    return _site_filter(user, PARTICIPANT_READER_ROLES) is None
+
+
 def editable_participants(user: User) -> QuerySet[Participant]:
     condition = _site_filter(user, PARTICIPANT_WRITER_ROLES)
     qs = Participant.objects.select_related("site")

@@ -268,3 +268,22 @@ def test_eac_log_xlsx_drops_characters_xml_cannot_hold() -> None:
         openpyxl.load_workbook(io.BytesIO(target.getvalue())).worksheets[0].iter_rows(values_only=True)
     )
     assert rows[1] == ("seen ok", "'=HYPERLINK(1)")
+
+
+def test_a_trial_wide_range_export_shows_rows_deleted_outside_the_application(
+    client: Client, trial, make_user
+) -> None:
+    from django.db import connection
+
+    evaluation = trial["evaluation"]
+    results = evaluation.results.count()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM screening_criterionresult WHERE evaluation_id = %s", [evaluation.pk])
+        cursor.execute("DELETE FROM screening_evaluation WHERE id = %s", [evaluation.pk])
+    client.force_login(make_user(Role.ADMIN, None, "admin.deletions"))
+    today = timezone.localdate().isoformat()
+    rows = read_csv(client.get(reverse("audit:audit_trail", args=["csv"]), {"start": today}))
+    records = [dict(zip(AUDIT_HEADER, r, strict=True)) for r in rows[1:]]
+    deleted = {(r["Record type"], r["Record ID"]) for r in records if r["Action"] == "deleted"}
+    assert sum(kind == "Criterion result" for kind, _ in deleted) == results > 0
+    assert ("Evaluation", str(evaluation.pk)) in deleted
