@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.test import Client
 from django.urls import reverse
 
@@ -9,6 +11,9 @@ from participants.intake import RecordKind
 from participants.models import Participant
 
 from ..conftest import PASSWORD
+
+TODAY = date.today()
+RECENT = (TODAY - timedelta(days=3)).isoformat()
 
 
 def logged_in(username: str) -> Client:

@@ -20,17 +20,9 @@ from participants.models import (
 from participants.services import record_lab
 from screening.models import Evaluation
 
-from .intake_helpers import add_url, logged_in
+from .intake_helpers import RECENT, TODAY, add_url
 
 pytestmark = pytest.mark.django_db
-
-TODAY = date.today()
-RECENT = (TODAY - timedelta(days=3)).isoformat()
-
-
-@pytest.fixture
-def client_a(coordinator_a):  # type: ignore[no-untyped-def]
-    return logged_in("coord.a")
 
 
 def test_register_issues_number_evaluates_and_opens_the_participant_page(client_a, site_a) -> None:

@@ -17,17 +17,9 @@ from participants.models import Assessment, ClinicalEvent, LabResult, Participan
 from screening.models import Evaluation
 from screening.services import evaluate_now
 
-from .intake_helpers import add_url, logged_in
+from .intake_helpers import RECENT, TODAY, add_url
 
 pytestmark = pytest.mark.django_db
-
-TODAY = date.today()
-RECENT = (TODAY - timedelta(days=3)).isoformat()
-
-
-@pytest.fixture
-def client_a(coordinator_a):  # type: ignore[no-untyped-def]
-    return logged_in("coord.a")
 
 
 def shown_state(page: str) -> str:
