@@ -128,15 +128,20 @@ def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
 
 def _check_record_dates(participant: Participant, record: ClinicalRecord) -> None:
     """A record is not dated in the future, nor before the participant's birth."""
-    _not_in_future(**_record_dates(record))
+    dates = _record_dates(record)
+    _not_in_future(**dates)
     born = participant.birth_date
     errors = {
         name: f"{value.isoformat()} is before the birth date {born.isoformat()}."
-        for name, value in _record_dates(record).items()
+        for name, value in dates.items()
         if value is not None and born is not None and value < born
     }
     if errors:
         raise RecordInvalid(errors)
+
+
+def _no_records() -> dict[str, list[Any]]:
+    return {"labs": [], "assessments": [], "therapies": [], "events": [], "reviews": []}
 
 
 def _check_header_with_engine(participant: Participant, *, birth_changed: bool) -> None:
@@ -145,15 +150,8 @@ def _check_header_with_engine(participant: Participant, *, birth_changed: bool) 
     from screening.case_builder import assemble, current_records
     from screening.criteria import CaseError, load_case
 
-    empty: dict[str, list[Any]] = {
-        "labs": [],
-        "assessments": [],
-        "therapies": [],
-        "events": [],
-        "reviews": [],
-    }
     try:
-        load_case(assemble(participant, timezone.localdate(), **empty))
+        load_case(assemble(participant, timezone.localdate(), **_no_records()))
     except CaseError as exc:
         errors: dict[str, list[str]] = {}
         for path, message in exc.errors:
@@ -182,13 +180,7 @@ def _check_with_engine(
     from screening.case_builder import assemble, current_records
     from screening.criteria import CaseError, load_case
 
-    parts: dict[str, list[Any]] = {
-        "labs": [],
-        "assessments": [],
-        "therapies": [],
-        "events": [],
-        "reviews": [],
-    }
+    parts = _no_records()
     part = _PART[type(record)]
     if isinstance(record, Assessment):
         parts["assessments"] = [
