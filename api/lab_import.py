@@ -130,7 +130,10 @@ def _implausibly_low(test_key: str, value: Any, unit: str) -> str:
     if test is None or test_key not in IMPLAUSIBLE_BELOW or isinstance(value, (str, bool)):
         return ""
     number = Decimal(value)
-    if number < 0 or not implausible(test, number, unit):  # a negative value is the loader's error
+    try:
+        if number < 0 or not implausible(test, number, unit):  # a negative value is the loader's error
+            return ""
+    except ArithmeticError:  # 1e1000000 overflows the conversion: the loader refuses its size
         return ""
     return (
         f"{number} {unit} is implausibly low for {test.label} (below {IMPLAUSIBLE_BELOW[test_key]} /µL): "

@@ -49,7 +49,9 @@ def labs(request: HttpRequest) -> JsonResponse:
     if not is_json(request):
         return error(415, "Send the rows as application/json.")
     try:
-        payload = json.loads(request.body.decode("utf-8"), parse_float=Decimal)
+        payload = json.loads(
+            request.body.decode("utf-8-sig"), parse_float=Decimal
+        )  # a leading BOM is tolerated, as json.loads of bytes does
     except RequestDataTooBig:
         return error(413, "Request too large.")
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting

@@ -143,19 +143,41 @@ class ShownStateMixin:
             widget=forms.HiddenInput, required=False, initial=json.dumps(self.shown_state(), sort_keys=True)
         )
 
-    def changed_since_shown(self) -> list[str]:
-        """Keys changed by another save since the form was opened, after resetting their fields.
-        A post without the hidden state (not from this form) is not checked."""
+    def _posted_state(self) -> dict[str, Any] | None:
+        """The state the form was opened with; None for a post not from this form (not checked)."""
         if not self.is_bound or self.SHOWN not in self.data:
-            return []
+            return None
         try:
             shown = json.loads(self.data.get(self.SHOWN) or "{}")
         except ValueError:
-            shown = {}
-        if not isinstance(shown, dict):
-            shown = {}
+            return {}
+        return shown if isinstance(shown, dict) else {}
+
+    @staticmethod
+    def _differences(shown: dict[str, Any], current: dict[str, str]) -> list[str]:
+        return sorted(k for k in shown.keys() | current.keys() if shown.get(k) != current.get(k))
+
+    def still_as_shown(self, current: dict[str, str]) -> bool:
+        """Checked again under the participant's row lock, just before saving: a save that landed
+        after the form was validated refuses this one (the user reloads the form)."""
+        shown = self._posted_state()
+        if shown is None or not self._differences(shown, current):
+            return True
+        self.add_error(  # type: ignore[attr-defined]
+            None,
+            "Another save changed this participant's data while yours was being saved. Nothing was "
+            "saved: open the form again to see the current values.",
+        )
+        return False
+
+    def changed_since_shown(self) -> list[str]:
+        """Keys changed by another save since the form was opened, after resetting their fields.
+        A post without the hidden state (not from this form) is not checked."""
+        shown = self._posted_state()
+        if shown is None:
+            return []
         current = self.shown_state()
-        changed = sorted(k for k in shown.keys() | current.keys() if shown.get(k) != current.get(k))
+        changed = self._differences(shown, current)
         if changed:
             data = self.data.copy()
             for key in changed:
@@ -271,6 +293,18 @@ class RegisterForm(ParticipantFormBase):
         return str(self.cleaned_data.get("cohort", ""))
 
 
+def participant_state(participant: Participant) -> dict[str, str]:
+    """What the key-dates form shows, as its conflict check compares it."""
+    names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
+    return {n: str(getattr(participant, n)) for n in names if getattr(participant, n) is not None}
+
+
+def fact_state(current: Mapping[str, Assessment], keys: Iterable[str]) -> dict[str, str]:
+    """What a fact form shows, as its conflict check compares it: a correction supersedes the
+    record, so a new current record means another save."""
+    return {key: str(current[key].pk) for key in keys if key in current}
+
+
 class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
     def __init__(self, participant: Participant, *args: Any, **kwargs: Any) -> None:
         self.participant = participant
@@ -302,10 +336,7 @@ class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
         return {k: v for k, v in self.cleaned_data.items() if k not in ("reason", self.SHOWN)}
 
     def shown_state(self) -> dict[str, str]:
-        names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
-        return {
-            n: str(getattr(self.participant, n)) for n in names if getattr(self.participant, n) is not None
-        }
+        return participant_state(self.participant)
 
     def clean(self) -> dict[str, Any]:
         changed = self.changed_since_shown()
@@ -604,11 +635,13 @@ class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
         self.helper.layout = Layout(*layout)
 
     def shown_state(self) -> dict[str, str]:
-        # A correction supersedes the record: a new current record means another save.
-        return {f.key: str(self.current[f.key].pk) for f in self.facts if f.key in self.current}
+        return fact_state(self.current, (f.key for f in self.facts))
 
     def fields_of(self, key: str) -> list[str]:
-        fact = next(f for f in self.facts if f.key == key)
+        # A key the form no longer shows (the group changed with sex or stratum): nothing to reset.
+        fact = next((f for f in self.facts if f.key == key), None)
+        if fact is None:
+            return []
         names = [bilag_name(d) for d in BILAG_DOMAINS] if fact.type is FactType.BILAG else [key]
         return names + ([f"{key}__date"] if fact.dated else [])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from redis.exceptions import RedisError
 
 from screening.criteria.vocabulary import EVENT_KINDS_BY_KIND, FACT_KEYS_BY_KEY, LAB_TESTS, LAB_TESTS_BY_KEY
 from screening.services import evaluate_now
@@ -35,6 +37,8 @@ from .forms import (
     TherapyForm,
     VoidForm,
     add_service_errors,
+    fact_state,
+    participant_state,
 )
 from .intake import (
     MODEL_BY_KIND,
@@ -62,6 +66,8 @@ from .models import (
     User,
 )
 from .selectors import get_participant
+
+log = logging.getLogger(__name__)
 
 WRITERS = (Role.COORDINATOR, Role.INVESTIGATOR)
 READERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
@@ -110,11 +116,15 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
+                if not form.still_as_shown(participant_state(_lock_participant(participant))):
+                    raise _Refused
                 services.update_participant(
                     _user(request), participant, reason=form.cleaned_data.get("reason", ""), **form.changes()
                 )
         except ValidationError as exc:
             add_service_errors(form, exc)
+        except _Refused:
+            pass
         else:
             evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
@@ -126,6 +136,12 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
         "preview_url": reverse("participants:preview", args=[participant.pk, "dates"]),
     }
     return render(request, "participants/records/dates.html", context)
+
+
+def _lock_participant(participant: Participant) -> Participant:
+    """The participant's row, locked until the save commits: the same lock the services take, so
+    the form's conflict check and the save see one state."""
+    return Participant.objects.select_for_update(of=("self",)).get(pk=participant.pk)
 
 
 # --- Record forms ------------------------------------------------------------------------------
@@ -260,6 +276,12 @@ def _save(request: HttpRequest, participant: Participant, entry: Entry) -> str:
                 for area in areas:
                     services.confirm_history(user, participant, area=area)
                 return "history taken in full: " + (", ".join(areas) or "no new area")
+            _lock_participant(participant)
+            current = Assessment.objects.filter(
+                participant=participant, state=RecordState.CURRENT, key__in=[f.key for f in form.facts]
+            )
+            if not form.still_as_shown(fact_state({a.key: a for a in current}, (f.key for f in form.facts))):
+                raise _Refused
             reason = form.cleaned_data.get("reason", "")
             changes = form.changes()
             for fact, value, when, current in changes:
@@ -304,7 +326,13 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if request.method == "POST" and entry.form is not None and entry.form.is_valid():
         claim = _claim_submission(participant, submission) if submission else None
         if claim is False:
-            messages.info(request, "This entry was already saved: the form was sent twice.")
+            state = _submission_state(participant, submission)
+            messages.info(
+                request,
+                "This entry was already saved: the form was sent twice."
+                if state == "saved"
+                else "This form is being saved: check the participant's records in a moment.",
+            )
             return _detail(participant)
         try:
             detail = _save(request, participant, entry)
@@ -314,6 +342,8 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         except Exception:
             _release_submission(participant, submission, claim)
             raise
+        if claim:
+            _mark_submission_saved(participant, submission)
         evaluate_now(participant, _user(request), detail)
         messages.success(request, f"Saved: {detail}.")
         return _detail(participant)
@@ -321,6 +351,7 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
+_TOKEN_SECONDS = 24 * 3600
 
 
 def _submission_token(request: HttpRequest) -> str:
@@ -333,15 +364,38 @@ def _submission_key(participant: Participant, token: str) -> str:
     return f"intake-submission:{participant.pk}:{token}"
 
 
-def _claim_submission(participant: Participant, token: str) -> bool:
-    # SET NX in Redis: of two requests carrying one token, only the first may save.
-    return bool(cache.add(_submission_key(participant, token), "saved", timeout=24 * 3600))
+def _claim_submission(participant: Participant, token: str) -> bool | None:
+    """SET NX in Redis: of two requests carrying one token, only the first may save. None when
+    Redis is unreachable: the save goes ahead unguarded, as saves do when the broker is down."""
+    try:
+        return bool(cache.add(_submission_key(participant, token), "pending", timeout=_TOKEN_SECONDS))
+    except RedisError:
+        log.warning("submission token not checked: Redis unreachable")
+        return None
+
+
+def _submission_state(participant: Participant, token: str) -> str | None:
+    try:
+        value = cache.get(_submission_key(participant, token))
+    except RedisError:
+        return None
+    return str(value) if value is not None else None
+
+
+def _mark_submission_saved(participant: Participant, token: str) -> None:
+    try:
+        cache.set(_submission_key(participant, token), "saved", timeout=_TOKEN_SECONDS)
+    except RedisError:
+        log.warning("submission token not marked saved: Redis unreachable")
 
 
 def _release_submission(participant: Participant, token: str, claim: bool | None) -> None:
     """Nothing was saved: the same form may be sent again."""
     if claim:
-        cache.delete(_submission_key(participant, token))
+        try:
+            cache.delete(_submission_key(participant, token))
+        except RedisError:
+            log.warning("submission token not released: Redis unreachable")
 
 
 def _record(participant: Participant, kind: RecordKind, record_pk: int) -> ClinicalRecord:

@@ -315,3 +315,12 @@ def test_admin_lists_and_revokes_tokens_without_showing_them(
     )
     client.logout()
     assert post(client, {"rows": [row(participant_a)]}, token).status_code == 401
+
+
+def test_a_number_too_large_to_convert_is_refused_not_a_server_error(
+    client: Client, coordinator_a, participant_a
+) -> None:
+    body = json.dumps({"rows": [row(participant_a, value=0)]}).replace('"value": 0', '"value": 1e1000000')
+    response = post(client, body, token_for(coordinator_a))
+    assert response.status_code == 400
+    assert not LabResult.objects.exists()

@@ -5,6 +5,7 @@ changed the values it showed."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import date, timedelta
 
@@ -281,3 +282,74 @@ def test_a_refused_entry_keeps_its_token_for_the_corrected_attempt(client_a, par
     lab["collected"] = RECENT
     assert client_a.post(url, lab).status_code == 302
     assert LabResult.objects.filter(participant=participant_a).count() == 1
+
+
+def test_a_tampered_or_outdated_form_state_is_a_conflict_not_an_error(client_a, participant_a) -> None:
+    url = add_url(participant_a, "fact", "?group=history")
+    posted = {"group": "history", "cirrhosis": "no", "shown_state": '{"not_a_fact_of_this_form": "1"}'}
+    response = client_a.post(url, posted)
+    assert response.status_code == 200
+    assert "another save changed: Not a fact of this form" in response.content.decode()
+    assert not Assessment.objects.exists()
+
+
+def test_a_save_landing_after_validation_refuses_the_stale_form(participant_a) -> None:
+    """The check is repeated under the row lock; here the other save lands between the two."""
+    from participants.forms import EditParticipantForm, participant_state
+
+    form = EditParticipantForm(
+        participant_a,
+        {
+            "sex": "F",
+            "lupus_nephritis": "no",
+            "birth_date": "1987-09-14",
+            "reason": "",
+            "shown_state": json.dumps(participant_state(participant_a), sort_keys=True),
+        },
+    )
+    assert form.is_valid()
+    services.update_participant(
+        participant_a.created_by, participant_a, reason="passport", birth_date=date(1987, 9, 15)
+    )
+    assert not form.still_as_shown(participant_state(Participant.objects.get(pk=participant_a.pk)))
+    assert "while yours was being saved" in str(form.non_field_errors())
+
+
+def test_add_forms_save_when_redis_is_unreachable(client_a, participant_a, settings) -> None:
+    url = add_url(participant_a, "lab", "?test=crp")
+    token = submission_token(client_a.get(url).content.decode())
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    lab = {
+        "test": "crp",
+        "value_number": "3",
+        "unit": "mg/L",
+        "uln": "5",
+        "collected": RECENT,
+        "submission": token,
+    }
+    assert client_a.post(url, lab).status_code == 302
+    assert LabResult.objects.filter(participant=participant_a).count() == 1
+
+
+def test_a_second_click_while_the_first_is_saving_does_not_claim_it_saved(client_a, participant_a) -> None:
+    from django.core.cache import cache
+
+    url = add_url(participant_a, "lab", "?test=crp")
+    token = submission_token(client_a.get(url).content.decode())
+    cache.add(f"intake-submission:{participant_a.pk}:{token}", "pending")  # the first request, still running
+    lab = {
+        "test": "crp",
+        "value_number": "3",
+        "unit": "mg/L",
+        "uln": "5",
+        "collected": RECENT,
+        "submission": token,
+    }
+    page = client_a.post(url, lab, follow=True).content.decode()
+    assert "This form is being saved" in page and "already saved" not in page
+    assert not LabResult.objects.exists()
