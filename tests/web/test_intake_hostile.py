@@ -244,17 +244,16 @@ def submission_token(page: str) -> str:
     return match.group(1)
 
 
+def crp_form(client, participant: Participant, collected: str = RECENT) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """An opened CRP form and the entry it posts, with the form's one-time token."""
+    url = add_url(participant, "lab", "?test=crp")
+    token = submission_token(client.get(url).content.decode())
+    entry = {"test": "crp", "value_number": "3", "unit": "mg/L", "uln": "5", "collected": collected}
+    return url, entry | {"submission": token}
+
+
 def test_a_double_submitted_lab_is_saved_once(client_a, participant_a) -> None:
-    url = add_url(participant_a, "lab", "?test=crp")
-    token = submission_token(client_a.get(url).content.decode())
-    lab = {
-        "test": "crp",
-        "value_number": "3",
-        "unit": "mg/L",
-        "uln": "5",
-        "collected": RECENT,
-        "submission": token,
-    }
+    url, lab = crp_form(client_a, participant_a)
     assert client_a.post(url, lab).status_code == 302
     second = client_a.post(url, lab, follow=True)
     assert "This entry was already saved: the form was sent twice." in second.content.decode()
@@ -266,19 +265,10 @@ def test_a_double_submitted_lab_is_saved_once(client_a, participant_a) -> None:
 
 
 def test_a_refused_entry_keeps_its_token_for_the_corrected_attempt(client_a, participant_a) -> None:
-    url = add_url(participant_a, "lab", "?test=crp")
-    token = submission_token(client_a.get(url).content.decode())
     future = (TODAY + timedelta(days=2)).isoformat()
-    lab = {
-        "test": "crp",
-        "value_number": "3",
-        "unit": "mg/L",
-        "uln": "5",
-        "collected": future,
-        "submission": token,
-    }
+    url, lab = crp_form(client_a, participant_a, collected=future)
     refused = client_a.post(url, lab)
-    assert refused.status_code == 200 and submission_token(refused.content.decode()) == token
+    assert refused.status_code == 200 and submission_token(refused.content.decode()) == lab["submission"]
     lab["collected"] = RECENT
     assert client_a.post(url, lab).status_code == 302
     assert LabResult.objects.filter(participant=participant_a).count() == 1
@@ -316,21 +306,12 @@ def test_a_save_landing_after_validation_refuses_the_stale_form(participant_a) -
 
 
 def test_add_forms_save_when_redis_is_unreachable(client_a, participant_a, settings) -> None:
-    url = add_url(participant_a, "lab", "?test=crp")
-    token = submission_token(client_a.get(url).content.decode())
+    url, lab = crp_form(client_a, participant_a)
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
-    }
-    lab = {
-        "test": "crp",
-        "value_number": "3",
-        "unit": "mg/L",
-        "uln": "5",
-        "collected": RECENT,
-        "submission": token,
     }
     assert client_a.post(url, lab).status_code == 302
     assert LabResult.objects.filter(participant=participant_a).count() == 1
@@ -339,17 +320,10 @@ def test_add_forms_save_when_redis_is_unreachable(client_a, participant_a, setti
 def test_a_second_click_while_the_first_is_saving_does_not_claim_it_saved(client_a, participant_a) -> None:
     from django.core.cache import cache
 
-    url = add_url(participant_a, "lab", "?test=crp")
-    token = submission_token(client_a.get(url).content.decode())
-    cache.add(f"intake-submission:{participant_a.pk}:{token}", "pending")  # the first request, still running
-    lab = {
-        "test": "crp",
-        "value_number": "3",
-        "unit": "mg/L",
-        "uln": "5",
-        "collected": RECENT,
-        "submission": token,
-    }
+    url, lab = crp_form(client_a, participant_a)
+    cache.add(
+        f"intake-submission:{participant_a.pk}:{lab['submission']}", "pending"
+    )  # the first request, still running
     page = client_a.post(url, lab, follow=True).content.decode()
     assert "This form is being saved" in page and "already saved" not in page
     assert not LabResult.objects.exists()
