@@ -11,6 +11,7 @@ RUN useradd --create-home --uid 1000 app
 
 COPY pyproject.toml README.md ./
 COPY config ./config
+COPY exports ./exports
 COPY participants ./participants
 COPY screening ./screening
 COPY adjudication ./adjudication

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from exports import export_format
 from participants.access import role_required
 from participants.models import Cohort, Role
 from participants.selectors import get_participant
@@ -192,9 +193,5 @@ def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.MONITOR, Role.ADMIN)
 def export_log(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    escalations = selectors.eac_log(request.user)  # type: ignore[arg-type]
-    if fmt == "csv":
-        return exports.csv_response(escalations)
-    if fmt == "xlsx":
-        return exports.xlsx_response(escalations)
-    raise Http404("Unknown format")
+    fmt = export_format(fmt)
+    return exports.download(fmt, selectors.eac_log(request.user))  # type: ignore[arg-type]

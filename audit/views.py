@@ -7,20 +7,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from exports import ExportFormat, download, export_format
 from participants.access import role_required
 from participants.models import Role
 from participants.selectors import get_participant, sees_every_participant, visible_participants
 
-from . import exports, reports, trail
+from . import reports, trail
 from .forms import AuditExportForm, FindParticipantForm, TrailFilterForm
 
 TRAIL_READERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
 EXPORTERS = (Role.MONITOR, Role.ADMIN)
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in exports.ExportFormat.ALL:
-        raise Http404
 
 
 @role_required(*TRAIL_READERS)
@@ -69,21 +65,21 @@ def exports_page(request: HttpRequest) -> HttpResponse:
                 "Participants by failing criterion (latest evaluation)", funnel.by_failing_criterion
             ),
             "audit_form": AuditExportForm(),
-            "formats": exports.ExportFormat.ALL,
+            "formats": ExportFormat.ALL,
         },
     )
 
 
 @role_required(*EXPORTERS)
 def screening_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    _check_format(fmt)
+    fmt = export_format(fmt)
     rows = reports.screening_log_rows(visible_participants(request.user))  # type: ignore[arg-type]
-    return exports.download(fmt, "screening-log", reports.SCREENING_LOG_HEADER, rows, "Screening log")
+    return download(fmt, "screening-log", reports.SCREENING_LOG_HEADER, rows, "Screening log")
 
 
 @role_required(*EXPORTERS)
 def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    _check_format(fmt)
+    fmt = export_format(fmt)
     form = AuditExportForm(request.GET)
     if not form.is_valid():
         return render(request, "audit/export_error.html", {"form": form}, status=400)
@@ -105,11 +101,11 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
         None if unscoped else participants, include_unattached=include_unattached, start=start, end=end
     )
     basename = f"audit-trail-{number}" if number else "audit-trail"
-    return exports.download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")
+    return download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")
 
 
 @role_required(*EXPORTERS)
 def funnel_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    _check_format(fmt)
+    fmt = export_format(fmt)
     funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
-    return exports.download(fmt, "screening-funnel", reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel")
+    return download(fmt, "screening-funnel", reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel")

@@ -1,6 +1,7 @@
 """Streamed CSV and XLSX downloads, safe against spreadsheet formula injection.
 
-Rows arrive as an iterator and leave in chunks: nothing holds the whole table. CSV is written
+A report gives a header and an iterator of rows of plain values (text, numbers, dates, None);
+this module alone turns them into cells and files. Rows arrive as an iterator and leave in chunks: nothing holds the whole table. CSV is written
 row by row into the response. XLSX is built by an openpyxl write-only workbook (which keeps its
 rows in a temporary file, not in memory) into a temporary file, which is then streamed.
 """
@@ -16,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -35,6 +36,13 @@ class ExportFormat:
     CSV = "csv"
     XLSX = "xlsx"
     ALL = (CSV, XLSX)
+
+
+def export_format(fmt: str) -> str:
+    """The format named in a download URL; any other is a 404."""
+    if fmt not in ExportFormat.ALL:
+        raise Http404("Unknown export format")
+    return fmt
 
 
 def neutralise(value: str) -> str:
@@ -116,6 +124,7 @@ CONTENT_TYPES = {
 def download(
     fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = ""
 ) -> StreamingHttpResponse:
+    """The file `<basename>-<local date and time>.<fmt>`, streamed; `fmt` as checked by `export_format`."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     chunks: Iterator[Any] = (
         csv_chunks(header, rows)

@@ -1,0 +1,27 @@
+"""The one export pipeline: every CSV and XLSX download (screening log, audit trail, funnel, EAC
+log) is streamed by `download`, with the same formula neutralising and cell conversion.
+
+A bottom layer: it imports Django but no app of the project, so every app may use it.
+"""
+
+from .pipeline import (
+    ExportFormat,
+    csv_cell,
+    csv_chunks,
+    download,
+    export_format,
+    neutralise,
+    xlsx_cell,
+    xlsx_chunks,
+)
+
+__all__ = [
+    "ExportFormat",
+    "csv_cell",
+    "csv_chunks",
+    "download",
+    "export_format",
+    "neutralise",
+    "xlsx_cell",
+    "xlsx_chunks",
+]
