@@ -31,8 +31,9 @@ from screening.criteria.vocabulary import (
     UlnRule,
     ValueKind,
 )
+from screening.labels import humanize
 
-from .intake import EventField, event_fields, humanize, unit_label
+from .intake import EventField, event_fields, unit_label
 from .models import (
     Assessment,
     ClinicalEvent,

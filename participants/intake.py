@@ -25,6 +25,7 @@ from screening.criteria.vocabulary import (
     EventKind,
     FactKey,
 )
+from screening.labels import humanize, words
 from screening.services import preview
 
 from .models import (
@@ -194,26 +195,6 @@ def event_fields(kind: str) -> tuple[EventField, ...]:
     return tuple(fields)
 
 
-_WORDS = {
-    "nih": "NIH",
-    "isn": "ISN",
-    "rps": "RPS",
-    "nyha": "NYHA",
-    "ln": "LN",
-    "cis": "CIS",
-    "bcc": "BCC",
-    "scc": "SCC",
-    "cns": "CNS",
-}
-
-
-def humanize(name: str) -> str:
-    """`nih_activity_index` → "NIH activity index", `cis_breast` → "CIS breast"."""
-    words = [_WORDS.get(w, w) for w in name.split("_")]
-    text = " ".join(words)
-    return text[0].upper() + text[1:] if text else text
-
-
 def unit_label(unit: str) -> str:
     """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
     label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
@@ -269,7 +250,7 @@ def describe(record: ClinicalRecord) -> str:
         details = "; ".join(f"{humanize(k)}: {_plain(v)}" for k, v in record.details.items())
         return f"{humanize(record.kind)} on {record.date.isoformat()}" + (f" ({details})" if details else "")
     if isinstance(record, HistoryReview):
-        return f"History of {humanize(record.area).lower()} taken in full"
+        return f"History of {words(record.area)} taken in full"
     return str(record)
 
 

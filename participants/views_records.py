@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
 from screening.criteria.vocabulary import EVENT_KINDS_BY_KIND, FACT_KEYS_BY_KEY, LAB_TESTS, LAB_TESTS_BY_KEY
+from screening.labels import humanize
 from screening.services import evaluate_now
 
 from . import services
@@ -49,7 +50,6 @@ from .intake import (
     facts_for,
     group_facts,
     group_label,
-    humanize,
     kinds_for,
     preview_change,
 )

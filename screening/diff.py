@@ -18,6 +18,7 @@ from screening.labels import (
     fact_label,
     humanize,
     lab_label,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def _therapy(t: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _event(e: Mapping[str, Any]) -> tuple[str, str]:
-    details = [f"{humanize(k).lower()} {_fmt(v)}" for k, v in sorted(e.items()) if k not in ("kind", "date")]
+    details = [f"{words(k)} {_fmt(v)}" for k, v in sorted(e.items()) if k not in ("kind", "date")]
     return f"{event_label(e['kind'])} on {e['date']}", ", ".join(details) or "recorded"
 
 

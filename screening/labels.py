@@ -55,8 +55,29 @@ DATE_LABELS = {
 _AGENTS = {a.key: a.label for a in THERAPY_AGENTS}
 
 
+# Abbreviations in vocabulary keys, written as the protocol writes them.
+_ABBREVIATIONS = {
+    "nih": "NIH",
+    "isn": "ISN",
+    "rps": "RPS",
+    "nyha": "NYHA",
+    "ln": "LN",
+    "cis": "CIS",
+    "bcc": "BCC",
+    "scc": "SCC",
+    "cns": "CNS",
+    "slicc": "SLICC",
+}
+
+
+def words(key: str) -> str:
+    """A vocabulary key inside a sentence: `cns_lupus` → "CNS lupus" (abbreviations stay capitals)."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in key.split("_") if word)
+
+
 def humanize(key: str) -> str:
-    text = key.replace("_", " ").strip()
+    """A vocabulary key as a label: `nih_activity_index` → "NIH activity index"."""
+    text = words(key)
     return text[:1].upper() + text[1:]
 
 
@@ -101,7 +122,7 @@ def agent_label(agent: str, name: str = "") -> str:
 
 
 def area_label(area: str) -> str:
-    return "prior therapies" if area == "therapies" else humanize(area).lower()
+    return "prior therapies" if area == "therapies" else words(area)
 
 
 def path_label(path: str) -> str:
@@ -118,5 +139,5 @@ def path_label(path: str) -> str:
         return f"{DATE_LABELS.get(rest, humanize(rest))} date"
     if head == "events":
         kind, _, field = rest.partition(".")
-        return f"{event_label(kind)} record: {humanize(field).lower()}"
+        return f"{event_label(kind)} record: {words(field)}"
     return {"birth_date": "Date of birth", "sex": "Sex assigned at birth"}.get(path, humanize(path))
