@@ -52,7 +52,15 @@ def test_compose_app_services_read_the_same_variables_as_settings() -> None:
 def test_dockerfile_builds_the_application_image() -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
-    for directory in ("config", "exports", "participants", "screening", "adjudication", "templates", "static"):
+    for directory in (
+        "config",
+        "exports",
+        "participants",
+        "screening",
+        "adjudication",
+        "templates",
+        "static",
+    ):
         assert f"COPY {directory} " in dockerfile, directory
     assert "collectstatic" in dockerfile
     assert "USER app" in dockerfile
