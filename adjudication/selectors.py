@@ -49,22 +49,10 @@ def get_escalation(user: User, pk: int, *, for_update: bool = False) -> Escalati
     return get_object_or_404(qs, pk=pk)
 
 
-@dataclass(frozen=True)
-class QueueFilters:
-    criterion: str = ""
-    cohort: str = ""
-    site: str = ""
-
-
-def eac_queue(user: User, filters: QueueFilters = QueueFilters()) -> QuerySet[Escalation]:
-    """Open EAC escalations oldest first, with the reviews of their current round counted."""
+def eac_queue(user: User) -> QuerySet[Escalation]:
+    """Open EAC escalations oldest first, with the reviews of their current round counted (the
+    queue page narrows it with adjudication.filters.QueueFilter)."""
     qs = actionable_escalations(user).filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
-    if filters.criterion:
-        qs = qs.filter(criterion_id=filters.criterion)
-    if filters.cohort:
-        qs = qs.filter(participant__cohort=filters.cohort)
-    if filters.site:
-        qs = qs.filter(participant__site__code=filters.site)
     current = Q(reviews__round=F("round"), reviews__action__in=["approve", "reject"])
     return qs.annotate(
         votes=Count("reviews", filter=current),

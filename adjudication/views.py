@@ -15,11 +15,12 @@ from django.views.decorators.http import require_POST
 
 from exports import export_format
 from participants.access import role_required
-from participants.models import Cohort, Role
+from participants.models import Role
 from participants.selectors import get_participant
 
 from . import exports, selectors, services
-from .forms import InformationRequestForm, QueueFilterForm, SignForm
+from .filters import QueueFilter
+from .forms import InformationRequestForm, SignForm
 from .models import ReviewAction, claim_hours
 from .presentation import evidence_changes, evidence_rows
 
@@ -29,22 +30,19 @@ REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
 @role_required(Role.EAC_REVIEWER)
 def queue(request: HttpRequest) -> HttpResponse:
     choices = selectors.queue_filter_choices(request.user)  # type: ignore[arg-type]
-    form = QueueFilterForm(
-        request.GET or None,
+    filters = QueueFilter(
+        request.GET,
+        selectors.eac_queue(request.user),  # type: ignore[arg-type]
         criteria=choices["criteria"],
-        cohorts=[c.value for c in Cohort],
         sites=choices["sites"],
     )
-    filters = selectors.QueueFilters()
-    if form.is_valid():
-        filters = selectors.QueueFilters(**form.cleaned_data)
-    escalations = selectors.eac_queue(request.user, filters)  # type: ignore[arg-type]
     return render(
         request,
         "adjudication/queue.html",
         {
-            "escalations": escalations,
-            "form": form,
+            "escalations": filters.qs,
+            "form": filters.form,
+            "ignored_filters": filters.ignored,
             "quorum": settings.EAC_QUORUM,
             "claim_hours": claim_hours(),
         },

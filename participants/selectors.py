@@ -5,6 +5,7 @@ A participant of another site is simply not in the queryset, so a URL with its I
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -15,12 +16,12 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from .filters import ParticipantListFilter
 from .models import (
     SITE_ROLES,
     Assessment,
     ClinicalEvent,
     ClinicalRecord,
-    Cohort,
     HistoryReview,
     LabResult,
     Membership,
@@ -136,6 +137,7 @@ class Dashboard:
     today: date
     horizon: date
     sites: list[Site]  # for the site filter of cross-site roles; empty for a site role
+    filters: ParticipantListFilter
 
 
 def dashboard_scope(user: User, membership: Membership | None) -> QuerySet[Participant]:
@@ -149,18 +151,16 @@ def dashboard_scope(user: User, membership: Membership | None) -> QuerySet[Parti
 def site_dashboard(
     user: User,
     membership: Membership | None,
+    filters: Mapping[str, Any] | None = None,
     *,
-    status: str = "",
-    cohort: str = "",
-    search: str = "",
-    site: str = "",
     page: int = 1,
     page_size: int = 50,
     today: date | None = None,
 ) -> Dashboard:
-    """The dashboard: filtered participants, counts per status (under the cohort, search and site
-    filters), and the results of latest evaluations that stop holding within a week. A constant
-    number of queries."""
+    """The dashboard: participants under `filters` (the page's query string, ParticipantListFilter),
+    counts per status (under the cohort, search and site filters), and the results of latest
+    evaluations (under the site filter) that stop holding within a week. A constant number of
+    queries."""
     from screening.models import Outcome
     from screening.selectors import EXPIRING_DAYS, latest_results
 
@@ -169,18 +169,12 @@ def site_dashboard(
     scope = dashboard_scope(user, membership)
     cross_site = membership is None or membership.role not in SITE_ROLES
     sites = list(Site.objects.filter(pk__in=scope.values("site_id"))) if cross_site else []
-    if site and cross_site:
-        scope = scope.filter(site__code=site)
-    filtered = scope
-    if cohort in Cohort.values:
-        filtered = filtered.filter(cohort=cohort)
-    if search.strip():
-        filtered = filtered.filter(screening_number__icontains=search.strip())
-    counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
+    chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
+    counted = chosen.narrow(scope, ("site", "cohort", "q"))
+    counts = dict(counted.order_by().values_list("status").annotate(n=Count("pk")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
-    if status in ScreeningStatus.values:
-        filtered = filtered.filter(status=status)
-    paginator = Paginator(filtered.order_by("site__code", "screening_sequence"), page_size)
+    paginator = Paginator(chosen.qs.order_by("site__code", "screening_sequence"), page_size)
+    scope = chosen.narrow(scope, ("site",))
 
     expiring_participants = list(
         scope.filter(status_valid_until__lte=horizon).order_by("status_valid_until", "screening_number")[:50]
@@ -218,4 +212,5 @@ def site_dashboard(
         today=today,
         horizon=horizon,
         sites=sites,
+        filters=chosen,
     )

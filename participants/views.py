@@ -39,10 +39,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(destination)
 
 
-def _printable(value: str) -> str:
-    return "".join(ch for ch in value if ch.isprintable())
-
-
 def _page_number(value: str | None) -> int:
     try:
         return max(1, int(value or 1))
@@ -54,25 +50,16 @@ def _page_number(value: str | None) -> int:
 def participant_list(request: HttpRequest) -> HttpResponse:
     """The site dashboard: participants with their status, filters, counts and expiring results."""
     membership = request.membership  # type: ignore[attr-defined]
-    filters = {
-        "status": request.GET.get("status", ""),
-        "cohort": request.GET.get("cohort", ""),
-        # PostgreSQL text cannot hold NUL; no screening number or site code has a control character.
-        "search": _printable(request.GET.get("q", ""))[:30],
-        "site": _printable(request.GET.get("site", ""))[:10],
-    }
     dashboard = site_dashboard(
         request.user,  # type: ignore[arg-type]
         membership,
-        status=filters["status"],
-        cohort=filters["cohort"],
-        search=filters["search"],
-        site=filters["site"],
+        request.GET,
         page=_page_number(request.GET.get("page")),
     )
     context = {
         "dashboard": dashboard,
-        "filters": filters,
+        "filters": dashboard.filters.chosen,
+        "ignored_filters": dashboard.filters.ignored,
         "site": membership.site,
         "statuses": ScreeningStatus.choices,
         "cohorts": Cohort.choices,
