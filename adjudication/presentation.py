@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from screening.labels import words
+
 
 @dataclass(frozen=True)
 class EvidenceRow:
@@ -24,7 +26,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')}: {_text(v)}" for k, v in value.items())
+        return ", ".join(f"{words(k)}: {_text(v)}" for k, v in value.items())
     if isinstance(value, list):
         return " + ".join(_text(v) for v in value)
     if isinstance(value, bool):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django import template
+from django.db import models
 
 from participants import links
 from participants.models import ScreeningStatus
-from screening.labels import path_label
 from screening.models import Outcome, ReviewBy, Trigger
 from screening.selectors import criterion_title as _criterion_title
 
@@ -35,29 +36,23 @@ def edit_dates_url(participant_pk: int) -> str | None:
     return links.edit_dates_url(participant_pk)
 
 
-@register.filter
-def status_label(status: str) -> str:
-    return str(dict(ScreeningStatus.choices).get(status, status))
+def _choice_label(choices: type[models.TextChoices]) -> Callable[[str], str]:
+    labels = dict(choices.choices)
+
+    def label(value: str) -> str:
+        """The label of a stored choice; a value that is not one shows as it is."""
+        return str(labels.get(value, value))
+
+    return label
 
 
-@register.filter
-def outcome_label(outcome: str) -> str:
-    return str(dict(Outcome.choices).get(outcome, outcome))
-
-
-@register.filter
-def review_by_label(review_by: str) -> str:
-    return str(dict(ReviewBy.choices).get(review_by, review_by))
-
-
-@register.filter
-def trigger_label(trigger: str) -> str:
-    return str(dict(Trigger.choices).get(trigger, trigger))
-
-
-@register.filter
-def missing_label(path: str) -> str:
-    return path_label(path)
+for _name, _choices in (
+    ("status_label", ScreeningStatus),
+    ("outcome_label", Outcome),
+    ("review_by_label", ReviewBy),
+    ("trigger_label", Trigger),
+):
+    register.filter(_name, _choice_label(_choices))
 
 
 @register.filter

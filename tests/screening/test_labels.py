@@ -22,3 +22,19 @@ def test_words_inside_a_sentence_stay_lower_case_but_abbreviations() -> None:
     assert event_label("cns_lupus") == "CNS lupus"
     assert path_label("reviewed.cns_lupus") == "Confirm the history of CNS lupus was taken in full"
     assert path_label("events.kidney_biopsy.nih_activity_index") == "Kidney biopsy record: NIH activity index"
+
+
+def test_choice_label_filters_of_the_participant_pages() -> None:
+    from participants.models import ScreeningStatus
+    from participants.templatetags.screening_ui import register
+    from screening.models import Outcome, ReviewBy, Trigger
+
+    for name, choices in (
+        ("status_label", ScreeningStatus),
+        ("outcome_label", Outcome),
+        ("review_by_label", ReviewBy),
+        ("trigger_label", Trigger),
+    ):
+        label = register.filters[name]
+        assert [label(value) for value in choices.values] == [str(lab) for lab in choices.labels], name
+        assert label("not-a-choice") == "not-a-choice"
