@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import yaml
 
@@ -52,15 +53,13 @@ def test_compose_app_services_read_the_same_variables_as_settings() -> None:
 def test_dockerfile_builds_the_application_image() -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
-    for directory in (
-        "config",
-        "exports",
-        "participants",
-        "screening",
-        "adjudication",
-        "templates",
-        "static",
-    ):
+    # Every package pip installs from the image's copy (pyproject's list), and the pages' files.
+    include = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
+        "find"
+    ]
+    packages = [pattern.removesuffix("*") for pattern in include["include"]]
+    assert {"config", "exports", "participants", "screening", "adjudication", "audit", "api"} <= set(packages)
+    for directory in (*packages, "templates", "static"):
         assert f"COPY {directory} " in dockerfile, directory
     assert "collectstatic" in dockerfile
     assert "USER app" in dockerfile
