@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-import exports
+from exports import download
 
 from .models import Escalation
 
@@ -83,6 +83,6 @@ def _decision(d: Any) -> list[Any]:
     return [d.decision, d.date, d.evidence_digest] if d is not None else ["", "", ""]
 
 
-def download(fmt: str, escalations: QuerySet[Escalation]) -> StreamingHttpResponse:
+def download_eac_log(fmt: str, escalations: QuerySet[Escalation]) -> StreamingHttpResponse:
     """The EAC log as a file of the export pipeline (`fmt` checked by `exports.export_format`)."""
-    return exports.download(fmt, "eac-log", HEADER, rows(escalations), "EAC log")
+    return download(fmt, "eac-log", HEADER, rows(escalations), "EAC log")

@@ -18,7 +18,8 @@ from participants.access import role_required
 from participants.models import Role
 from participants.selectors import get_participant
 
-from . import exports, selectors, services
+from . import selectors, services
+from .exports import download_eac_log
 from .filters import QueueFilter
 from .forms import InformationRequestForm, SignForm
 from .models import ReviewAction, claim_hours
@@ -192,4 +193,4 @@ def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.MONITOR, Role.ADMIN)
 def export_log(request: HttpRequest, fmt: str) -> HttpResponseBase:
     fmt = export_format(fmt)
-    return exports.download(fmt, selectors.eac_log(request.user))  # type: ignore[arg-type]
+    return download_eac_log(fmt, selectors.eac_log(request.user))  # type: ignore[arg-type]
