@@ -10,7 +10,7 @@ from .catalogue import CRITERIA, RULES
 from .context import Ctx
 from .framework import Rule, not_applicable
 from .model import Case
-from .protocol import CURRENT_PROTOCOL, ProtocolVersion
+from .protocol import CURRENT_PROTOCOL, ProtocolVersion, get_protocol
 from .results import CriterionResult, Evaluation, Outcome, Overall
 
 ONE_DAY: Final = timedelta(days=1)
@@ -40,8 +40,17 @@ def _plan(cohort: str) -> tuple[_Step, ...]:
 _PLANS: Final = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
 
 
+def protocol_for(case: Case, override: ProtocolVersion | None = None) -> ProtocolVersion:
+    """The version a case is evaluated under: the override, else the one it names, else the current one."""
+    if override is not None:
+        return override
+    if case.protocol_version is not None:
+        return get_protocol(case.protocol_version)
+    return CURRENT_PROTOCOL
+
+
 def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
-    protocol = protocol or CURRENT_PROTOCOL
+    protocol = protocol_for(case, protocol)
     ctx = Ctx.build(case, protocol)
     plan = _PLANS[case.cohort]
     # Most results are PASS or NOT_APPLICABLE: compute all, then revisit only the others.

@@ -624,6 +624,8 @@ EVENT_KINDS: Final[tuple[EventKind, ...]] = (
         ("isn_rps_classes",),
     ),
     EventKind("muscle_biopsy", "biopsy date", ("active_myositis",), ("active_myositis",)),
+    # From protocol 2025-11-14.3 (exc.major_surgery); accepted and ignored under 2025-03-31.2.
+    EventKind("major_surgery", "day of the operation", ("procedure",)),
 )
 EVENT_KINDS_BY_KIND: Final[Mapping[str, EventKind]] = MappingProxyType({k.kind: k for k in EVENT_KINDS})
 
