@@ -72,6 +72,7 @@ class ProtocolVersion:
     thresholds: Thresholds
     agents: Mapping[str, TherapyAgent] = field(default_factory=dict)
     unlisted_agent: TherapyAgent = UNLISTED_AGENT
+    based_on: str | None = None  # the version this one amends
 
     def agent(self, key: str) -> TherapyAgent:
         """Table 4 row of an agent key; `other` is the unlisted agent."""

@@ -61,10 +61,6 @@ class LabTest:
         return None
 
 
-_ONE: Final = Decimal(1)
-_THOUSAND: Final = Decimal(1000)
-
-
 def _u(unit: str, num: str | int = 1, den: str | int = 1) -> UnitFactor:
     return UnitFactor(unit, Decimal(num), Decimal(den))
 
