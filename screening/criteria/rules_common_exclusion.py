@@ -199,6 +199,36 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
 
 
 @criterion(
+    "exc.major_surgery",
+    EXCLUSION_ALL,
+    title="Major surgery within {major_surgery_days_weeks} weeks",
+    page="Major surgery within {major_surgery_days_weeks} weeks prior to enrollment.",
+    rule="Rule: FAIL if a major_surgery event (date = the day of the operation; an operation the investigator "
+    "judges major) is dated ≥ E − {major_surgery_days} days. Else PASS if major_surgery is reviewed, else "
+    "MISSING [reviewed.major_surgery]. A planned operation is weighed in exc.uncontrolled_disease.",
+    timing=True,
+    reads=("major_surgery_days",),
+    introduced_in="2025-11-14.3",
+)
+def exc_major_surgery(ctx: Ctx) -> CriterionResult:
+    cid = "exc.major_surgery"
+    days = ctx.th.major_surgery_days
+    assert days is not None  # set by every version that has this criterion
+    since = ctx.e - timedelta(days=days)
+    counting = [ev for ev in ctx.kind("major_surgery") if ev.date >= since]
+    if counting:
+        last = max(ev.date for ev in counting)
+        return failed(
+            cid,
+            f"Major surgery on {last}, within {days} days before enrollment.",
+            last + timedelta(days=days),
+        )
+    if "major_surgery" in ctx.reviewed:
+        return passed(cid, f"No major surgery within {days} days before enrollment.")
+    return missing(cid, "The major surgery history is not reviewed.", ("reviewed.major_surgery",))
+
+
+@criterion(
     "exc.washout",
     EXCLUSION_ALL,
     title="Washout of prior therapies before Day 0",
