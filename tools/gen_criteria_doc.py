@@ -27,6 +27,8 @@ PACKAGE = REPO / "screening" / "criteria"
 
 
 def _value(v: object) -> str:
+    if v is None:
+        return "—"  # the version has no criterion that reads it
     return format_decimal(v) if isinstance(v, Decimal) else str(v)
 
 
@@ -134,7 +136,9 @@ def render() -> str:
         "and the thresholds and settings it reads; titles and texts are filled in with the numbers of the "
         "version that evaluates. The texts below are those of the current version; the Page line quotes the "
         "public eligibility page (lost symbols restored in brackets). *Timing* marks the criteria whose FAIL "
-        "can clear with time alone, and so can carry `eligible_from`.",
+        "can clear with time alone, and so can carry `eligible_from`. The setting `screening_window_days` (W) "
+        "is read by every criterion that reads a lab result or a dated fact (CRITERIA.md § 1.5), so it is not "
+        "listed per criterion.",
         "",
         "## Versions",
         "",
