@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from importlib.resources import files
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from .table4 import CONTINUE, EXCLUDED, REVIEW, TABLE4_2025_03_31_2, TAPER, UNLISTED_AGENT, TherapyAgent
 
@@ -121,10 +121,23 @@ def _typed(where: str, kind: str, value: Any) -> Any:
     raise VersionFileError(f"{where}: {value!r} is not a valid {kind}")
 
 
+def _kind(annotation: object) -> str:
+    """A field's type as written: a string in Python, the type itself in the compiled build."""
+    if isinstance(annotation, str):
+        return annotation
+    if annotation is int:
+        return "int"
+    if annotation is Decimal:
+        return "Decimal"
+    if set(get_args(annotation)) == {int, type(None)}:
+        return "int | None"
+    return str(annotation)
+
+
 def _values(name: str, section: str, cls: Any, data: Any, base: Any) -> Any:
     if not isinstance(data, dict):
         raise VersionFileError(f"{name}: {section} must be an object")
-    known = {f.name: str(f.type) for f in fields(cls)}
+    known = {f.name: _kind(f.type) for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise VersionFileError(f"{name}: {section}.{unknown[0]} is not a known {section[:-1]}")

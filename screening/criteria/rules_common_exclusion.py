@@ -184,18 +184,26 @@ def exc_prior_targeted_therapy(ctx: Ctx) -> CriterionResult:
     reads=("live_vaccine_days",),
 )
 def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
-    cid = "exc.live_vaccine"
-    days = ctx.th.live_vaccine_days
+    return _event_before_enrollment(
+        ctx, "exc.live_vaccine", "live_vaccine", "live vaccine", ctx.th.live_vaccine_days
+    )
+
+
+def _event_before_enrollment(ctx: Ctx, cid: str, kind: str, what: str, days: int) -> CriterionResult:
+    """FAIL if a `kind` event is dated ≥ E − days (valid until the latest + days); else PASS once
+    the area is reviewed, else MISSING."""
     since = ctx.e - timedelta(days=days)
-    counting = [ev for ev in ctx.kind("live_vaccine") if ev.date >= since]
+    counting = [ev for ev in ctx.kind(kind) if ev.date >= since]
     if counting:
         last = max(ev.date for ev in counting)
         return failed(
-            cid, f"Live vaccine on {last}, within {days} days before enrollment.", last + timedelta(days=days)
+            cid,
+            f"{what.capitalize()} on {last}, within {days} days before enrollment.",
+            last + timedelta(days=days),
         )
-    if "live_vaccine" in ctx.reviewed:
-        return passed(cid, f"No live vaccine within {days} days before enrollment.")
-    return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
+    if kind in ctx.reviewed:
+        return passed(cid, f"No {what} within {days} days before enrollment.")
+    return missing(cid, f"The {what} history is not reviewed.", ("reviewed." + kind,))
 
 
 @criterion(
@@ -211,21 +219,9 @@ def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
     introduced_in="2025-11-14.3",
 )
 def exc_major_surgery(ctx: Ctx) -> CriterionResult:
-    cid = "exc.major_surgery"
     days = ctx.th.major_surgery_days
     assert days is not None  # set by every version that has this criterion
-    since = ctx.e - timedelta(days=days)
-    counting = [ev for ev in ctx.kind("major_surgery") if ev.date >= since]
-    if counting:
-        last = max(ev.date for ev in counting)
-        return failed(
-            cid,
-            f"Major surgery on {last}, within {days} days before enrollment.",
-            last + timedelta(days=days),
-        )
-    if "major_surgery" in ctx.reviewed:
-        return passed(cid, f"No major surgery within {days} days before enrollment.")
-    return missing(cid, "The major surgery history is not reviewed.", ("reviewed.major_surgery",))
+    return _event_before_enrollment(ctx, "exc.major_surgery", "major_surgery", "major surgery", days)
 
 
 @criterion(
