@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from importlib.resources import files
 from types import MappingProxyType
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 from .table4 import CONTINUE, EXCLUDED, REVIEW, TABLE4_2025_03_31_2, TAPER, UNLISTED_AGENT, TherapyAgent
 
@@ -122,16 +122,15 @@ def _typed(where: str, kind: str, value: Any) -> Any:
 
 
 def _kind(annotation: object) -> str:
-    """A field's type as written: a string in Python, the type itself in the compiled build."""
-    if isinstance(annotation, str):
-        return annotation
-    if annotation is int:
+    """A field's type: "int", "Decimal" or "int | None" (the only three a version holds).
+
+    Python keeps annotations as strings here; the compiled build keeps int and Decimal as types
+    and erases `int | None` to `type`, so anything else is the optional integer."""
+    if annotation in ("int", int):
         return "int"
-    if annotation is Decimal:
+    if annotation in ("Decimal", Decimal):
         return "Decimal"
-    if set(get_args(annotation)) == {int, type(None)}:
-        return "int | None"
-    return str(annotation)
+    return "int | None"
 
 
 def _values(name: str, section: str, cls: Any, data: Any, base: Any) -> Any:

@@ -361,3 +361,18 @@ def test_manage_py_screen_names_protocol_in_its_help_and_refuses_an_unknown_one(
     done = manage(str(REPO / "tests" / "engine" / "data" / "sle-eligible.json"), "--protocol", NEW)
     assert done.returncode == 0
     assert json.loads(done.stdout)["protocol_version"] == NEW
+
+
+def test_every_version_value_is_an_integer_or_a_decimal() -> None:
+    """The version loader knows three kinds of value; a new kind needs the loader to learn it."""
+    from dataclasses import fields
+
+    from screening.criteria.protocol import Settings, Thresholds
+
+    for cls in (Settings, Thresholds):
+        for f in fields(cls):
+            assert f.type in ("int", "Decimal", "int | None", int, Decimal, type), (
+                cls.__name__,
+                f.name,
+                f.type,
+            )
