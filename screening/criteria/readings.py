@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Final
-
 from .canonical import format_decimal
 from .context import Ctx
 from .model import Event, LabResult
 from .vocabulary import LAB_TESTS_BY_KEY
-
-ONE_DAY: Final = timedelta(days=1)
 
 
 def lab_absent_reason(ctx: Ctx, test: str) -> str:

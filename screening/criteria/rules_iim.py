@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Final
 
 from .calendar_math import add_months, window_end_months
@@ -13,7 +13,6 @@ from .framework import (
     INVESTIGATOR,
     MISSING,
     PASS,
-    REVIEW,
     Part,
     Rule,
     bool_part,
@@ -26,6 +25,7 @@ from .framework import (
     missing,
     outcome_of,
     passed,
+    review,
 )
 from .readings import positive_antibody, show
 from .registry import (
@@ -35,9 +35,6 @@ from .registry import (
 )
 from .results import CriterionResult
 from .rule_r import RULE_R, refractory
-
-ONE_DAY: Final = timedelta(days=1)
-
 
 # ---- IIM ---------------------------------------------------------------------------------------
 _IIM_ELIGIBLE_SUBTYPES: Final = frozenset(
@@ -288,16 +285,10 @@ def iim_exc_anti_tif1g(ctx: Ctx) -> CriterionResult:
         return passed(cid, f"Anti-TIF1-γ {show(lab)}, but not dermatomyositis.")
     if positive:
         return failed(cid, f"Dermatomyositis with anti-TIF1-γ {show(lab)} ({lab.collected}).")
-    return CriterionResult(
+    return review(
         cid,
-        REVIEW,
         INVESTIGATOR,
         f"Dermatomyositis with an indeterminate anti-TIF1-γ ({lab.collected}): the investigator decides.",
-        (),
-        None,
-        None,
-        None,
-        None,
         (
             entry(
                 "iim.exc.anti_tif1g/indeterminate", [ev_lab(lab, "anti_tif1g"), ev_fact(ctx, "iim_subtype")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Final
 
 from .calendar_math import add_months, window_end_months
@@ -35,8 +35,6 @@ from .registry import (
 )
 from .results import CriterionResult
 from .rule_r import RULE_R, refractory
-
-ONE_DAY: Final = timedelta(days=1)
 
 
 # ---- SLE ---------------------------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Final
-
 from .calendar_math import add_months, window_end_months
 from .context import Ctx
 from .framework import (
@@ -27,8 +24,6 @@ from .registry import (
 )
 from .results import CriterionResult
 from .rule_r import RULE_R, refractory
-
-ONE_DAY: Final = timedelta(days=1)
 
 
 # ---- SSc ---------------------------------------------------------------------------------------
