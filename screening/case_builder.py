@@ -80,6 +80,8 @@ def event_entry(e: ClinicalEvent) -> dict[str, Any]:
 def header(participant: Participant, as_of: date) -> Case:
     case: Case = {
         "case_id": participant.screening_number,
+        # Named explicitly: the app keeps evaluating under 2025-03-31.2 until sites activate versions.
+        "protocol_version": "2025-03-31.2",
         "cohort": participant.cohort,
     }
     if participant.lupus_nephritis is not None:

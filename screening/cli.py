@@ -15,7 +15,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from screening.criteria import CaseError, evaluate, evaluation_to_json, format_text, load_case
+from screening.criteria import (
+    PROTOCOL_VERSIONS,
+    CaseError,
+    ProtocolVersion,
+    evaluate,
+    evaluation_to_json,
+    format_text,
+    load_case,
+)
 from screening.criteria.calendar_math import iso
 from screening.criteria.canonical import format_decimal
 from screening.criteria.results import Evaluation, Overall, ReviewBy
@@ -102,7 +110,9 @@ def _render(ev: Evaluation, fmt: str, in_array: bool) -> str:
     return render_json(ev) + "\n"
 
 
-def _screen_text(label: str, text: str, as_of: date | None, fmt: str, in_dir: bool) -> Outcome:
+def _screen_text(
+    label: str, text: str, as_of: date | None, fmt: str, in_dir: bool, protocol: ProtocolVersion | None
+) -> Outcome:
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -116,17 +126,21 @@ def _screen_text(label: str, text: str, as_of: date | None, fmt: str, in_dir: bo
         return label, None, exc.errors, False
     if as_of is not None:
         case = replace(case, dates=replace(case.dates, as_of=as_of))
-    return label, _render(evaluate(case), fmt, in_dir), [], False
+    return label, _render(evaluate(case, protocol), fmt, in_dir), [], False
 
 
-def _screen_file(job: tuple[str, date | None, str, bool]) -> Outcome:
-    path, as_of, fmt, in_dir = job
+# One file to screen: path, as-of override, format, part of a directory, protocol override.
+_Job = tuple[str, date | None, str, bool, ProtocolVersion | None]
+
+
+def _screen_file(job: _Job) -> Outcome:
+    path, as_of, fmt, in_dir, protocol = job
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         return path, None, [("", f"cannot read: {exc}")], False
-    return _screen_text(path, text, as_of, fmt, in_dir)
+    return _screen_text(path, text, as_of, fmt, in_dir, protocol)
 
 
 def case_files(directory: Path) -> list[str]:
@@ -137,8 +151,10 @@ def case_files(directory: Path) -> list[str]:
         )
 
 
-def _directory(path: Path, as_of: date | None, fmt: str) -> Iterator[Outcome]:
-    jobs = [(f, as_of, fmt, True) for f in case_files(path)]
+def _directory(
+    path: Path, as_of: date | None, fmt: str, protocol: ProtocolVersion | None
+) -> Iterator[Outcome]:
+    jobs: list[_Job] = [(f, as_of, fmt, True, protocol) for f in case_files(path)]
     workers = min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
     )
@@ -160,19 +176,35 @@ def _report(label: str, errors: list[tuple[str, str]], stderr: TextIO) -> None:
 
 
 def run_screen(
-    paths: list[str], as_of: date | None, fmt: str, stdout: TextIO, stderr: TextIO, stdin: TextIO
+    paths: list[str],
+    as_of: date | None,
+    fmt: str,
+    stdout: TextIO,
+    stderr: TextIO,
+    stdin: TextIO,
+    protocol_version: str | None = None,
 ) -> int:
     """Screen case files, directories of case files, or "-" (standard input).
 
     JSON: one object per case file, a JSON array per directory. Every refused input is reported
     on stderr with its file and field path; the others are still evaluated. Exit status 2 if any
-    input was refused, else 0."""
+    input was refused, else 0. `protocol_version` overrides the version each case names; an
+    unknown one is refused before anything is evaluated (exit status 2)."""
+    protocol: ProtocolVersion | None = None
+    if protocol_version is not None:
+        protocol = PROTOCOL_VERSIONS.get(protocol_version)
+        if protocol is None:
+            stderr.write(
+                f"--protocol: unknown protocol version {protocol_version!r}; "
+                f"known: {', '.join(PROTOCOL_VERSIONS)}\n"
+            )
+            return 2
     status = 0
     for raw in paths:
         if raw != "-" and Path(raw).is_dir():
             # Streamed as results arrive (in file order), so memory does not grow with the directory.
             count = 0
-            for label, out, errors, skipped in _directory(Path(raw), as_of, fmt):
+            for label, out, errors, skipped in _directory(Path(raw), as_of, fmt, protocol):
                 if skipped:
                     continue
                 if out is None:
@@ -187,9 +219,9 @@ def run_screen(
                 stdout.write("\n]\n" if count else "[]\n")
             continue
         if raw == "-":
-            label, out, errors, _ = _screen_text("<stdin>", stdin.read(), as_of, fmt, False)
+            label, out, errors, _ = _screen_text("<stdin>", stdin.read(), as_of, fmt, False, protocol)
         else:
-            label, out, errors, _ = _screen_file((raw, as_of, fmt, False))
+            label, out, errors, _ = _screen_file((raw, as_of, fmt, False, protocol))
         if out is None:
             status = 2
             _report(label, errors, stderr)
@@ -203,12 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH", help='case file, directory of case files, or "-"')
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="evaluation date (YYYY-MM-DD)")
     parser.add_argument("--format", choices=(JSON, TEXT), default=JSON)
+    parser.add_argument(
+        "--protocol", default=None, metavar="VERSION", help="evaluate every case under this protocol version"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_screen(args.paths, args.as_of, args.format, sys.stdout, sys.stderr, sys.stdin)
+    return run_screen(args.paths, args.as_of, args.format, sys.stdout, sys.stderr, sys.stdin, args.protocol)
 
 
 if __name__ == "__main__":

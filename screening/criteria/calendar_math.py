@@ -21,10 +21,6 @@ def iso(d: date) -> str:
     return text
 
 
-def add_days(d: date, n: int) -> date:
-    return d + timedelta(days=n)
-
-
 _DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -49,11 +45,6 @@ def add_months(d: date, n: int) -> date:
 
 def is_last_day_of_month(d: date) -> bool:
     return d.day == days_in_month(d.year, d.month)
-
-
-def window_end_days(d: date, n: int) -> date:
-    """Last anchor X for which d is still 'within n days before X'."""
-    return d + timedelta(days=n)
 
 
 def window_end_months(d: date, n: int) -> date:

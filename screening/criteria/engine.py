@@ -1,4 +1,4 @@
-"""evaluate(): all 57 criteria of a case under one protocol version (CRITERIA.md § 1)."""
+"""evaluate(): every criterion of a protocol version for one case (CRITERIA.md § 1)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import date, timedelta
 from typing import Final
 
 from .adjudicate import adjudicate
-from .catalogue import CRITERIA, RULES
+from .catalogue import rules
 from .context import Ctx
 from .framework import Rule, not_applicable
 from .model import Case
-from .protocol import CURRENT_PROTOCOL, ProtocolVersion
+from .protocol import CURRENT_PROTOCOL, PROTOCOL_VERSIONS, ProtocolVersion, get_protocol
 from .results import CriterionResult, Evaluation, Outcome, Overall
 
 ONE_DAY: Final = timedelta(days=1)
@@ -26,24 +26,38 @@ _NA: Final = Outcome.NOT_APPLICABLE
 _Step = tuple[Rule, bool, CriterionResult | None]
 
 
-def _plan(cohort: str) -> tuple[_Step, ...]:
+def _plan(protocol: ProtocolVersion, cohort: str) -> tuple[_Step, ...]:
     steps: list[_Step] = []
-    for info, (cid, rule, timing) in zip(CRITERIA, RULES, strict=True):
-        assert info.id == cid
+    for info, rule in rules(protocol):
         if info.cohort is not None and info.cohort != cohort:
-            steps.append((rule, timing, not_applicable(cid, f"Applies to the {info.cohort} cohort only.")))
+            steps.append(
+                (rule, info.timing, not_applicable(info.id, f"Applies to the {info.cohort} cohort only."))
+            )
         else:
-            steps.append((rule, timing, None))
+            steps.append((rule, info.timing, None))
     return tuple(steps)
 
 
-_PLANS: Final = {cohort: _plan(cohort) for cohort in ("SLE", "IIM", "SSc")}
+# By protocol version, then cohort.
+_PLANS: Final = {
+    version: {cohort: _plan(p, cohort) for cohort in ("SLE", "IIM", "SSc")}
+    for version, p in PROTOCOL_VERSIONS.items()
+}
+
+
+def protocol_for(case: Case, override: ProtocolVersion | None = None) -> ProtocolVersion:
+    """The version a case is evaluated under: the override, else the one it names, else the current one."""
+    if override is not None:
+        return override
+    if case.protocol_version is not None:
+        return get_protocol(case.protocol_version)
+    return CURRENT_PROTOCOL
 
 
 def evaluate(case: Case, protocol: ProtocolVersion | None = None) -> Evaluation:
-    protocol = protocol or CURRENT_PROTOCOL
+    protocol = protocol_for(case, protocol)
     ctx = Ctx.build(case, protocol)
-    plan = _PLANS[case.cohort]
+    plan = _PLANS[protocol.version][case.cohort]
     # Most results are PASS or NOT_APPLICABLE: compute all, then revisit only the others.
     # Adjudication depends only on the case, so applying it afterwards changes nothing
     # (inc.childbearing_status is settled inside the rules that depend on it).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from .context import Ctx
@@ -69,9 +69,6 @@ class Part:
         self.by = by
         self.vu = vu
         self.evidence = evidence
-
-
-_ORDER: Final = (FAIL, MISSING, REVIEW, PASS)
 
 
 def combine(
@@ -143,29 +140,43 @@ def bool_part(ctx: Ctx, key: str, passing: bool, pass_reason: str, fail_reason: 
     return by_value[ctx.facts.get(key)]
 
 
-def boolean_criterion(
-    cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str, cohort: str | None = None
-) -> Rule:
+def boolean_criterion(cid: str, key: str, passing: bool, pass_reason: str, fail_reason: str) -> Rule:
     """A criterion read from one boolean fact; its three possible results are built once."""
     by_value: dict[object, CriterionResult] = {
         passing: passed(cid, pass_reason),
         (not passing): failed(cid, fail_reason),
         None: missing(cid, f"{key} is not recorded.", ("facts." + key,)),
     }
-    na = not_applicable(cid, f"Applies to the {cohort} cohort only.") if cohort else None
 
-    if na is None:
-
-        def rule(ctx: Ctx) -> CriterionResult:
-            return by_value[ctx.facts.get(key)]
-    else:
-
-        def rule(ctx: Ctx) -> CriterionResult:
-            if ctx.cohort != cohort:
-                return na
-            return by_value[ctx.facts.get(key)]
+    def rule(ctx: Ctx) -> CriterionResult:
+        return by_value[ctx.facts.get(key)]
 
     return rule
+
+
+_REVIEWED_PARTS: Final[dict[tuple[str, str], tuple[Part, Part]]] = {}
+
+
+def reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
+    """PASS when the area's history is reviewed, else MISSING; both parts are built once."""
+    parts = _REVIEWED_PARTS.get((area, none_reason))
+    if parts is None:
+        parts = _REVIEWED_PARTS[(area, none_reason)] = (
+            Part(PASS, none_reason),
+            Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,)),
+        )
+    return parts[0] if area in ctx.reviewed else parts[1]
+
+
+_TIMEDELTAS: Final[dict[int, timedelta]] = {}
+
+
+def days(n: int) -> timedelta:
+    """timedelta(days=n), memoised: washouts are few and fixed."""
+    delta = _TIMEDELTAS.get(n)
+    if delta is None:
+        delta = _TIMEDELTAS[n] = timedelta(days=n)
+    return delta
 
 
 # Evidence items (§ 1.8): inputs as recorded, values not converted.

@@ -189,6 +189,7 @@ def _build(data: dict[str, Any]) -> Case:
         events=tuple(events),
         reviewed=frozenset(data.get("reviewed", ())),
         adjudications=adjudications,
+        protocol_version=data.get("protocol_version"),
     )
 
 

@@ -122,3 +122,5 @@ class Case:
     events: tuple[Event, ...] = ()
     reviewed: frozenset[str] = frozenset()
     adjudications: tuple[Adjudication, ...] = ()
+    # The version the case names (None: the current one); an explicit override takes precedence.
+    protocol_version: str | None = None

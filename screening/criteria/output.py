@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from .canonical import format_decimal
-from .catalogue import CRITERIA
+from .catalogue import REGISTRY
 from .results import CriterionResult, Evaluation, Outcome
 
-_SECTION = {c.id: c.section for c in CRITERIA}
+# Every criterion of every version (the catalogue module has registered them all).
+_SECTION = {r.id: r.section for r in REGISTRY}
 
 
 def _d(d: date | None) -> str | None:
@@ -85,9 +86,6 @@ def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
         out.append(end + close)
     else:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-_GROUPS = (("Inclusion", "Inclusion — all cohorts"), ("Cohort", None), ("Exclusion", "Exclusion"))
 
 
 def _group(cid: str) -> str:

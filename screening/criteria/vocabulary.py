@@ -61,10 +61,6 @@ class LabTest:
         return None
 
 
-_ONE: Final = Decimal(1)
-_THOUSAND: Final = Decimal(1000)
-
-
 def _u(unit: str, num: str | int = 1, den: str | int = 1) -> UnitFactor:
     return UnitFactor(unit, Decimal(num), Decimal(den))
 
@@ -624,6 +620,8 @@ EVENT_KINDS: Final[tuple[EventKind, ...]] = (
         ("isn_rps_classes",),
     ),
     EventKind("muscle_biopsy", "biopsy date", ("active_myositis",), ("active_myositis",)),
+    # From protocol 2025-11-14.3 (exc.major_surgery); accepted and ignored under 2025-03-31.2.
+    EventKind("major_surgery", "day of the operation", ("procedure",)),
 )
 EVENT_KINDS_BY_KIND: Final[Mapping[str, EventKind]] = MappingProxyType({k.kind: k for k in EVENT_KINDS})
 

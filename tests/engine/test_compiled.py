@@ -142,8 +142,8 @@ def test_a_missing_damaged_or_foreign_build_is_not_used(package_copy: Path) -> N
     assert compiled.build_problem() == f"damaged build: engine{SUFFIX} differs from its stamp"
     engine_so.write_bytes(whole)
     assert compiled.build_problem() is None
-    (compiled.BUILD_DIR / f"rules_cohorts{SUFFIX}").unlink()
-    assert compiled.build_problem() == f"incomplete build: rules_cohorts{SUFFIX} is missing"
+    (compiled.BUILD_DIR / f"rules_sle{SUFFIX}").unlink()
+    assert compiled.build_problem() == f"incomplete build: rules_sle{SUFFIX} is missing"
     stamp = json.loads(compiled.STAMP.read_text(encoding="utf-8"))
     stamp["suffix"] = ".cpython-312-x86_64-linux-gnu.so"
     compiled.STAMP.write_text(json.dumps(stamp), encoding="utf-8")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import filecmp
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from screening.criteria import CRITERIA, evaluate, parse_case_text
+from screening.criteria import Evaluation, evaluate, get_protocol, parse_case_text
 from screening.criteria.canonical import canonical_json, evidence_digest
+from screening.criteria.catalogue import catalogue
 
 from .helpers import CASES, read_json
 
@@ -21,12 +23,11 @@ def _example_names() -> list[str]:
     return sorted(p.stem for p in CASES.glob("*.json") if p.name != "schema.json")
 
 
-@pytest.mark.parametrize("name", _example_names())
-def test_example(name: str) -> None:
-    expected = read_json(CASES / "expected" / f"{name}.json")
-    ev = evaluate(parse_case_text((CASES / f"{name}.json").read_text(encoding="utf-8")))
-    assert len(ev.criteria) == 57
-    assert [r.id for r in ev.criteria] == [c.id for c in CRITERIA]
+def _check(ev: Evaluation, expected: dict[str, Any]) -> None:
+    assert ev.protocol_version == expected["protocol_version"]
+    ids = [c.id for c in catalogue(ev.protocol_version)]
+    assert len(ev.criteria) == {"2025-03-31.2": 57, "2025-11-14.3": 58}[ev.protocol_version]
+    assert [r.id for r in ev.criteria] == ids
     assert ev.overall == expected["overall"]
     for key in ("valid_until", "eligible_from"):
         if key in expected:
@@ -44,6 +45,21 @@ def test_example(name: str) -> None:
                 if hasattr(got, "isoformat"):
                     got = got.isoformat()
                 assert got == want, (cid, key, got, want, r.reason)
+
+
+@pytest.mark.parametrize("name", _example_names())
+def test_example(name: str) -> None:
+    """Under the version the case names: expected/."""
+    expected = read_json(CASES / "expected" / f"{name}.json")
+    _check(evaluate(parse_case_text((CASES / f"{name}.json").read_text(encoding="utf-8"))), expected)
+
+
+@pytest.mark.parametrize("name", _example_names())
+def test_example_under_the_amendment(name: str) -> None:
+    """With the override 2025-11-14.3, whatever the case names: expected-2025-11-14.3/."""
+    expected = read_json(CASES / "expected-2025-11-14.3" / f"{name}.json")
+    case = parse_case_text((CASES / f"{name}.json").read_text(encoding="utf-8"))
+    _check(evaluate(case, get_protocol("2025-11-14.3")), expected)
 
 
 def test_digest_examples_of_the_catalogue() -> None:

@@ -19,7 +19,9 @@ def _date(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Evaluate screening-case files with the criteria engine. PATH is a case file, a directory of "
-        "case files, or - for standard input. Exit status 2 when an input fails validation."
+        "case files, or - for standard input. Cases are evaluated under the protocol version they name "
+        "(the current one when they name none) unless --protocol overrides it. Exit status 2 when an input "
+        "fails validation or --protocol names an unknown version."
     )
     requires_system_checks: list[str] = []  # pure engine work: no database, no checks
 
@@ -27,10 +29,23 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--as-of", dest="as_of", type=_date, default=None, help="evaluation date")
         parser.add_argument("--format", dest="fmt", choices=["json", "text"], default="json")
+        parser.add_argument(
+            "--protocol",
+            dest="protocol",
+            default=None,
+            metavar="VERSION",
+            help="evaluate every case under this protocol version, whatever the cases name",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = run_screen(
-            options["paths"], options["as_of"], options["fmt"], sys.stdout, sys.stderr, sys.stdin
+            options["paths"],
+            options["as_of"],
+            options["fmt"],
+            sys.stdout,
+            sys.stderr,
+            sys.stdin,
+            options["protocol"],
         )
         if status:
             sys.exit(status)

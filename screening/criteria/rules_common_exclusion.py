@@ -1,4 +1,4 @@
-"""Exclusion criteria (CRITERIA.md § 6-9). An exclusion PASSES when the participant is not excluded."""
+"""Exclusion criteria of every cohort (CRITERIA.md § 6). An exclusion PASSES when the participant is not excluded."""
 
 from __future__ import annotations
 
@@ -20,53 +20,61 @@ from .framework import (
     bool_part,
     boolean_criterion,
     combine,
+    days,
     entry,
-    ev_fact,
     ev_lab,
     ev_therapy,
     failed,
     missing,
-    not_applicable,
     outcome_of,
     passed,
+    reviewed_part,
 )
 from .model import LabResult
+from .readings import lab_absent_reason
+from .registry import (
+    EXCLUSION_ALL,
+    criterion,
+)
 from .results import CriterionResult, EvidenceEntry
-from .rules_cohorts import latest, positive_antibody
-from .rules_inclusion import childbearing_potential, lab_absent_reason, show
+from .rules_common_inclusion import childbearing_potential
 from .table4 import CONTINUE, EXCLUDED, TAPER, Category
 from .table4 import REVIEW as WASHOUT_REVIEW
 
 ONE_DAY: Final = timedelta(days=1)
 
 
-_REVIEWED_PARTS: Final[dict[tuple[str, str], tuple[Part, Part]]] = {}
-
-
-def _reviewed_part(ctx: Ctx, area: str, none_reason: str) -> Part:
-    """PASS when the area's history is reviewed, else MISSING; both parts are built once."""
-    parts = _REVIEWED_PARTS.get((area, none_reason))
-    if parts is None:
-        parts = _REVIEWED_PARTS[(area, none_reason)] = (
-            Part(PASS, none_reason),
-            Part(MISSING, f"The {area.replace('_', ' ')} history is not reviewed.", ("reviewed." + area,)),
-        )
-    return parts[0] if area in ctx.reviewed else parts[1]
-
-
-exc_infection: Rule = boolean_criterion(
+exc_infection: Rule = criterion(
     "exc.infection",
-    "inv_active_infection",
-    False,
-    "No exclusionary infection.",
-    "Exclusionary active infection.",
+    EXCLUSION_ALL,
+    title="Active infection",
+    page="Participants with active systemic bacterial, fungal, or viral infection requiring systemic treatment or clinically significant active, opportunistic, chronic or recurrent infection … Uncomplicated pharyngitis or urinary tract infection responding to routine care are excepted from this exclusion.",
+    rule="Rule: boolean criterion inv_active_infection, passing on false. The investigator applies the exception for uncomplicated pharyngitis or UTI when recording it.",
+)(
+    boolean_criterion(
+        "exc.infection",
+        "inv_active_infection",
+        False,
+        "No exclusionary infection.",
+        "Exclusionary active infection.",
+    )
 )
+
 
 _EXCEPTED: Final = frozenset(
     ("bcc_skin_localized", "scc_skin_localized", "cis_breast", "cis_cervix", "cis_bladder")
 )
 
 
+@criterion(
+    "exc.malignancy",
+    EXCLUSION_ALL,
+    title="Active malignancy within {malignancy_months_years} years",
+    page="Any active malignancy within {malignancy_months_years} years prior to enrollment, except for adequately treated localized basal cell or squamous cell skin cancer, carcinoma in situ of the breast, cervix or bladder in observation.",
+    rule="Excepted types: bcc_skin_localized, scc_skin_localized, cis_breast, cis_cervix, cis_bladder. An event of an excepted type with adequately_treated = true is ignored. Status of each other event. active_end = T if still_active = true; else active_until if recorded (an active_until after T means the disease is still active on T); else unknown. - active_end known: the event *counts* if active_end ≥ E − {malignancy_months} months; otherwise it does not. - active_end unknown: the event *counts* if its date ≥ E − {malignancy_months} months (diagnosed inside the window); otherwise it is *undecided* [events.malignancy.active_until]. - An excepted type with adequately_treated unrecorded that counts or is undecided is *undecided* [events.malignancy.active_until if its active_end is unknown and its date is outside the window, then events.malignancy.adequately_treated]. Absent data never decides a FAIL. Rule: parts combined by § 1.3: one per event (FAIL if it counts, MISSING with its paths if undecided, none otherwise), then PASS if malignancy is reviewed, else MISSING [reviewed.malignancy].",
+    timing=True,
+    reads=("malignancy_months",),
+)
 def exc_malignancy(ctx: Ctx) -> CriterionResult:
     cid = "exc.malignancy"
     months = ctx.th.malignancy_months
@@ -127,13 +135,20 @@ def exc_malignancy(ctx: Ctx) -> CriterionResult:
                     undecided,
                 )
             )
-    parts.append(_reviewed_part(ctx, "malignancy", "No exclusionary malignancy."))
+    parts.append(reviewed_part(ctx, "malignancy", "No exclusionary malignancy."))
     vu = None
     if fail_ends and all(e is not None for e in fail_ends):
         vu = max(e for e in fail_ends if e is not None)
     return combine(cid, parts, vu if outcome_of(parts) is FAIL else None)
 
 
+@criterion(
+    "exc.prior_targeted_therapy",
+    EXCLUSION_ALL,
+    title="Prior CD19/CD70-targeted or engineered cell therapy",
+    page="Prior treatment with CD19 or CD70 targeted therapy or any prior engineered cell therapy (e.g., CAR T therapy).",
+    rule="Parts: - Therapies: FAIL if any therapy entry's agent has category *CD19/CD70-targeted or engineered cell therapy* in PRIOR-THERAPIES.md, however long ago (entries starting after T are ignored, § 1.5). This includes inebilizumab, an anti-CD19 B-cell depleting antibody. Else PASS if therapies is reviewed, else MISSING [reviewed.therapies]. - boolean part inv_no_prior_cd19_cd70_or_engineered_cell_therapy, passing on true: the investigator attests that no CD19- or CD70-targeted or engineered cell therapy was ever given, including under an other entry or in another trial. Combined by § 1.3.",
+)
 def exc_prior_targeted_therapy(ctx: Ctx) -> CriterionResult:
     cid = "exc.prior_targeted_therapy"
     targeted = [v.therapy for v in ctx.therapies if v.agent.category is Category.TARGETED_EXCLUDED]
@@ -145,7 +160,7 @@ def exc_prior_targeted_therapy(ctx: Ctx) -> CriterionResult:
             "engineered cell therapy.",
         )
     else:
-        therapy_part = _reviewed_part(ctx, "therapies", "No CD19/CD70-targeted or engineered cell therapy.")
+        therapy_part = reviewed_part(ctx, "therapies", "No CD19/CD70-targeted or engineered cell therapy.")
     parts = [
         therapy_part,
         bool_part(
@@ -159,31 +174,65 @@ def exc_prior_targeted_therapy(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts)
 
 
+@criterion(
+    "exc.live_vaccine",
+    EXCLUSION_ALL,
+    title="Live vaccine within {live_vaccine_days_weeks} weeks",
+    page="Received live vaccine within {live_vaccine_days_weeks} weeks prior to enrollment.",
+    rule="Rule: FAIL if a live_vaccine event is dated ≥ E − {live_vaccine_days} days. Else PASS if live_vaccine is reviewed, else MISSING [reviewed.live_vaccine].",
+    timing=True,
+    reads=("live_vaccine_days",),
+)
 def exc_live_vaccine(ctx: Ctx) -> CriterionResult:
-    cid = "exc.live_vaccine"
-    days = ctx.th.live_vaccine_days
+    return _event_before_enrollment(
+        ctx, "exc.live_vaccine", "live_vaccine", "live vaccine", ctx.th.live_vaccine_days
+    )
+
+
+def _event_before_enrollment(ctx: Ctx, cid: str, kind: str, what: str, days: int) -> CriterionResult:
+    """FAIL if a `kind` event is dated ≥ E − days (valid until the latest + days); else PASS once
+    the area is reviewed, else MISSING."""
     since = ctx.e - timedelta(days=days)
-    counting = [ev for ev in ctx.kind("live_vaccine") if ev.date >= since]
+    counting = [ev for ev in ctx.kind(kind) if ev.date >= since]
     if counting:
         last = max(ev.date for ev in counting)
         return failed(
-            cid, f"Live vaccine on {last}, within {days} days before enrollment.", last + timedelta(days=days)
+            cid,
+            f"{what.capitalize()} on {last}, within {days} days before enrollment.",
+            last + timedelta(days=days),
         )
-    if "live_vaccine" in ctx.reviewed:
-        return passed(cid, f"No live vaccine within {days} days before enrollment.")
-    return missing(cid, "The live vaccine history is not reviewed.", ("reviewed.live_vaccine",))
+    if kind in ctx.reviewed:
+        return passed(cid, f"No {what} within {days} days before enrollment.")
+    return missing(cid, f"The {what} history is not reviewed.", ("reviewed." + kind,))
 
 
-_TIMEDELTAS: Final[dict[int, timedelta]] = {}
+@criterion(
+    "exc.major_surgery",
+    EXCLUSION_ALL,
+    title="Major surgery within {major_surgery_days_weeks} weeks",
+    page="Major surgery within {major_surgery_days_weeks} weeks prior to enrollment.",
+    rule="Rule: FAIL if a major_surgery event (date = the day of the operation; an operation the investigator "
+    "judges major) is dated ≥ E − {major_surgery_days} days. Else PASS if major_surgery is reviewed, else "
+    "MISSING [reviewed.major_surgery]. A planned operation is weighed in exc.uncontrolled_disease.",
+    timing=True,
+    reads=("major_surgery_days",),
+    introduced_in="2025-11-14.3",
+)
+def exc_major_surgery(ctx: Ctx) -> CriterionResult:
+    days = ctx.th.major_surgery_days
+    assert days is not None  # set by every version that has this criterion
+    return _event_before_enrollment(ctx, "exc.major_surgery", "major_surgery", "major surgery", days)
 
 
-def _days(n: int) -> timedelta:
-    delta = _TIMEDELTAS.get(n)
-    if delta is None:
-        delta = _TIMEDELTAS[n] = timedelta(days=n)
-    return delta
-
-
+@criterion(
+    "exc.washout",
+    EXCLUSION_ALL,
+    title="Washout of prior therapies before Day 0",
+    page="Inability to stop or taper protocol-defined prior therapies (Table 4) before cell dosing on Day 0: 4 weeks prior to Day 0 for B-cell depleting therapies and 2 weeks or 5 half-lives (whichever is shorter) prior to Day 0 for non-B-cell depleting agents.",
+    rule='Parts, one per therapy entry (start ≤ T). "Ongoing" includes a therapy read as ongoing because its last_dose is after T (§ 1.5), and an interval-dosed agent between two doses. - washout continue or excluded → no part (excluded agents fail exc.prior_targeted_therapy). - washout *N* days, not ongoing (last dose L): - D0 known: PASS if L ≤ D0 − *N* (the last dose was at least *N* days before Day 0). Otherwise FAIL, with valid_until L + *N* − 1 day; Day 0 must be on or after L + *N*. For belimumab and telitacicept the reason adds that 28 days apply while the sponsor\'s classification is pending (14 if they are not B-cell depleting; PRIOR-THERAPIES.md note 1). - D0 unknown: PASS if L ≤ E − *N* (Day 0 cannot be before enrollment), else MISSING [dates.planned_day0]. - washout *N* days, ongoing: D0 unknown → MISSING [dates.planned_day0]. Otherwise deadline = D0 − *N* (the last permitted dose). - T ≤ deadline → the stop part, whose PASS has valid_until = deadline. - T > deadline, with a last_dose recorded (≤ T) and ≤ deadline → the stop part, without valid_until (reason: no further dose may be given before Day 0). - T > deadline otherwise → FAIL (it can no longer be stopped in time). - washout taper (glucocorticoids), ongoing → the stop part, without valid_until. Not ongoing → no part. - stop part: PASS if inv_able_to_stop_or_taper_prior_therapies = true, FAIL if false, MISSING [facts.inv_able_to_stop_or_taper_prior_therapies] if unrecorded. - washout review (agent other, not in the working Table 4; plasma_exchange): REVIEW, investigator, if ongoing or if last_dose ≥ E − {unlisted_agent_lookback_days} days; otherwise no part. The REVIEW part has valid_until last_dose + {unlisted_agent_lookback_days} days when not ongoing, none when ongoing. - If therapies is not reviewed, an extra part: MISSING [reviewed.therapies]. Rule: the parts, combined by § 1.3; PASS if there is no part.',
+    timing=True,
+    reads=("unlisted_agent_lookback_days",),
+)
 def exc_washout(ctx: Ctx) -> CriterionResult:
     cid = "exc.washout"
     parts: list[Part] = []
@@ -197,7 +246,7 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
             continue
         name = th.agent_name or th.agent.replace("_", " ")
         if isinstance(washout, int):
-            n = _days(washout)
+            n = days(washout)
             if not v.ongoing:
                 last = v.last_dose
                 assert last is not None
@@ -318,18 +367,43 @@ def _stop_part(ctx: Ctx, what: str, vu: date | None) -> Part:
     )
 
 
-exc_uncontrolled_disease: Rule = boolean_criterion(
+exc_uncontrolled_disease: Rule = criterion(
     "exc.uncontrolled_disease",
-    "inv_uncontrolled_other_disease",
-    False,
-    "No uncontrolled other disease.",
-    "Uncontrolled other disease or undue risk.",
-)
-exc_transplant: Rule = boolean_criterion(
-    "exc.transplant", "history_transplant", False, "No prior transplant.", "History of transplantation."
+    EXCLUSION_ALL,
+    title="Uncontrolled other disease",
+    page="Clinically significant or unstable or uncontrolled acute or chronic disease (e.g., hypothyroidism and diabetes) not due to SLE, or laboratory abnormality or planned surgical procedure which in the opinion of the Investigator could put the participant at undue risk or confounds the ability to interpret data from the study.",
+    rule='Rule: boolean criterion inv_uncontrolled_other_disease, passing on false. In the IIM and SSc cohorts, "not due to SLE" reads "not due to the disease under study".',
+)(
+    boolean_criterion(
+        "exc.uncontrolled_disease",
+        "inv_uncontrolled_other_disease",
+        False,
+        "No uncontrolled other disease.",
+        "Uncontrolled other disease or undue risk.",
+    )
 )
 
 
+exc_transplant: Rule = criterion(
+    "exc.transplant",
+    EXCLUSION_ALL,
+    title="Prior transplantation",
+    page="History of bone marrow/hematopoietic stem cell or solid organ transplantation.",
+    rule="Rule: boolean criterion history_transplant, passing on false.",
+)(
+    boolean_criterion(
+        "exc.transplant", "history_transplant", False, "No prior transplant.", "History of transplantation."
+    )
+)
+
+
+@criterion(
+    "exc.transfusion_refractory",
+    EXCLUSION_ALL,
+    title="Transfusion refractory or refusing transfusion",
+    page="Participants known to be refractory to platelet or red blood cell transfusions or who will refuse indicated transfusion support to manage cell counts following treatment.",
+    rule="Rule: two boolean parts, each passing on false: transfusion_refractory, refuses_transfusion.",
+)
 def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
     return combine(
         "exc.transfusion_refractory",
@@ -352,9 +426,6 @@ def exc_transfusion_refractory(ctx: Ctx) -> CriterionResult:
     )
 
 
-_HEPATITIS_TESTS: Final = ("hiv_ag_ab", "hbsag", "anti_hbc", "hbv_dna", "hcv_ab", "hcv_rna")
-
-
 def _hbv_evidence(
     hbsag: LabResult | None, anti_hbc: LabResult | None, hbv_dna: LabResult | None
 ) -> EvidenceEntry:
@@ -364,6 +435,13 @@ def _hbv_evidence(
     )
 
 
+@criterion(
+    "exc.hepatitis_hiv",
+    EXCLUSION_ALL,
+    title="Hepatitis B, hepatitis C or HIV",
+    page="Positive serologic testing for hepatitis B, hepatitis C, and human immunodeficiency virus (HIV). Participants with positive serologic testing for hepatitis B or C, but with negative PCR may be considered.",
+    rule="Parts: - HIV: positive → FAIL; negative → PASS; indeterminate → REVIEW, investigator; not usable → MISSING [labs.hiv_ag_ab]. - HBV: a usable hbv_dna detected → FAIL, whatever the serology (occult infection). Else, if hbsag or anti_hbc is positive: hbv_dna not_detected → REVIEW, investigator; not usable → MISSING [labs.hbv_dna]. Else if both are negative → PASS. Else if both are usable (one or both indeterminate) → REVIEW, investigator. Else MISSING [labs.hbsag and/or labs.anti_hbc]. - HCV: a usable hcv_rna detected → FAIL, whatever the serology. Else hcv_ab negative → PASS; indeterminate → REVIEW, investigator; positive → hcv_rna not_detected → REVIEW, investigator, not usable → MISSING [labs.hcv_rna]; hcv_ab not usable → MISSING [labs.hcv_ab]. Rule: parts combined by § 1.3.",
+)
 def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     cid = "exc.hepatitis_hiv"
     u = ctx.usable
@@ -457,15 +535,35 @@ def exc_hepatitis_hiv(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
-exc_immunodeficiency: Rule = boolean_criterion(
+exc_immunodeficiency: Rule = criterion(
     "exc.immunodeficiency",
-    "primary_immunodeficiency",
-    False,
-    "No primary immunodeficiency.",
-    "Primary immunodeficiency.",
+    EXCLUSION_ALL,
+    title="Primary immunodeficiency",
+    page="Any form of primary, inherited immunodeficiency.",
+    rule="Rule: boolean criterion primary_immunodeficiency, passing on false.",
+)(
+    boolean_criterion(
+        "exc.immunodeficiency",
+        "primary_immunodeficiency",
+        False,
+        "No primary immunodeficiency.",
+        "Primary immunodeficiency.",
+    )
 )
 
 
+@criterion(
+    "exc.cardiac",
+    EXCLUSION_ALL,
+    title="Cardiac or vascular disease within {cardiac_months} months",
+    page="… Symptomatic cardiac or vascular disease requiring medical intervention (e.g. unstable angina, myocardial infarction, cerebral vascular accident/stroke, atrial or ventricular arrhythmias, or congestive heart failure [New York Heart Association Classification Class [≥] II]) within {cardiac_months} months prior to screening. Hemodynamically symptomatic pericardial effusion. Symptomatic electrocardiogram abnormality requiring medical intervention.",
+    rule="Parts: - Events: FAIL if a cardiovascular_event is dated ≥ S − {cardiac_months} months (an ongoing event is read as dated T, so it always counts). heart_failure events count only with nyha_class ≥ {nyha_exclusion_min_class}. No counting event: PASS if cardiovascular_event is reviewed, else MISSING [reviewed.cardiovascular_event]. - Boolean parts, each passing on false: symptomatic_pericardial_effusion, symptomatic_ecg_abnormality.",
+    timing=True,
+    reads=(
+        "cardiac_months",
+        "nyha_exclusion_min_class",
+    ),
+)
 def exc_cardiac(ctx: Ctx) -> CriterionResult:
     cid = "exc.cardiac"
     months = ctx.th.cardiac_months
@@ -486,7 +584,7 @@ def exc_cardiac(ctx: Ctx) -> CriterionResult:
             "before screening.",
         )
     else:
-        event_part = _reviewed_part(
+        event_part = reviewed_part(
             ctx, "cardiovascular_event", f"No cardiovascular event within {months} months."
         )
     parts = [
@@ -517,9 +615,23 @@ def exc_cardiac(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
-exc_pml: Rule = boolean_criterion("exc.pml", "history_pml", False, "No history of PML.", "History of PML.")
+exc_pml: Rule = criterion(
+    "exc.pml",
+    EXCLUSION_ALL,
+    title="History of PML",
+    page="History of progressive multifocal leukoencephalopathy (PML).",
+    rule="Rule: boolean criterion history_pml, passing on false.",
+)(boolean_criterion("exc.pml", "history_pml", False, "No history of PML.", "History of PML."))
 
 
+@criterion(
+    "exc.cirrhosis",
+    EXCLUSION_ALL,
+    title="Child–Pugh B or C cirrhosis",
+    page="… Child-Pugh Class B or C cirrhosis.",
+    rule="Rule: cirrhosis unrecorded → MISSING [facts.cirrhosis]. False → PASS. True: child_pugh_score ≥ {child_pugh_min_excluded} (class B 7–9, class C 10–15) → FAIL; 5–6 (class A) → PASS; unrecorded → MISSING [facts.child_pugh_score]. The score is computed by § 10.7.",
+    reads=("child_pugh_min_excluded",),
+)
 def exc_cirrhosis(ctx: Ctx) -> CriterionResult:
     cid = "exc.cirrhosis"
     cirrhosis = ctx.facts.get("cirrhosis")
@@ -535,6 +647,18 @@ def exc_cirrhosis(ctx: Ctx) -> CriterionResult:
     return passed(cid, f"Child–Pugh score {score}: class A cirrhosis.")
 
 
+@criterion(
+    "exc.pulmonary",
+    EXCLUSION_ALL,
+    title="Airway disease, pleural effusion or pulmonary embolism",
+    page="Symptomatic airway disease requiring medical intervention (e.g. severe chronic obstructive pulmonary disease or history of bronchospasm requiring intubation). Pleural effusion Grade {pleural_effusion_min_excluded_grade} or higher (CTCAE v5: intervention indicated). History of pulmonary embolism requiring anticoagulant therapy within {pulmonary_embolism_months} months of enrollment.",
+    rule="Parts: - boolean part symptomatic_airway_disease, passing on false (it includes any history of bronchospasm requiring intubation); - pleural_effusion_ctcae_grade (0–4): ≥ {pleural_effusion_min_excluded_grade} → FAIL, lower → PASS, unrecorded → MISSING [facts.pleural_effusion_ctcae_grade]; - PE: FAIL if a pulmonary_embolism event with required_anticoagulation = true is dated ≥ E − {pulmonary_embolism_months} months. No such event: PASS if pulmonary_embolism is reviewed, else MISSING [reviewed.pulmonary_embolism].",
+    timing=True,
+    reads=(
+        "pleural_effusion_min_excluded_grade",
+        "pulmonary_embolism_months",
+    ),
+)
 def exc_pulmonary(ctx: Ctx) -> CriterionResult:
     cid = "exc.pulmonary"
     months = ctx.th.pulmonary_embolism_months
@@ -575,7 +699,7 @@ def exc_pulmonary(ctx: Ctx) -> CriterionResult:
             )
         )
     else:
-        parts.append(_reviewed_part(ctx, "pulmonary_embolism", "No pulmonary embolism within 6 months."))
+        parts.append(reviewed_part(ctx, "pulmonary_embolism", "No pulmonary embolism within 6 months."))
     vu = None
     if counting and sum(p.outcome is FAIL for p in parts) == 1:
         vu = max(window_end_months(ev.date, months) for ev in counting)
@@ -585,6 +709,17 @@ def exc_pulmonary(ctx: Ctx) -> CriterionResult:
 _LUNG_TESTS: Final = (("fvc_pct_pred", "FVC"), ("dlco_pct_pred", "DLCO"))
 
 
+@criterion(
+    "exc.lung_function",
+    EXCLUSION_ALL,
+    title="FVC and DLCO > {lung_function_floor_pct} % in autoimmune lung disease",
+    page="Lung disease secondary to the autoimmune process should not lead to exclusion if forced vital capacity (FVC) and diffusing capacity of the lung for carbon monoxide (DLCO%) are greater than {lung_function_floor_pct}%. Borderline cases can be discussed with medical monitor and Eligibility Adjudication Committee.",
+    rule="Autoimmune lung disease (ALD): yes if autoimmune_lung_disease = true or ild_progressive_raghu2022 is true (any date ≤ T; no recency needed here). No if autoimmune_lung_disease = false and the ILD fact is not true. Unknown otherwise. Rule: ALD no → PASS. ALD unknown → MISSING [facts.autoimmune_lung_disease]. ALD yes: one part per test (FVC % predicted, DLCO % predicted): value > {lung_function_floor_pct} → PASS; {lung_function_floor_pct} − {lung_function_review_margin_pct} < value ≤ {lung_function_floor_pct} → REVIEW, eac (borderline: the page allows discussion with the medical monitor and the EAC); value ≤ {lung_function_floor_pct} − {lung_function_review_margin_pct} → FAIL; not usable → MISSING [labs.<test>]. Parts combined by § 1.3.",
+    reads=(
+        "lung_function_floor_pct",
+        "lung_function_review_margin_pct",
+    ),
+)
 def exc_lung_function(ctx: Ctx) -> CriterionResult:
     cid = "exc.lung_function"
     ald = ctx.facts.get("autoimmune_lung_disease")
@@ -629,6 +764,15 @@ def exc_lung_function(ctx: Ctx) -> CriterionResult:
     return combine(cid, parts, vu)
 
 
+@criterion(
+    "exc.hypertensive_crisis",
+    EXCLUSION_ALL,
+    title="Hypertensive crisis within {hypertensive_crisis_months} months",
+    page="History of hypertension crisis or hypertensive encephalopathy within {hypertensive_crisis_months} months prior to screening.",
+    rule="Rule: FAIL if a hypertensive_crisis event (hypertensive encephalopathy included) is dated ≥ S − {hypertensive_crisis_months} months. Else PASS if hypertensive_crisis is reviewed, else MISSING [reviewed.hypertensive_crisis].",
+    timing=True,
+    reads=("hypertensive_crisis_months",),
+)
 def exc_hypertensive_crisis(ctx: Ctx) -> CriterionResult:
     cid = "exc.hypertensive_crisis"
     months = ctx.th.hypertensive_crisis_months
@@ -643,15 +787,30 @@ def exc_hypertensive_crisis(ctx: Ctx) -> CriterionResult:
     return missing(cid, "The hypertensive crisis history is not reviewed.", ("reviewed.hypertensive_crisis",))
 
 
-exc_adherence_risk: Rule = boolean_criterion(
+exc_adherence_risk: Rule = criterion(
     "exc.adherence_risk",
-    "inv_adherence_risk",
-    False,
-    "No condition making adherence unlikely.",
-    "A condition would prevent safe treatment or make adherence unlikely.",
+    EXCLUSION_ALL,
+    title="Condition preventing safe treatment or adherence",
+    page="Any psychiatric condition, chronic medical condition, disability, or non-medical condition that in the opinion of the Investigator would prevent safe treatment or make adherence with treatment and follow-up unlikely.",
+    rule="Rule: boolean criterion inv_adherence_risk, passing on false.",
+)(
+    boolean_criterion(
+        "exc.adherence_risk",
+        "inv_adherence_risk",
+        False,
+        "No condition making adherence unlikely.",
+        "A condition would prevent safe treatment or make adherence unlikely.",
+    )
 )
 
 
+@criterion(
+    "exc.pregnancy",
+    EXCLUSION_ALL,
+    title="Pregnancy, breastfeeding or pregnancy plans",
+    page="Pregnant or breastfeeding or planning to become pregnant or breastfeed during the first 12 months after study treatment. Male participants must not plan for partner pregnancy for 6 months after receiving LD or ALLO-329, whichever is longer.",
+    rule="Rule, female: (all females, whatever their childbearing potential): boolean parts breastfeeding and plans_pregnancy_or_breastfeeding_12m, each passing on false, plus a FAIL part if the selected pregnancy_test is usable and positive. For a woman not of childbearing potential (§ 10.2) an unrecorded plans_pregnancy_or_breastfeeding_12m counts as false (the question is moot); breastfeeding is still needed. Rule, male: boolean criterion plans_partner_pregnancy_6m, passing on false. For a man with male_sterile = true an unrecorded value counts as false.",
+)
 def exc_pregnancy(ctx: Ctx) -> CriterionResult:
     cid = "exc.pregnancy"
     facts = ctx.facts
@@ -692,250 +851,18 @@ def exc_pregnancy(ctx: Ctx) -> CriterionResult:
     return failed(cid, "Plans a partner pregnancy within 6 months.")
 
 
-exc_long_term_followup: Rule = boolean_criterion(
+exc_long_term_followup: Rule = criterion(
     "exc.long_term_followup",
-    "willing_ltfu_15y",
-    True,
-    "Willing to take part in 15-year follow-up.",
-    "Unwilling to take part in 15-year follow-up.",
-)
-
-
-# ---- SLE exclusions ----------------------------------------------------------------------------
-
-
-def sle_exc_cns(ctx: Ctx) -> CriterionResult:
-    cid = "sle.exc.cns"
-    if ctx.cohort != "SLE":
-        return not_applicable(cid, "Applies to the SLE cohort only.")
-    months = ctx.th.cns_lupus_months
-    since = add_months(ctx.e, -months)
-    counting = [ev for ev in ctx.kind("cns_lupus") if ctx.event_date(ev) >= since]
-    if counting:
-        if any(ev.ongoing for ev in counting):
-            return failed(cid, "CNS lupus is ongoing.")
-        last = max(ev.date for ev in counting)
-        return failed(
-            cid,
-            f"CNS lupus active on {last}, within {months} months before enrollment.",
-            window_end_months(last, months),
-        )
-    if "cns_lupus" in ctx.reviewed:
-        return passed(cid, f"No active CNS lupus within {months} months.")
-    return missing(cid, "The CNS lupus history is not reviewed.", ("reviewed.cns_lupus",))
-
-
-sle_exc_drug_induced: Rule = boolean_criterion(
-    "sle.exc.drug_induced",
-    "drug_induced_lupus",
-    False,
-    "Not drug-induced lupus.",
-    "Drug-induced lupus.",
-    "SLE",
-)
-
-
-def _ln_only(cid: str, ctx: Ctx) -> CriterionResult | None:
-    if ctx.cohort != "SLE":
-        return not_applicable(cid, "Applies to the SLE cohort only.")
-    if not ctx.case.lupus_nephritis:
-        return not_applicable(cid, "Applies to the LN stratum only.")
-    return None
-
-
-def sle_exc_ln_dialysis(ctx: Ctx) -> CriterionResult:
-    cid = "sle.exc.ln_dialysis"
-    na = _ln_only(cid, ctx)
-    if na is not None:
-        return na
-    months = ctx.th.dialysis_months
-    since = add_months(ctx.c, -months)
-    counting = [ev for ev in ctx.kind("dialysis") if ev.date >= since]
-    if counting:
-        dialysis_part = Part(
-            FAIL, f"Dialysis on {max(ev.date for ev in counting)}, within {months} months before consent."
-        )
-    else:
-        dialysis_part = _reviewed_part(ctx, "dialysis", f"No dialysis within {months} months before consent.")
-    parts = [
-        dialysis_part,
-        bool_part(
-            ctx,
-            "inv_expected_rrt_within_12m",
-            False,
-            "No renal replacement therapy expected within 12 months.",
-            "Renal replacement therapy expected within 12 months.",
-        ),
-    ]
-    vu = None
-    if counting and ctx.c_is_t and sum(p.outcome is FAIL for p in parts) == 1:
-        vu = max(window_end_months(ev.date, months) for ev in counting)
-    return combine(cid, parts, vu)
-
-
-def _ln_other_kidney_rule() -> Rule:
-    inner = boolean_criterion(
-        "sle.exc.ln_other_kidney",
-        "inv_other_kidney_disease_confounding",
-        False,
-        "No confounding kidney disease.",
-        "Other kidney disease confounds the LN assessment.",
+    EXCLUSION_ALL,
+    title="Unwilling to take part in 15-year follow-up",
+    page="Unwilling to participate in an extended safety monitoring period up to a total of 15 years after administration of ALLO-329.",
+    rule="Rule: boolean criterion willing_ltfu_15y, passing on true.",
+)(
+    boolean_criterion(
+        "exc.long_term_followup",
+        "willing_ltfu_15y",
+        True,
+        "Willing to take part in 15-year follow-up.",
+        "Unwilling to take part in 15-year follow-up.",
     )
-
-    def rule(ctx: Ctx) -> CriterionResult:
-        na = _ln_only("sle.exc.ln_other_kidney", ctx)
-        return na if na is not None else inner(ctx)
-
-    return rule
-
-
-sle_exc_ln_other_kidney: Rule = _ln_other_kidney_rule()
-
-_CHRONICITY: Final = ("glomerular_sclerosis", "fibrous_crescents", "tubular_atrophy", "interstitial_fibrosis")
-
-
-def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
-    cid = "sle.exc.ln_chronicity"
-    na = _ln_only(cid, ctx)
-    if na is not None:
-        return na
-    b = latest(ctx.kind("kidney_biopsy"))
-    if b is None:
-        if "kidney_biopsy" in ctx.reviewed:
-            return passed(
-                cid,
-                "No kidney biopsy: chronicity cannot be assessed; the missing biopsy is decided "
-                "within the sle.ln_biopsy exception.",
-            )
-        return missing(cid, "The kidney biopsy history is not reviewed.", ("reviewed.kidney_biopsy",))
-    comps = {k: getattr(b, k) for k in _CHRONICITY}
-    high = [k for k, v in comps.items() if v is not None and v >= ctx.th.chronicity_component_excluded]
-    if high:
-        return failed(cid, f"Biopsy {b.date}: NIH chronicity {high[0].replace('_', ' ')} score 3.")
-    unrecorded = [k for k, v in comps.items() if v is None]
-    if not unrecorded:
-        return passed(cid, f"Biopsy {b.date}: every NIH chronicity component ≤ 2.")
-    total = b.nih_chronicity_index
-    if total is not None and total >= ctx.th.chronicity_total_excluded_min:
-        return failed(cid, f"Biopsy {b.date}: NIH chronicity index {total} implies a component of 3.")
-    if total is not None and total <= ctx.th.chronicity_total_pass_max:
-        return passed(cid, f"Biopsy {b.date}: NIH chronicity index {total}, so every component ≤ 2.")
-    return missing(
-        cid,
-        f"Biopsy {b.date}: NIH chronicity components are not all recorded.",
-        tuple("events.kidney_biopsy." + k for k in unrecorded),
-    )
-
-
-# ---- IIM exclusions ----------------------------------------------------------------------------
-
-iim_exc_other_myositis: Rule = boolean_criterion(
-    "iim.exc.other_myositis",
-    "iim_other_myositis",
-    False,
-    "No other myositis.",
-    "A myositis other than the eligible IIM.",
-    "IIM",
-)
-
-
-def iim_exc_damage(ctx: Ctx) -> CriterionResult:
-    cid = "iim.exc.damage"
-    if ctx.cohort != "IIM":
-        return not_applicable(cid, "Applies to the IIM cohort only.")
-    mdi = ctx.dated_usable.get("mdi_global_damage")
-    limit = ctx.th.mdi_max_global_damage
-    if mdi is None:
-        old = ctx.dated.get("mdi_global_damage")
-        reason = (
-            "MDI global damage is not recorded."
-            if old is None
-            else f"MDI global damage of {old.date} is before the screening window ({ctx.window_start})."
-        )
-        mdi_part = Part(MISSING, reason, ("facts.mdi_global_damage",))
-    elif mdi.value > limit:
-        mdi_part = Part(FAIL, f"MDI global damage {mdi.value} > {limit}.", vu=mdi.date + ctx.w)
-    else:
-        mdi_part = Part(PASS, f"MDI global damage {mdi.value} ≤ {limit}.", vu=mdi.date + ctx.w)
-    parts = [
-        mdi_part,
-        bool_part(
-            ctx,
-            "inv_iim_weakness_not_assessable",
-            False,
-            "Weakness is assessable.",
-            "Weakness not amenable to assessment.",
-        ),
-    ]
-    outcome = outcome_of(parts)
-    return combine(cid, parts, mdi_part.vu if outcome is mdi_part.outcome else None)
-
-
-_DM: Final = frozenset(("dermatomyositis", "amyopathic_dermatomyositis"))
-
-
-def iim_exc_anti_tif1g(ctx: Ctx) -> CriterionResult:
-    cid = "iim.exc.anti_tif1g"
-    if ctx.cohort != "IIM":
-        return not_applicable(cid, "Applies to the IIM cohort only.")
-    lab = ctx.selected.get("anti_tif1g")  # no screening window for this test
-    subtype = ctx.facts.get("iim_subtype")
-    if lab is None:
-        if subtype is not None and subtype not in _DM:
-            return passed(cid, f"No anti-TIF1-γ result needed ({subtype.replace('_', ' ')}).")
-        return missing(cid, "No anti-TIF1-γ result on record.", ("labs.anti_tif1g",))
-    positive = positive_antibody(lab)
-    if not positive and lab.value != "indeterminate":
-        return passed(cid, f"Anti-TIF1-γ negative ({show(lab)}, {lab.collected}).")
-    if subtype is None:
-        return missing(
-            cid, "Anti-TIF1-γ is not negative; the IIM subtype is not recorded.", ("facts.iim_subtype",)
-        )
-    if subtype not in _DM:
-        return passed(cid, f"Anti-TIF1-γ {show(lab)}, but not dermatomyositis.")
-    if positive:
-        return failed(cid, f"Dermatomyositis with anti-TIF1-γ {show(lab)} ({lab.collected}).")
-    return CriterionResult(
-        cid,
-        REVIEW,
-        INVESTIGATOR,
-        f"Dermatomyositis with an indeterminate anti-TIF1-γ ({lab.collected}): the investigator decides.",
-        (),
-        None,
-        None,
-        None,
-        None,
-        (
-            entry(
-                "iim.exc.anti_tif1g/indeterminate", [ev_lab(lab, "anti_tif1g"), ev_fact(ctx, "iim_subtype")]
-            ),
-        ),
-    )
-
-
-# ---- SSc exclusions ----------------------------------------------------------------------------
-
-ssc_exc_pah: Rule = boolean_criterion(
-    "ssc.exc.pah",
-    "pah_requiring_treatment",
-    False,
-    "No PAH requiring treatment.",
-    "Pulmonary arterial hypertension requiring treatment.",
-    "SSc",
-)
-ssc_exc_gi: Rule = boolean_criterion(
-    "ssc.exc.gi",
-    "ssc_severe_gi",
-    False,
-    "No severe SSc GI involvement.",
-    "Rapidly progressive or severe SSc GI involvement.",
-    "SSc",
-)
-ssc_exc_renal_crisis: Rule = boolean_criterion(
-    "ssc.exc.renal_crisis",
-    "history_scleroderma_renal_crisis",
-    False,
-    "No prior scleroderma renal crisis.",
-    "Prior scleroderma renal crisis.",
-    "SSc",
 )

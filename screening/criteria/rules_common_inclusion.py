@@ -1,4 +1,4 @@
-"""Inclusion criteria for all cohorts (CRITERIA.md § 2)."""
+"""Inclusion criteria of every cohort (CRITERIA.md § 2)."""
 
 from __future__ import annotations
 
@@ -26,41 +26,28 @@ from .framework import (
     passed,
     review,
 )
-from .model import LabResult
+from .readings import canonical_text, lab_absent_reason, show
+from .registry import (
+    INCLUSION_ALL,
+    criterion,
+)
 from .results import CriterionResult
-from .vocabulary import LAB_TESTS_BY_KEY
 
 ONE_DAY: Final = timedelta(days=1)
 
 
-def lab_absent_reason(ctx: Ctx, test: str) -> str:
-    lab = ctx.selected.get(test)
-    label = LAB_TESTS_BY_KEY[test].label
-    if lab is None:
-        return f"No {label} result on record."
-    return (
-        f"Latest {label} result {lab.collected} is before the screening window, which starts "
-        f"{ctx.window_start}; repeat on or after {ctx.window_start}."
-    )
-
-
-def show(lab: LabResult) -> str:
-    value = lab.value
-    shown = format_decimal(value) if not isinstance(value, (str, int)) else str(value)
-    return f"{shown} {lab.unit}" if lab.unit else shown
-
-
-def canonical_text(lab: LabResult) -> str:
-    num, den = lab.canonical_num, lab.canonical_den
-    assert num is not None and den is not None
-    unit = LAB_TESTS_BY_KEY[lab.test].canonical_unit
-    if den == 1 and num == num.to_integral_value():
-        return f"{format_decimal(num)} {unit}"
-    c = num / den
-    q = c.quantize(1) if c == c.to_integral_value() else round(c, 2)
-    return f"{format_decimal(q)} {unit}"
-
-
+@criterion(
+    "inc.age",
+    INCLUSION_ALL,
+    title="Age {age_min} to {age_max}",
+    page="Adults [≥] 18 to < 70 years of age.",
+    rule="Rule: age = whole years on C. PASS if {age_min} ≤ age ≤ {age_max}; FAIL otherwise.",
+    timing=True,
+    reads=(
+        "age_min",
+        "age_max",
+    ),
+)
 def inc_age(ctx: Ctx) -> CriterionResult:
     cid = "inc.age"
     birth = ctx.case.birth_date
@@ -76,6 +63,13 @@ def inc_age(ctx: Ctx) -> CriterionResult:
     return failed(cid, f"Age {age} {at} is {th.age_max + 1} or more.")
 
 
+@criterion(
+    "inc.consent",
+    INCLUSION_ALL,
+    title="Signed informed consent",
+    page="Signed and dated ICF indicating that the participant has been informed of all pertinent aspects of the study.",
+    rule="Rule: PASS if dates.icf_signed is recorded and ≤ T. Otherwise MISSING [dates.icf_signed]. Never FAIL.",
+)
 def inc_consent(ctx: Ctx) -> CriterionResult:
     if ctx.icf is not None:
         return passed("inc.consent", f"ICF signed on {iso(ctx.icf)}.")
@@ -83,10 +77,22 @@ def inc_consent(ctx: Ctx) -> CriterionResult:
 
 
 _HEME: Final = ("anc", "platelets", "hemoglobin", "alc")
+
+
 _HEME_MISSING: Final = tuple("labs." + t for t in _HEME)
+
+
 _COUNTING_PRODUCTS: Final = frozenset(("red_cells", "platelets", "whole_blood"))
 
 
+@criterion(
+    "inc.heme.support",
+    INCLUSION_ALL,
+    title="No growth factor or transfusion support",
+    page="Adequate hematological function without growth factor or transfusion support for at least {support_free_days} days prior to enrollment, including: …",
+    rule="Decision: the support-free period is anchored on the haematology draw and runs to enrollment. Let H = the earliest collected date among the usable haematology results. Support counts if its date is after H − {support_free_days} days and ≤ T. So the last support must be at least {support_free_days} days before the counts that qualify the participant, and none may follow them. *Why*: counts drawn 3 days after a transfusion or G-CSF do not show the participant's own marrow function, even if enrollment is 8 days later (the page's intent). Support given between the draw and enrollment breaks the page's literal \"7 days prior to enrollment\". This reading satisfies both. Counting events: every growth_factor event (G-CSF, pegfilgrastim, GM-CSF, erythropoiesis-stimulating agents, thrombopoietin-receptor agonists; date = last dose, or the start with ongoing = true, which is read as dated T, § 1.5) and every transfusion with product red_cells, platelets or whole_blood. Plasma and other products do not count. Rule: 1. No usable haematology result → MISSING [labs.anc, labs.platelets, labs.hemoglobin, labs.alc]. 2. A counting event in the span → FAIL (reason: the event and its date). 3. Otherwise PASS if both growth_factor and transfusion are reviewed; else MISSING [reviewed.growth_factor and/or reviewed.transfusion, whichever is not reviewed].",
+    reads=("support_free_days",),
+)
 def inc_heme_support(ctx: Ctx) -> CriterionResult:
     cid = "inc.heme.support"
     usable = ctx.usable
@@ -145,18 +151,57 @@ def _count_rule(cid: str, test: str, name: str, threshold_attr: str, unit: str) 
     return rule
 
 
-inc_heme_anc: Rule = _count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL")
-inc_heme_platelets: Rule = _count_rule(
-    "inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL"
-)
-inc_heme_hemoglobin: Rule = _count_rule(
-    "inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl", "g/dL"
-)
-inc_heme_alc: Rule = _count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL")
+inc_heme_anc: Rule = criterion(
+    "inc.heme.anc",
+    INCLUSION_ALL,
+    title="ANC ≥ {anc_min_per_ul}/µL",
+    page="Absolute neutrophil count [≥] {anc_min_per_ul} [/µ]L",
+    rule="Rule: selected anc usable: PASS if ANC ≥ {anc_min_per_ul}/µL, FAIL if < {anc_min_per_ul}/µL. Not usable: MISSING [labs.anc].",
+    reads=("anc_min_per_ul",),
+)(_count_rule("inc.heme.anc", "anc", "ANC", "anc_min_per_ul", "/µL"))
+
+
+inc_heme_platelets: Rule = criterion(
+    "inc.heme.platelets",
+    INCLUSION_ALL,
+    title="Platelets ≥ {platelets_min_per_ul}/µL",
+    page="Platelet count ≥ {platelets_min_per_ul}/uL",
+    rule="Rule: PASS if platelets ≥ {platelets_min_per_ul}/µL; FAIL if < {platelets_min_per_ul}/µL; MISSING [labs.platelets].",
+    reads=("platelets_min_per_ul",),
+)(_count_rule("inc.heme.platelets", "platelets", "Platelets", "platelets_min_per_ul", "/µL"))
+
+
+inc_heme_hemoglobin: Rule = criterion(
+    "inc.heme.hemoglobin",
+    INCLUSION_ALL,
+    title="Haemoglobin ≥ {hemoglobin_min_g_dl} g/dL",
+    page="Hemoglobin [≥] {hemoglobin_min_g_dl} g/dL",
+    rule="Rule: PASS if haemoglobin ≥ {hemoglobin_min_g_dl} g/dL; FAIL if < {hemoglobin_min_g_dl} g/dL; MISSING [labs.hemoglobin].",
+    reads=("hemoglobin_min_g_dl",),
+)(_count_rule("inc.heme.hemoglobin", "hemoglobin", "Haemoglobin", "hemoglobin_min_g_dl", "g/dL"))
+
+
+inc_heme_alc: Rule = criterion(
+    "inc.heme.alc",
+    INCLUSION_ALL,
+    title="ALC ≥ {alc_min_per_ul}/µL",
+    page="Absolute Lymphocyte count ≥ {alc_min_per_ul}/uL",
+    rule="Rule: PASS if ALC ≥ {alc_min_per_ul}/µL; FAIL if < {alc_min_per_ul}/µL; MISSING [labs.alc].",
+    reads=("alc_min_per_ul",),
+)(_count_rule("inc.heme.alc", "alc", "ALC", "alc_min_per_ul", "/µL"))
+
 
 _CG_FEMALE: Final = Decimal("0.85")
 
 
+@criterion(
+    "inc.crcl",
+    INCLUSION_ALL,
+    title="Creatinine clearance ≥ {crcl_min_ml_min} mL/min",
+    page="Creatinine clearance (CrCl) [≥] {crcl_min_ml_min} mL/min using the Cockcroft-Gault formula.",
+    rule="Rule: CrCl by § 10.1. PASS if CrCl ≥ {crcl_min_ml_min} mL/min; FAIL if < {crcl_min_ml_min}. MISSING [labs.creatinine and/or labs.weight, whichever is not usable].",
+    reads=("crcl_min_ml_min",),
+)
 def inc_crcl(ctx: Ctx) -> CriterionResult:
     cid = "inc.crcl"
     cr = ctx.usable.get("creatinine")
@@ -185,6 +230,13 @@ def inc_crcl(ctx: Ctx) -> CriterionResult:
     return failed(cid, f"{shown} < {threshold_text(threshold)} mL/min.", vu)
 
 
+@criterion(
+    "inc.organ_function",
+    INCLUSION_ALL,
+    title="Adequate liver, cardiac and pulmonary function",
+    page="Adequate liver, cardiac, and pulmonary function, including: See Protocol",
+    rule="Rule: three boolean parts, each passing on true: inv_adequate_liver_function, inv_adequate_cardiac_function, inv_adequate_pulmonary_function. Combined by § 1.3.",
+)
 def inc_organ_function(ctx: Ctx) -> CriterionResult:
     parts = [
         bool_part(
@@ -212,15 +264,57 @@ def inc_organ_function(ctx: Ctx) -> CriterionResult:
     return combine("inc.organ_function", parts)
 
 
-inc_prior_ae_resolved: Rule = boolean_criterion(
+inc_prior_ae_resolved: Rule = criterion(
     "inc.prior_ae_resolved",
-    "inv_prior_therapy_aes_resolved",
-    True,
-    "Acute effects of prior therapy resolved (baseline or CTCAE grade ≤ 1).",
-    "Acute effects of prior therapy not resolved.",
+    INCLUSION_ALL,
+    title="Prior therapy effects resolved",
+    page="Resolved acute effects of any prior therapy to baseline severity or Common Terminology [Criteria for Adverse Events Grade ≤] 1 except for AEs considered clinically nonsignificant and/or stable on supportive therapy as determined by the Investigator.",
+    rule="Rule: boolean criterion inv_prior_therapy_aes_resolved, passing on true.",
+)(
+    boolean_criterion(
+        "inc.prior_ae_resolved",
+        "inv_prior_therapy_aes_resolved",
+        True,
+        "Acute effects of prior therapy resolved (baseline or CTCAE grade ≤ 1).",
+        "Acute effects of prior therapy not resolved.",
+    )
 )
 
 
+@criterion(
+    "inc.pregnancy_test",
+    INCLUSION_ALL,
+    title="Negative pregnancy test",
+    page="A highly sensitive urine pregnancy test or serum pregnancy test (for females of childbearing potential) negative at screening.",
+    rule="Applies: sex = F with childbearing potential yes or unknown (§ 10.2). NOT_APPLICABLE for males and for females not of childbearing potential. Rule: selected pregnancy_test (urine or serum) usable: PASS if negative, FAIL if positive, MISSING [labs.pregnancy_test] if indeterminate (the reason asks for a repeat test). Not usable: MISSING [labs.pregnancy_test].",
+)
+def inc_pregnancy_test(ctx: Ctx) -> CriterionResult:
+    cid = "inc.pregnancy_test"
+    if not ctx.female:
+        return not_applicable(cid, "Applies to women of childbearing potential only.")
+    if childbearing_potential(ctx) == "no":
+        return not_applicable(cid, "Not of childbearing potential.")
+    lab = ctx.usable.get("pregnancy_test")
+    if lab is None:
+        return missing(cid, lab_absent_reason(ctx, "pregnancy_test"), ("labs.pregnancy_test",))
+    vu = lab.collected + ctx.w
+    if lab.value == "negative":
+        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {iso(lab.collected)}.", vu)
+    if lab.value == "positive":
+        return failed(cid, f"Pregnancy test ({lab.specimen}) positive on {lab.collected}.", vu)
+    return missing(
+        cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.", ("labs.pregnancy_test",)
+    )
+
+
+@criterion(
+    "inc.childbearing_status",
+    INCLUSION_ALL,
+    title="Childbearing status",
+    page="Female participants of non-childbearing potential must meet at least 1 of the following criteria: postmenopausal status … ; documented hysterectomy and/or bilateral oophorectomy; medically confirmed ovarian failure / ovarian insufficiency. All other female participants (including those with tubal ligations) are considered to be of childbearing potential.",
+    rule="Applies: sex = F; NOT_APPLICABLE for males. Rule: childbearing_exemption unrecorded → MISSING [facts.childbearing_exemption]. postmenopausal with age on C below {postmenopausal_confirm_below_age}, or with any cyclophosphamide therapy entry → REVIEW, investigator: the investigator confirms the postmenopausal state (for example by FSH), because amenorrhoea after cyclophosphamide or in a young woman is often not menopause. Any other recorded value → PASS (the reason states the derived status, § 10.2). The computed outcome is never FAIL: the enumeration only allows the page's exemptions (an investigator's reject makes it FAIL, § 1.8, until the exemption is corrected).",
+    reads=("postmenopausal_confirm_below_age",),
+)
 def childbearing_status(ctx: Ctx) -> CriterionResult:
     """inc.childbearing_status after adjudication, computed once per evaluation."""
     r = ctx.memo.get("inc.childbearing_status")
@@ -282,25 +376,13 @@ def childbearing_potential(ctx: Ctx) -> str:
     return "no"
 
 
-def inc_pregnancy_test(ctx: Ctx) -> CriterionResult:
-    cid = "inc.pregnancy_test"
-    if not ctx.female:
-        return not_applicable(cid, "Applies to women of childbearing potential only.")
-    if childbearing_potential(ctx) == "no":
-        return not_applicable(cid, "Not of childbearing potential.")
-    lab = ctx.usable.get("pregnancy_test")
-    if lab is None:
-        return missing(cid, lab_absent_reason(ctx, "pregnancy_test"), ("labs.pregnancy_test",))
-    vu = lab.collected + ctx.w
-    if lab.value == "negative":
-        return passed(cid, f"Pregnancy test ({lab.specimen}) negative on {iso(lab.collected)}.", vu)
-    if lab.value == "positive":
-        return failed(cid, f"Pregnancy test ({lab.specimen}) positive on {lab.collected}.", vu)
-    return missing(
-        cid, f"Pregnancy test of {lab.collected} indeterminate; repeat the test.", ("labs.pregnancy_test",)
-    )
-
-
+@criterion(
+    "inc.contraception",
+    INCLUSION_ALL,
+    title="Willing to use contraception",
+    page="Fertile male and female participants of childbearing potential must be willing to use a highly effective method of contraception from the time of signing the ICF and for at least 12 months (6 months for males) after receiving LD or ALLO329, whichever is longer.",
+    rule="Rule, female: not of childbearing potential → NOT_APPLICABLE. willing_contraception = true → PASS. False → FAIL if childbearing potential is yes, MISSING [facts.childbearing_exemption] if unknown (exemption unrecorded, or a postmenopausal state not yet confirmed: § 10.2). Unrecorded → MISSING [facts.willing_contraception], plus [facts.childbearing_exemption] if unknown. Rule, male: male_sterile = true → NOT_APPLICABLE. willing_contraception = true → PASS. False → FAIL if male_sterile = false, MISSING [facts.male_sterile] if unrecorded. Unrecorded → MISSING [facts.willing_contraception].",
+)
 def inc_contraception(ctx: Ctx) -> CriterionResult:
     cid = "inc.contraception"
     willing = ctx.facts.get("willing_contraception")
@@ -336,10 +418,18 @@ def inc_contraception(ctx: Ctx) -> CriterionResult:
     return missing(cid, "Willingness to use contraception is not recorded.", ("facts.willing_contraception",))
 
 
-inc_compliance: Rule = boolean_criterion(
+inc_compliance: Rule = criterion(
     "inc.compliance",
-    "willing_able_to_comply",
-    True,
-    "Willing and able to comply.",
-    "Not willing or able to comply with the study procedures.",
+    INCLUSION_ALL,
+    title="Willing and able to comply",
+    page="Willing and able to comply with scheduled visits, treatment plan, laboratory tests, and other procedures.",
+    rule="Rule: boolean criterion willing_able_to_comply, passing on true. Confidence: high.",
+)(
+    boolean_criterion(
+        "inc.compliance",
+        "willing_able_to_comply",
+        True,
+        "Willing and able to comply.",
+        "Not willing or able to comply with the study procedures.",
+    )
 )
