@@ -61,7 +61,7 @@ from .models import (
 )
 from .records import RECORD_KINDS
 from .selectors import confirmed_areas, current_facts
-from .services import KEY_DATES, FactEntry, StaleForm, fact_state, participant_state
+from .services import KEY_DATES, FactEntry, StaleForm, fact_state, implausible, participant_state
 
 
 class LoginForm(AuthenticationForm):
@@ -164,6 +164,10 @@ class RecordFormMixin:
         raise NotImplementedError
 
     def replaced_keys(self) -> list[str]:
+        return []
+
+    def questions(self) -> list[str]:
+        """What the service would ask before saving this entry, for the live preview."""
         return []
 
     def saved_text(self) -> str:
@@ -491,6 +495,13 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
 
     def unsaved(self) -> list[ClinicalRecord]:
         return [self.as_record()]
+
+    def questions(self) -> list[str]:
+        number = self.cleaned_data.get("value_number")
+        if number is None or self._confirmed_low():
+            return []
+        question = implausible(self.test.key, number, self.cleaned_data.get("unit", ""))
+        return [] if question is None else [_worded(question)]
 
     def saved_text(self) -> str:
         return f"{self.test.key} result recorded"

@@ -346,9 +346,9 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     entry = _entry(participant, record_kind, request.POST, request.POST, record=record)
     form = entry.form
     # The reason for change is asked at saving; the preview does not need it.
-    if form is None or not (form.is_valid() or set(form.errors) == {"reason"}):
+    if form is None or not (form.is_valid() or set(form.errors) == {"reason"}) or form.questions():
         context["incomplete"] = True
-        context["problems"] = [] if form is None else _problems(form)
+        context["problems"] = [] if form is None else [*_problems(form), *form.questions()]
         return render(request, "screening/_preview_panel.html", context)
     context["result"] = preview_change(
         participant,
