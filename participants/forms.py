@@ -690,7 +690,6 @@ class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
-        changed_recorded = False
         for fact in self.facts:
             value = self._value(fact)
             when = cleaned.get(f"{fact.key}__date") if fact.dated else None
@@ -706,10 +705,6 @@ class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
                 self.add_error(first, "Grade all nine BILAG-2004 domains (A–E).")
             if fact.dated and when is None:
                 self.add_error(f"{fact.key}__date", "Give the date of this assessment.")
-            if a is not None and (a.value != _stored(value) or a.date != when):
-                changed_recorded = True
-        if changed_recorded and not cleaned.get("reason", "").strip():
-            self.add_error("reason", "A recorded value changes: give the reason for the change.")
         if not self.errors and not self.changes():
             self.add_error(None, "Nothing to save: enter or change at least one value.")
         return cleaned

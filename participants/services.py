@@ -431,6 +431,8 @@ def record_facts(
         for a in Assessment.objects.filter(participant=participant, state=RecordState.CURRENT, key__in=keys)
     }
     _check_as_shown(shown, fact_state(current, keys))
+    if any(f.key in current for f in facts) and not reason.strip():
+        raise RecordInvalid({"reason": "A recorded value changes: give the reason for the change."})
     saved = []
     for fact in facts:
         try:

@@ -277,6 +277,9 @@ def test_facts_are_recorded_all_or_none_and_a_stale_state_is_refused(
     assert not Assessment.objects.exists()
     shown = services.fact_state({}, ["cirrhosis"])
     services.record_facts(coordinator_a, participant, facts=entries[:1], shown=shown)
+    with pytest.raises(services.RecordInvalid) as no_reason:
+        services.record_facts(coordinator_a, participant, facts=[services.FactEntry("cirrhosis", True)])
+    assert "give the reason" in " ".join(_errors(no_reason)["reason"])
     with pytest.raises(services.StaleForm) as stale:
         services.record_facts(
             coordinator_a,
