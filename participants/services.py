@@ -197,7 +197,7 @@ def implausible(test_key: str, value: Decimal, unit: str) -> ValidationError | N
 
     test, floor = LAB_TESTS_BY_KEY.get(test_key), IMPLAUSIBLE_BELOW.get(test_key)
     factor = test.factor(unit) if test is not None else None
-    if test is None or floor is None or factor is None or value < 0:
+    if test is None or floor is None or factor is None or not value.is_finite() or value < 0:
         return None
     try:
         canonical = value * factor.num / factor.den
