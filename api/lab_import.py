@@ -22,12 +22,12 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from participants import services
 from participants.models import Participant, User
 from screening.criteria import CaseError
-from screening.criteria.loader import schema
+from screening.criteria.loader import schema, validator
 from screening.models import Trigger
 from screening.reevaluation import reevaluation_trigger
 
@@ -58,26 +58,25 @@ def _add(errors: Errors, path: str, message: str) -> None:
 
 @lru_cache(maxsize=1)
 def row_validator() -> Draft202012Validator:
-    """A row: the case format's lab object (its own properties and required fields, with the
-    format's `$defs`), the participant's screening number and the optional confirmation of a low
-    count. The test-specific rules of `$defs/lab` (units, ranges, ULN) are the loader's, in
-    record_lab, so that a row and a form are refused by the same check with the same message."""
+    """The engine's case validator, narrowed to a row: the case format's lab object (its own
+    properties and required fields, with the format's `$defs`), the participant's screening number
+    and the optional confirmation of a low count. The test-specific rules of `$defs/lab` (units,
+    ranges, ULN) are the loader's, in record_lab, so that a row and a form are refused by the same
+    check with the same message."""
     case_schema = schema()
     lab = case_schema["$defs"]["lab"]
-    return Draft202012Validator(
-        {
-            "$defs": case_schema["$defs"],
-            "type": "object",
-            "required": ["screening_number", *lab["required"]],
-            "properties": {
-                "screening_number": {"type": "string", "minLength": 1},
-                "confirmed_low": {"type": "boolean"},
-                **lab["properties"],
-            },
-            "additionalProperties": False,
+    row_schema = {
+        "$defs": case_schema["$defs"],
+        "type": "object",
+        "required": ["screening_number", *lab["required"]],
+        "properties": {
+            "screening_number": {"type": "string", "minLength": 1},
+            "confirmed_low": {"type": "boolean"},
+            **lab["properties"],
         },
-        format_checker=FormatChecker(),
-    )
+        "additionalProperties": False,
+    }
+    return validator().evolve(schema=row_schema)
 
 
 def _text_problems(row: dict[str, Any]) -> Errors:
