@@ -1,8 +1,11 @@
 """Forms of the site: log-in, registration, key dates and one form per record type.
 
 The record forms check shape only (types, required fields, choices, the vocabulary's units and
-bounds); eligibility is the engine's business. The services validate each record again as the
-engine reads it and their errors land next to the field they name."""
+bounds); eligibility is the engine's business, and what may be recorded (key-date order, a low
+count's confirmation, a stale form) the services'. The services validate each record again as the
+engine reads it and their errors land next to the field they name. Each record form offers the
+views the same methods (RecordFormMixin), so that they handle every kind of participants.records
+alike."""
 
 from __future__ import annotations
 
@@ -151,6 +154,12 @@ class RecordFormMixin:
     data) says which test, fact group, fact or event kind; `record` is the record being corrected."""
 
     service_names: Mapping[str, str] = {}
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        raise NotImplementedError
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of the kind's service (participants.records)."""
