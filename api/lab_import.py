@@ -1,8 +1,12 @@
 """Import lab results (FACTS.md § 4 vocabulary, the case format's lab objects plus the participant's
 screening number) for existing participants: all rows are checked before any is kept.
 
-Each row goes through participants.services.record_lab, i.e. through the engine's loader, inside one
-transaction; a row it refuses rolls the whole import back. Errors name the row and the field.
+A row is read against the case format's JSON Schema (`$defs/lab` of screening/criteria/schema.json,
+with the engine's validator): first the lab object's own fields, types and dates, for every row
+before anything is looked up; then participants.services.import_labs records the rows through
+`record_lab`, the browser's service, whose loader applies the test's own rules (units, ranges,
+ULN) and the implausibility check. A row it refuses rolls the whole import back. Errors name the
+row and the field.
 
 A count below its implausibility floor (vocabulary.IMPLAUSIBLE_BELOW, in the canonical unit) is refused
 unless the row carries "confirmed_low": true, as the web form refuses it unless "checked" is ticked."""
@@ -13,31 +17,28 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
+from jsonschema import Draft202012Validator
 
 from participants import services
-from participants.forms import implausible
 from participants.models import Participant, User
 from screening.criteria import CaseError
-from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY
+from screening.criteria.loader import schema, validator
 from screening.models import Trigger
 from screening.reevaluation import reevaluation_trigger
 
-ROW_FIELDS = ("screening_number", "test", "value", "unit", "collected", "uln", "specimen", "confirmed_low")
-REQUIRED = ("screening_number", "test", "value", "collected")
 MAX_ROWS = 5000
 # Model field names in validation errors, as the case format names them.
 FIELD_NAMES = {"value_number": "value", "value_text": "value"}
+NOT_FOUND = "No participant with this number at your site."
 
 # C0 controls and DEL: never legitimate in these fields, and PostgreSQL text cannot hold NUL.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SURROGATE = re.compile(r"[\ud800-\udfff]")
-# Exactly YYYY-MM-DD (date.fromisoformat also takes 20250603 and 2025-W23-2); ASCII digits only.
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 Errors = dict[str, list[str]]
 
@@ -55,91 +56,116 @@ def _add(errors: Errors, path: str, message: str) -> None:
     errors.setdefault(path, []).append(message)
 
 
+@lru_cache(maxsize=1)
+def row_validator() -> Draft202012Validator:
+    """The engine's case validator, narrowed to a row: the case format's lab object (its own
+    properties and required fields, with the format's `$defs`), the participant's screening number
+    and the optional confirmation of a low count. The test-specific rules of `$defs/lab` (units,
+    ranges, ULN) are the loader's, in record_lab, so that a row and a form are refused by the same
+    check with the same message."""
+    case_schema = schema()
+    lab = case_schema["$defs"]["lab"]
+    row_schema = {
+        "$defs": case_schema["$defs"],
+        "type": "object",
+        "required": ["screening_number", *lab["required"]],
+        "properties": {
+            "screening_number": {"type": "string", "minLength": 1},
+            "confirmed_low": {"type": "boolean"},
+            **lab["properties"],
+        },
+        "additionalProperties": False,
+    }
+    return validator().evolve(schema=row_schema)
+
+
+def _text_problems(row: dict[str, Any]) -> Errors:
+    """What JSON Schema cannot say: text a database cannot hold or a person cannot see."""
+    problems: Errors = {}
+    for name, text in row.items():
+        if not isinstance(text, str):
+            continue
+        if CONTROL.search(text):
+            problems[name] = ["Must not contain control characters."]
+        elif SURROGATE.search(text):  # JSON's "\ud800" escape: not encodable, so not storable
+            problems[name] = ["Must be valid Unicode text."]
+    return problems
+
+
+def _schema_problems(row: Any) -> Errors:
+    """The row's errors against row_validator, by field (the row itself: "")."""
+    problems: Errors = {}
+    for error in row_validator().iter_errors(row):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "additionalProperties":
+            for name in sorted(set(row) - set(error.schema["properties"])):
+                _add(problems, name, "Unknown field.")
+        elif error.validator == "required":
+            for name in error.validator_value:
+                if name not in row:
+                    _add(problems, name, "This field is required.")
+        elif path == ["collected"]:
+            problems["collected"] = ["Must be a date, YYYY-MM-DD."]
+        else:
+            message = error.message
+            _add(problems, "/".join(path), message[0].upper() + message[1:])
+    return problems
+
+
 def _parse_row(index: int, row: Any, errors: Errors) -> dict[str, Any] | None:
+    """The row's values for services.LabEntry, or None after adding its errors."""
     at = f"rows/{index}"
     if not isinstance(row, dict):
         _add(errors, at, "Must be an object.")
         return None
-    ok = True
-    for name in sorted(set(row) - set(ROW_FIELDS)):
-        _add(errors, f"{at}/{name}", "Unknown field.")
-        ok = False
-    for name in REQUIRED:
-        if row.get(name) in (None, ""):
-            _add(errors, f"{at}/{name}", "This field is required.")
-            ok = False
-    for name in ("screening_number", "test", "unit", "specimen"):
-        if name in row and not isinstance(row[name], str):
-            _add(errors, f"{at}/{name}", "Must be a string.")
-            ok = False
-    for name in ("screening_number", "test", "value", "unit", "collected", "specimen"):
-        text = row.get(name)
-        if not isinstance(text, str):
-            continue
-        if CONTROL.search(text):
-            _add(errors, f"{at}/{name}", "Must not contain control characters.")
-            ok = False
-        elif SURROGATE.search(text):  # JSON's "\ud800" escape: not encodable, so not storable
-            _add(errors, f"{at}/{name}", "Must be valid Unicode text.")
-            ok = False
-    value = row.get("value")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal, str))):
-        _add(errors, f"{at}/value", "Must be a number or a result word (e.g. negative).")
-        ok = False
-    uln = row.get("uln")
-    if uln is not None and (isinstance(uln, bool) or not isinstance(uln, (int, Decimal))):
-        _add(errors, f"{at}/uln", "Must be a number.")
-        ok = False
-    confirmed_low = row.get("confirmed_low")
-    if confirmed_low is not None and not isinstance(confirmed_low, bool):
-        _add(errors, f"{at}/confirmed_low", "Must be true or false.")
-        ok = False
-    collected: date | None = None
-    raw_date = row.get("collected")
-    if isinstance(raw_date, str) and ISO_DATE.fullmatch(raw_date):
-        try:
-            collected = date.fromisoformat(raw_date)
-        except ValueError:  # e.g. 2025-13-01, 2025-02-30
-            pass
-    if raw_date not in (None, "") and collected is None and f"{at}/collected" not in errors:
-        _add(errors, f"{at}/collected", "Must be a date, YYYY-MM-DD.")
-        ok = False
-    if ok and not confirmed_low:
-        low = _implausibly_low(row["test"], value, row.get("unit") or "")
-        if low:
-            _add(errors, f"{at}/value", low)
-            ok = False
-    if not ok:
+    problems = _text_problems(row)
+    for name, messages in _schema_problems(row).items():
+        problems.setdefault(name, messages)  # a field with unreadable text: that problem alone
+    for name, messages in problems.items():
+        for message in messages:
+            _add(errors, f"{at}/{name}" if name else at, message)
+    if problems:
         return None
+    value, uln = row["value"], row.get("uln")
     return {
         "screening_number": row["screening_number"],
         "test": row["test"],
         "value": value if isinstance(value, str) else Decimal(value),
-        "unit": row.get("unit") or "",
+        "unit": row.get("unit", ""),
         "uln": None if uln is None else Decimal(uln),
-        "specimen": row.get("specimen") or "",
-        "collected": collected,
+        "specimen": row.get("specimen", ""),
+        "collected": date.fromisoformat(row["collected"]),
+        "confirmed_low": row.get("confirmed_low", False),
     }
 
 
-def _implausibly_low(test_key: str, value: Any, unit: str) -> str:
-    """The web form's question (participants.forms.implausible: IMPLAUSIBLE_BELOW, compared after the
-    form's own conversion to the canonical unit), worded for the API. "" when plausible, or when the
-    row is not a non-negative count in a known unit (the loader refuses those)."""
-    test = LAB_TESTS_BY_KEY.get(test_key)
-    if test is None or test_key not in IMPLAUSIBLE_BELOW or isinstance(value, (str, bool)):
-        return ""
-    number = Decimal(value)
-    try:
-        if number < 0 or not implausible(test, number, unit):  # a negative value is the loader's error
-            return ""
-    except ArithmeticError:  # 1e1000000 overflows the conversion: the loader refuses its size
-        return ""
+def _implausibly_low(error: ValidationError) -> str:
+    """record_lab's question about a low count, worded for the API."""
+    p = error.params or {}
     return (
-        f"{number} {unit} is implausibly low for {test.label} (below {IMPLAUSIBLE_BELOW[test_key]} /µL): "
+        f"{p['value']} {p['unit']} is implausibly low for {p['test']} (below {p['floor']} /µL): "
         "check the value and its unit against the report (per µL, or × 10³/µL = × 10⁹/L?). If it is "
         'right, send the row again with "confirmed_low": true.'
     )
+
+
+def _refusal(errors: Errors, at: str, exc: Exception) -> None:
+    """A row's refusal by the service, keyed by the case format's field names."""
+    if isinstance(exc, CaseError):
+        for path, message in exc.errors:
+            _add(errors, f"{at}/{path.rsplit('/', 1)[-1]}" if path else at, message)
+        return
+    assert isinstance(exc, ValidationError)
+    found = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    for name, field_errors in found.items():
+        name = FIELD_NAMES.get(name, name)
+        path = at if name == NON_FIELD_ERRORS else f"{at}/{name}"
+        for error in field_errors:
+            _add(
+                errors,
+                path,
+                _implausibly_low(error) if error.code == "implausible_low" else next(iter(error)),
+            )
 
 
 def import_labs(user: User, scope: QuerySet[Participant], rows: Any) -> ImportResult:
@@ -156,38 +182,25 @@ def import_labs(user: User, scope: QuerySet[Participant], rows: Any) -> ImportRe
     participants = {p.screening_number: p for p in scope.filter(screening_number__in=numbers)}
     for i, p in enumerate(parsed):
         if p and p["screening_number"] not in participants:
-            _add(result.errors, f"rows/{i}/screening_number", "No participant with this number at your site.")
+            _add(result.errors, f"rows/{i}/screening_number", NOT_FOUND)
             result.not_found = True
     if result.errors:
         return result
-    with transaction.atomic(), reevaluation_trigger(Trigger.IMPORT):
-        for i, p in enumerate(parsed):
-            assert p is not None
-            participant = participants[p.pop("screening_number")]
-            try:
-                services.record_lab(user, participant, **p)
-            except ValidationError as exc:  # RecordInvalid included: keyed by case-format field
-                found = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-                for name, messages in found.items():
-                    name = FIELD_NAMES.get(name, name)
-                    path = f"rows/{i}" if name == NON_FIELD_ERRORS else f"rows/{i}/{name}"
-                    for message in messages:
-                        _add(result.errors, path, message)
-            except CaseError as exc:
-                for path, message in exc.errors:
-                    _add(
-                        result.errors, f"rows/{i}/{path.rsplit('/', 1)[-1]}" if path else f"rows/{i}", message
-                    )
-            except PermissionDenied:
-                _add(
-                    result.errors,
-                    f"rows/{i}/screening_number",
-                    "No participant with this number at your site.",
-                )
+    entries = []
+    for p in parsed:
+        assert p is not None
+        entries.append(services.LabEntry(participant=participants[p.pop("screening_number")], **p))
+    try:
+        with reevaluation_trigger(Trigger.IMPORT):
+            services.import_labs(user, entries)
+    except services.LabsRefused as refused:
+        for i, exc in sorted(refused.refused.items()):
+            if isinstance(exc, PermissionDenied):
+                _add(result.errors, f"rows/{i}/screening_number", NOT_FOUND)
                 result.not_found = True
-        if result.errors:
-            transaction.set_rollback(True)  # nothing is kept, and no re-evaluation is queued
-            return result
-    result.saved = len(parsed)
+            else:
+                _refusal(result.errors, f"rows/{i}", exc)
+        return result
+    result.saved = len(entries)
     result.participants = sorted(participants)
     return result

@@ -1,13 +1,17 @@
 """Forms of the site: log-in, registration, key dates and one form per record type.
 
 The record forms check shape only (types, required fields, choices, the vocabulary's units and
-bounds); eligibility is the engine's business. The services validate each record again as the
-engine reads it and their errors land next to the field they name."""
+bounds); eligibility is the engine's business, and what may be recorded (key-date order, a low
+count's confirmation, a stale form) the services'. The services validate each record again as the
+engine reads it and their errors land next to the field they name. Each record form offers the
+views the same methods (RecordFormMixin), so that they handle every kind of participants.records
+alike."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -18,12 +22,15 @@ from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils import timezone
 
 from screening.case_builder import exact
 from screening.criteria.vocabulary import (
     BILAG_DOMAINS,
+    EVENT_KINDS_BY_KIND,
+    FACT_KEYS_BY_KEY,
     IMPLAUSIBLE_BELOW,
+    LAB_TESTS,
+    LAB_TESTS_BY_KEY,
     THERAPY_AGENTS,
     FactKey,
     FactType,
@@ -33,17 +40,31 @@ from screening.criteria.vocabulary import (
 )
 from screening.labels import humanize
 
-from .intake import EventField, event_fields, unit_label
+from .intake import (
+    EventField,
+    FactGroup,
+    areas_for,
+    event_fields,
+    facts_for,
+    group_facts,
+    group_label,
+    kinds_for,
+    unit_label,
+)
 from .models import (
     Assessment,
     ClinicalEvent,
+    ClinicalRecord,
     Cohort,
+    HistoryReview,
     LabResult,
     Participant,
     Sex,
     Therapy,
 )
-from .services import CORRECTABLE_FIELDS
+from .records import RECORD_KINDS
+from .selectors import confirmed_areas, current_facts
+from .services import KEY_DATES, FactEntry, StaleForm, fact_state, implausible, participant_state
 
 
 class LoginForm(AuthenticationForm):
@@ -97,9 +118,72 @@ def add_service_errors(
     """Put a RecordInvalid's messages next to the fields they name (case-format names, renamed by
     `names` where the form calls them otherwise); unknown names go to the top of the form."""
     names = names or {}
-    for key, messages in exc.message_dict.items():
-        field = names.get(key, key)
-        form.add_error(field if field in form.fields else None, messages)
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    for key, found in errors.items():
+        name = names.get(key, key)
+        form.add_error(name if name in form.fields else None, [_worded(e) for e in found])
+
+
+def _worded(error: ValidationError) -> str:
+    """A service's message as the form says it: the form's own way to confirm a low count."""
+    message = next(iter(error))
+    if error.code == "implausible_low":
+        message += "; if the value is right, tick the box below."
+    return message
+
+
+@dataclass
+class RecordEntry:
+    """A record form and what the page shows around it."""
+
+    title: str
+    form: Any = None  # None: the user first chooses what to enter (test, fact group, event kind)
+    chooser_name: str = ""
+    chooser_label: str = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    selected: str = ""
+    kind: Any = None  # the RecordKind, set by the view
+    correcting_text: str = ""
+
+
+class RecordFormMixin:
+    """What every record form gives the views: the kind's service arguments, the changes of a
+    correction, the unsaved records for the preview, and the services' errors put back on it.
+
+    `open` builds the form of a kind for a participant: `params` (the query string or the posted
+    data) says which test, fact group, fact or event kind; `record` is the record being corrected."""
+
+    service_names: Mapping[str, str] = {}
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        raise NotImplementedError
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of the kind's service (participants.records)."""
+        raise NotImplementedError
+
+    def correction(self) -> dict[str, Any]:
+        """The keyword arguments of services.correct_record, the reason apart."""
+        raise NotImplementedError
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        raise NotImplementedError
+
+    def replaced_keys(self) -> list[str]:
+        return []
+
+    def questions(self) -> list[str]:
+        """What the service would ask before saving this entry, for the live preview."""
+        return []
+
+    def saved_text(self) -> str:
+        raise NotImplementedError
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        add_service_errors(self, exc, self.service_names)  # type: ignore[arg-type]
 
 
 class ReasonMixin:
@@ -119,9 +203,10 @@ class ReasonMixin:
 
 class ShownStateMixin:
     """Guards a form that shows several recorded values against a lost update: it carries the state
-    it was opened with (a hidden field), and if another save changed any of those values before it
-    is submitted, nothing is saved, those fields are reset to the current values and the user is
-    told which ones changed. A save then overwrites only what the user saw."""
+    it was opened with (a hidden field) and hands it to the service, which refuses the save if
+    another save changed any of those values (services.StaleForm); those fields are then reset to
+    the current values and the user is told which ones changed. A save then overwrites only what
+    the user saw."""
 
     SHOWN = "shown_state"
     fields: dict[str, forms.Field]
@@ -154,40 +239,29 @@ class ShownStateMixin:
             return {}
         return shown if isinstance(shown, dict) else {}
 
-    @staticmethod
-    def _differences(shown: dict[str, Any], current: dict[str, str]) -> list[str]:
-        return sorted(k for k in shown.keys() | current.keys() if shown.get(k) != current.get(k))
+    def shown(self) -> dict[str, Any] | None:
+        """The state the form was opened with, for the service's stale-form check (None: a post
+        not from this form, not checked; a tampered state counts as changed)."""
+        return self._posted_state()
 
-    def still_as_shown(self, current: dict[str, str]) -> bool:
-        """Checked again under the participant's row lock, just before saving: a save that landed
-        after the form was validated refuses this one (the user reloads the form)."""
-        shown = self._posted_state()
-        if shown is None or not self._differences(shown, current):
-            return True
-        self.add_error(  # type: ignore[attr-defined]
-            None,
-            "Another save changed this participant's data while yours was being saved. Nothing was "
-            "saved: open the form again to see the current values.",
-        )
-        return False
-
-    def changed_since_shown(self) -> list[str]:
-        """Keys changed by another save since the form was opened, after resetting their fields.
-        A post without the hidden state (not from this form) is not checked."""
-        shown = self._posted_state()
-        if shown is None:
-            return []
+    def show_conflict(self, changed: list[str]) -> None:
+        """The service refused a stale form: reset the changed fields to the current values and
+        say which ones changed, so that the user checks them and saves again."""
         current = self.shown_state()
-        changed = self._differences(shown, current)
-        if changed:
-            data = self.data.copy()
-            for key in changed:
-                for name in self.fields_of(key):
-                    value = self.initial.get(name)
-                    data[name] = "" if value is None else str(value)
-            data[self.SHOWN] = json.dumps(current, sort_keys=True)
-            self.data = data
-        return changed
+        data = self.data.copy()
+        for key in changed:
+            for name in self.fields_of(key):
+                value = self.initial.get(name)
+                data[name] = "" if value is None else str(value)
+        data[self.SHOWN] = json.dumps(current, sort_keys=True)
+        self.data = data
+        self.add_error(None, self.conflict_message(changed))  # type: ignore[attr-defined]
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if isinstance(exc, StaleForm):
+            self.show_conflict(exc.changed)
+        else:
+            add_service_errors(self, exc, getattr(self, "service_names", None))  # type: ignore[arg-type]
 
     def conflict_message(self, changed: list[str]) -> str:
         return (
@@ -198,39 +272,6 @@ class ShownStateMixin:
 
 
 # --- Participant --------------------------------------------------------------------------------
-
-KEY_DATES = ("screening_start", "icf_signed", "planned_enrollment", "planned_day0")
-
-
-def check_key_dates(form: forms.Form, cleaned: dict[str, Any]) -> None:
-    """The date rules of docs/criteria-intake.md: nothing before birth, no birth or consent in the
-    future, consent on or before the first screening visit, enrollment after screening and
-    consent, Day 0 not before enrollment."""
-    today = timezone.localdate()
-    birth = cleaned.get("birth_date")
-    start, icf = cleaned.get("screening_start"), cleaned.get("icf_signed")
-    enrol, day0 = cleaned.get("planned_enrollment"), cleaned.get("planned_day0")
-    if birth and birth > today:
-        form.add_error("birth_date", "The date of birth cannot be in the future.")
-    if icf and icf > today:
-        form.add_error("icf_signed", "Consent cannot be signed in the future: record it once signed.")
-    for name in KEY_DATES:
-        value = cleaned.get(name)
-        if birth and value and value <= birth:
-            form.add_error(name, "This date is not after the date of birth.")
-    if icf and start and icf > start:
-        form.add_error(
-            "icf_signed",
-            f"Consent must be signed on or before the first screening visit ({start.isoformat()}): "
-            "no screening procedure may precede it.",
-        )
-    if enrol:
-        for name, label in (("screening_start", "screening start"), ("icf_signed", "consent")):
-            earlier = cleaned.get(name)
-            if earlier and enrol < earlier:
-                form.add_error("planned_enrollment", f"Enrollment cannot be planned before the {label}.")
-    if day0 and enrol and day0 < enrol:
-        form.add_error("planned_day0", "Day 0 cannot be planned before enrollment.")
 
 
 class ParticipantFormBase(forms.Form):
@@ -258,7 +299,6 @@ class ParticipantFormBase(forms.Form):
                 self.add_error("lupus_nephritis", "Choose the SLE stratum: with or without lupus nephritis.")
         elif cohort and cohort != Cohort.SLE:
             cleaned["lupus_nephritis"] = None
-        check_key_dates(self, cleaned)
         return cleaned
 
     def layout_fields(self) -> list[Any]:
@@ -294,18 +334,6 @@ class RegisterForm(ParticipantFormBase):
         return str(self.cleaned_data.get("cohort", ""))
 
 
-def participant_state(participant: Participant) -> dict[str, str]:
-    """What the key-dates form shows, as its conflict check compares it."""
-    names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
-    return {n: str(getattr(participant, n)) for n in names if getattr(participant, n) is not None}
-
-
-def fact_state(current: Mapping[str, Assessment], keys: Iterable[str]) -> dict[str, str]:
-    """What a fact form shows, as its conflict check compares it: a correction supersedes the
-    record, so a new current record means another save."""
-    return {key: str(current[key].pk) for key in keys if key in current}
-
-
 class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
     def __init__(self, participant: Participant, *args: Any, **kwargs: Any) -> None:
         self.participant = participant
@@ -339,44 +367,11 @@ class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
     def shown_state(self) -> dict[str, str]:
         return participant_state(self.participant)
 
-    def clean(self) -> dict[str, Any]:
-        changed = self.changed_since_shown()
-        if changed:
-            raise ValidationError(self.conflict_message(changed))
-        cleaned = super().clean()
-        changed = [
-            k
-            for k, v in self.changes().items()
-            if getattr(self.participant, k) is not None and getattr(self.participant, k) != v
-        ]
-        if changed and not cleaned.get("reason", "").strip():
-            self.add_error("reason", "Give the reason for changing a recorded value.")
-        return cleaned
-
 
 # --- Lab results --------------------------------------------------------------------------------
 
 
-def implausible(test: LabTest, value: Decimal, unit: str) -> str:
-    """The question to ask about a count entered with `unit`, or "" when it is plausible."""
-    floor = IMPLAUSIBLE_BELOW.get(test.key)
-    factor = test.factor(unit)
-    if floor is None or factor is None:
-        return ""
-    canonical = value * factor.num / factor.den
-    per_ul = factor.num == factor.den
-    if canonical < floor or (per_ul and value < 1):
-        shown = f"{value} {unit_label(unit)}"
-        if not per_ul:
-            shown += f" = {canonical.normalize():f} /µL"
-        return (
-            f"{shown} is unusually low for this count. Check the unit on the report (per µL, or × 10³/µL "
-            "= × 10⁹/L?); if the value is right, tick the box below."
-        )
-    return ""
-
-
-class LabForm(ReasonMixin, forms.Form):
+class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
     """A result of one test; the test decides the value's form, the units, ULN and specimen."""
 
     def __init__(self, test: LabTest, *args: Any, correcting: bool = False, **kwargs: Any) -> None:
@@ -471,9 +466,6 @@ class LabForm(ReasonMixin, forms.Form):
                 self.add_error("unit", "Choose the unit of the value.")
             if self.test.uln is UlnRule.REQUIRED and cleaned.get("uln") is None and "uln" not in self.errors:
                 self.add_error("uln", "This test is compared to its upper limit of normal: give the ULN.")
-            question = implausible(self.test, number, cleaned.get("unit", ""))
-            if question and not cleaned.get("value_checked"):
-                self.add_error("value_number", question)
         return cleaned
 
     def values(self) -> dict[str, Any]:
@@ -489,8 +481,11 @@ class LabForm(ReasonMixin, forms.Form):
             "collected": c["collected"],
         }
 
-    def correction(self) -> dict[str, Any]:
-        """The correct_record changes of a LabResult."""
+    def _confirmed_low(self) -> bool:
+        return bool(self.cleaned_data.get("value_checked"))
+
+    def _record_fields(self) -> dict[str, Any]:
+        """The LabResult's fields."""
         v = self.values()
         value = v.pop("value")
         return v | {
@@ -498,8 +493,46 @@ class LabForm(ReasonMixin, forms.Form):
             "value_text": value if isinstance(value, str) else "",
         }
 
+    def arguments(self) -> dict[str, Any]:
+        return self.values() | {"confirmed_low": self._confirmed_low()}
+
+    def correction(self) -> dict[str, Any]:
+        return self._record_fields() | {"confirmed_low": self._confirmed_low()}
+
     def as_record(self) -> LabResult:
-        return LabResult(**self.correction())
+        return LabResult(**self._record_fields())
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        return [self.as_record()]
+
+    def questions(self) -> list[str]:
+        number = self.cleaned_data.get("value_number")
+        if number is None or self._confirmed_low():
+            return []
+        question = implausible(self.test.key, number, self.cleaned_data.get("unit", ""))
+        return [] if question is None else [_worded(question)]
+
+    def saved_text(self) -> str:
+        return f"{self.test.key} result recorded"
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        key = record.test if isinstance(record, LabResult) else str(params.get("test", ""))
+        entry = RecordEntry(
+            "Lab result",
+            chooser_name="test",
+            chooser_label="Test",
+            selected=key,
+            choices=[(t.key, t.label) for t in LAB_TESTS],
+        )
+        test = LAB_TESTS_BY_KEY.get(key)
+        if test is not None:
+            initial = cls.initial_from(record) if isinstance(record, LabResult) else None
+            entry.form = cls(test, data, initial=initial, correcting=record is not None)
+            entry.title = f"Lab result: {test.label}"
+        return entry
 
     @staticmethod
     def initial_from(lab: LabResult) -> dict[str, Any]:
@@ -557,7 +590,7 @@ def bilag_name(domain: str) -> str:
     return f"bilag2004__{domain}"
 
 
-class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
+class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
     """The facts `facts` with their current values; a changed recorded value needs a reason.
     Field names: the fact key; `<key>__date` for a dated fact's date; BILAG `bilag2004__<domain>`."""
 
@@ -663,13 +696,9 @@ class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        changed = self.changed_since_shown()
-        if changed:
-            raise ValidationError(self.conflict_message(changed))
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
-        changed_recorded = False
         for fact in self.facts:
             value = self._value(fact)
             when = cleaned.get(f"{fact.key}__date") if fact.dated else None
@@ -685,10 +714,6 @@ class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
                 self.add_error(first, "Grade all nine BILAG-2004 domains (A–E).")
             if fact.dated and when is None:
                 self.add_error(f"{fact.key}__date", "Give the date of this assessment.")
-            if a is not None and (a.value != _stored(value) or a.date != when):
-                changed_recorded = True
-        if changed_recorded and not cleaned.get("reason", "").strip():
-            self.add_error("reason", "A recorded value changes: give the reason for the change.")
         if not self.errors and not self.changes():
             self.add_error(None, "Nothing to save: enter or change at least one value.")
         return cleaned
@@ -708,6 +733,63 @@ class FactForm(ShownStateMixin, ReasonMixin, forms.Form):
 
     def as_records(self) -> list[Assessment]:
         return [Assessment(key=f.key, value=_stored(v), date=d) for f, v, d, _ in self.changes()]
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "facts": [FactEntry(f.key, v, d) for f, v, d, _ in self.changes()],
+            "reason": self.cleaned_data.get("reason", ""),
+            "shown": self.shown(),
+        }
+
+    def correction(self) -> dict[str, Any]:
+        _, value, when, _ = self.changes()[0]  # clean() refuses a form that changes nothing
+        return {"value": value, "date": when}
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        return list(self.as_records())
+
+    def replaced_keys(self) -> list[str]:
+        return [a.key for a in self.as_records()]
+
+    def saved_text(self) -> str:
+        reason = self.cleaned_data.get("reason", "")
+        keys = ", ".join(f.key for f, *_ in self.changes()) or "nothing changed"
+        return f"assessments recorded ({keys})" + (f": {reason}" if reason else "")
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        key = getattr(exc, "key", None)
+        if key is None and len(self.facts) == 1:  # a correction of one fact
+            key = self.facts[0].key
+        if key is None or isinstance(exc, StaleForm):
+            super().add_service_errors(exc)
+            return
+        for name, found in exc.error_dict.items():
+            self.add_error(self.field_for(key, name), [_worded(e) for e in found])
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        if isinstance(record, Assessment):
+            fact = FACT_KEYS_BY_KEY[record.key]
+            return RecordEntry(fact.meaning, form=cls([fact], {record.key: record}, data, correcting=True))
+        current = current_facts(participant)
+        entry = RecordEntry(
+            "Assessments",
+            chooser_name="group",
+            chooser_label="Group",
+            choices=[(g.value, group_label(g.value, participant)) for g in FactGroup],
+        )
+        key = str(params.get("key", ""))
+        allowed = {f.key: f for f in facts_for(participant)}
+        if key in allowed:
+            entry.form = cls([allowed[key]], current, data)
+            entry.title = allowed[key].meaning
+        elif (group := str(params.get("group", ""))) in FactGroup.values:
+            entry.selected = group
+            entry.form = cls(group_facts(participant, group), current, data)
+            entry.title = group_label(group, participant)
+        return entry
 
     def field_for(self, key: str, service_field: str) -> str | None:
         """The form field where a service error about fact `key` belongs."""
@@ -736,7 +818,7 @@ def agent_choices() -> list[tuple[str, Any]]:
     return [("", "— choose the agent —"), *groups.items()]
 
 
-class TherapyForm(ReasonMixin, forms.ModelForm):
+class TherapyForm(RecordFormMixin, ReasonMixin, forms.ModelForm):
     agent = forms.ChoiceField(label="Agent", choices=agent_choices)
     start = date_field("Start", help_text="First dose of this treatment period.")
     last_dose = date_field(
@@ -747,7 +829,7 @@ class TherapyForm(ReasonMixin, forms.ModelForm):
 
     class Meta:
         model = Therapy
-        fields = list(CORRECTABLE_FIELDS[Therapy])
+        fields = list(RECORD_KINDS["therapy"].correctable_fields)
         labels = {
             "agent_name": "Name of the agent",
             "ongoing": "Ongoing (including between infusions)",
@@ -817,6 +899,28 @@ class TherapyForm(ReasonMixin, forms.ModelForm):
     def as_record(self) -> Therapy:
         return Therapy(**self.values())
 
+    def arguments(self) -> dict[str, Any]:
+        return self.values()
+
+    def correction(self) -> dict[str, Any]:
+        return self.values()
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        return [self.as_record()]
+
+    def saved_text(self) -> str:
+        values = self.values()
+        return f"therapy {values['agent_name'] or values['agent']} recorded"
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        initial = None
+        if isinstance(record, Therapy):
+            initial = {name: getattr(record, name) for name in cls.Meta.fields}
+        return RecordEntry("Therapy", form=cls(data, initial=initial, correcting=record is not None))
+
 
 # --- Events --------------------------------------------------------------------------------------
 
@@ -861,7 +965,7 @@ EVENT_HELP = {
 }
 
 
-class EventForm(ReasonMixin, forms.Form):
+class EventForm(RecordFormMixin, ReasonMixin, forms.Form):
     def __init__(
         self, kind: str, date_means: str, *args: Any, correcting: bool = False, **kwargs: Any
     ) -> None:
@@ -915,6 +1019,39 @@ class EventForm(ReasonMixin, forms.Form):
     def as_record(self) -> ClinicalEvent:
         return ClinicalEvent(kind=self.kind, date=self.cleaned_data["date"], details=self.details())
 
+    def arguments(self) -> dict[str, Any]:
+        return {"kind": self.kind, "date": self.cleaned_data["date"], "details": self.details()}
+
+    def correction(self) -> dict[str, Any]:
+        return {"date": self.cleaned_data["date"], "details": self.details()}
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        return [self.as_record()]
+
+    def saved_text(self) -> str:
+        return f"{humanize(self.kind)} recorded"
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        correcting = record is not None
+        key = record.kind if isinstance(record, ClinicalEvent) else str(params.get("event", ""))
+        kinds = kinds_for(participant)
+        entry = RecordEntry(
+            "Clinical event",
+            chooser_name="event",
+            chooser_label="Event",
+            choices=[(k.kind, humanize(k.kind)) for k in kinds],
+            selected=key,
+        )
+        spec = EVENT_KINDS_BY_KIND.get(key)
+        if spec is not None and (correcting or spec in kinds):
+            initial = cls.initial_from(record) if isinstance(record, ClinicalEvent) else None
+            entry.form = cls(spec.kind, spec.date_means, data, initial=initial, correcting=correcting)
+            entry.title = f"Clinical event: {humanize(spec.kind)}"
+        return entry
+
     @staticmethod
     def initial_from(event: ClinicalEvent) -> dict[str, Any]:
         initial: dict[str, Any] = {"date": event.date}
@@ -926,7 +1063,7 @@ class EventForm(ReasonMixin, forms.Form):
 # --- History reviews and voiding --------------------------------------------------------------
 
 
-class HistoryForm(forms.Form):
+class HistoryForm(RecordFormMixin, forms.Form):
     areas = forms.MultipleChoiceField(
         label="History taken in full for",
         widget=forms.CheckboxSelectMultiple,
@@ -946,6 +1083,25 @@ class HistoryForm(forms.Form):
 
     def new_areas(self) -> list[str]:
         return [a for a in self.cleaned_data["areas"] if a not in self.confirmed]
+
+    def arguments(self) -> dict[str, Any]:
+        return {"areas": self.new_areas()}
+
+    def unsaved(self) -> list[ClinicalRecord]:
+        return [HistoryReview(area=a) for a in self.new_areas()]
+
+    def saved_text(self) -> str:
+        return "history taken in full: " + (", ".join(self.new_areas()) or "no new area")
+
+    @classmethod
+    def open(
+        cls, participant: Participant, params: Mapping[str, Any], data: Any, record: ClinicalRecord | None
+    ) -> RecordEntry:
+        confirmed = confirmed_areas(participant)
+        area = str(params.get("area", ""))
+        initial = {"areas": [area, *confirmed] if area else confirmed}
+        form = cls(areas_for(participant), confirmed, data, initial=initial)
+        return RecordEntry("History taken in full", form=form)
 
 
 class VoidForm(ReasonMixin, forms.Form):

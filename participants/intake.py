@@ -1,4 +1,4 @@
-"""What the intake forms are built from: record kinds, fact groups and event fields, all derived
+"""What the intake forms are built from: fact groups and event fields, all derived
 from the case-format vocabulary; and the live preview (what an unsaved entry would change)."""
 
 from __future__ import annotations
@@ -38,33 +38,7 @@ from .models import (
     Sex,
     Therapy,
 )
-
-
-class RecordKind(models.TextChoices):
-    LAB = "lab", "Lab result"
-    FACT = "fact", "Assessment"
-    THERAPY = "therapy", "Therapy"
-    EVENT = "event", "Clinical event"
-    HISTORY = "history", "History taken in full"
-
-
-MODEL_BY_KIND: dict[str, type[ClinicalRecord]] = {
-    RecordKind.LAB: LabResult,
-    RecordKind.FACT: Assessment,
-    RecordKind.THERAPY: Therapy,
-    RecordKind.EVENT: ClinicalEvent,
-    RecordKind.HISTORY: HistoryReview,
-}
-
-# The `current_records` / `assemble` part each kind feeds.
-PART_BY_KIND: dict[str, str] = {
-    RecordKind.LAB: "labs",
-    RecordKind.FACT: "assessments",
-    RecordKind.THERAPY: "therapies",
-    RecordKind.EVENT: "events",
-    RecordKind.HISTORY: "reviews",
-}
-
+from .records import RECORD_KINDS
 
 # --- Fact groups ------------------------------------------------------------------------------
 
@@ -295,7 +269,7 @@ def preview_change(
     records = current_records(participant)
     changed = dict(records)
     if kind is not None:
-        part = PART_BY_KIND[kind]
+        part = RECORD_KINDS[kind].part
         drop_pks = set(replaced)
         drop_keys = set(replaced_keys)
         changed[part] = [

@@ -171,9 +171,6 @@ class ClinicalRecord(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True)
 
-    # The engine's section of the case this record feeds; the section names FACTS.md uses.
-    section: str = ""
-
     class Meta:
         abstract = True
         ordering = ["entered_at", "pk"]
@@ -205,8 +202,6 @@ class LabResult(ClinicalRecord):
     specimen = models.CharField(max_length=10, blank=True)
     collected = models.DateField()
 
-    section = "labs"
-
     class Meta(ClinicalRecord.Meta):
         constraints = [
             *ClinicalRecord.record_constraints("labresult"),
@@ -235,8 +230,6 @@ class Assessment(ClinicalRecord):
     value = models.JSONField()
     date = models.DateField(null=True, blank=True)
 
-    section = "facts"
-
     class Meta(ClinicalRecord.Meta):
         constraints = [
             *ClinicalRecord.record_constraints("assessment"),
@@ -261,8 +254,6 @@ class Therapy(ClinicalRecord):
     ongoing = models.BooleanField()
     stopped_for_intolerance = models.BooleanField(default=False)
     counts_as_immunosuppressant = models.BooleanField(null=True, blank=True)
-
-    section = "therapies"
 
     class Meta(ClinicalRecord.Meta):
         verbose_name_plural = "therapies"
@@ -289,8 +280,6 @@ class ClinicalEvent(ClinicalRecord):
     date = models.DateField()
     details = models.JSONField(default=dict, blank=True)
 
-    section = "events"
-
     class Meta(ClinicalRecord.Meta):
         constraints = ClinicalRecord.record_constraints("clinicalevent")
 
@@ -304,8 +293,6 @@ class HistoryReview(ClinicalRecord):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="history_reviews")
     area = models.CharField(max_length=30)
 
-    section = "reviewed"
-
     class Meta(ClinicalRecord.Meta):
         constraints = [
             *ClinicalRecord.record_constraints("historyreview"),
@@ -316,12 +303,3 @@ class HistoryReview(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"history of {self.area} taken in full"
-
-
-CLINICAL_RECORD_MODELS: tuple[type[ClinicalRecord], ...] = (
-    LabResult,
-    Assessment,
-    Therapy,
-    ClinicalEvent,
-    HistoryReview,
-)

@@ -20,19 +20,17 @@ from .filters import ParticipantListFilter
 from .models import (
     SITE_ROLES,
     Assessment,
-    ClinicalEvent,
     ClinicalRecord,
     HistoryReview,
-    LabResult,
     Membership,
     Participant,
     RecordState,
     Role,
     ScreeningStatus,
     Site,
-    Therapy,
     User,
 )
+from .records import RECORD_KINDS
 
 # Roles that read participants of their site(s) through this selector. EAC reviewers reach
 # participants only through their escalations (adjudication), never through this list.
@@ -73,16 +71,19 @@ def get_participant(user: User, pk: int, *, for_update: bool = False) -> Partici
     return get_object_or_404(qs, pk=pk)
 
 
-# --- Pages ----------------------------------------------------------------------------------------
+def current_facts(participant: Participant) -> dict[str, Assessment]:
+    """The participant's current assessments, by fact key."""
+    current = Assessment.objects.filter(participant=participant, state=RecordState.CURRENT)
+    return {a.key: a for a in current}
 
-# The record kinds of the intake forms (URL `kind`), their models and their names on the page.
-RECORD_KINDS: tuple[tuple[str, type[ClinicalRecord], str], ...] = (
-    ("lab", LabResult, "Lab results"),
-    ("fact", Assessment, "Scores and attestations"),
-    ("therapy", Therapy, "Prior therapies"),
-    ("event", ClinicalEvent, "Clinical events"),
-    ("history", HistoryReview, "Histories confirmed complete"),
-)
+
+def confirmed_areas(participant: Participant) -> list[str]:
+    """The history areas currently confirmed as taken in full."""
+    reviewed = HistoryReview.objects.filter(participant=participant, state=RecordState.CURRENT)
+    return [r.area for r in reviewed]
+
+
+# --- Pages ----------------------------------------------------------------------------------------
 
 
 def _current_count(model: type[ClinicalRecord]) -> Subquery:
@@ -99,11 +100,11 @@ def _current_count(model: type[ClinicalRecord]) -> Subquery:
 def get_participant_with_counts(user: User, pk: int) -> Participant:
     """The participant (404 if not visible) with `record_counts`: current records per kind, in one query."""
     qs = visible_participants(user).annotate(
-        **{f"{kind}_count": _current_count(model) for kind, model, _label in RECORD_KINDS}
+        **{f"{t.kind}_count": _current_count(t.model) for t in RECORD_KINDS.values()}
     )
     participant = get_object_or_404(qs, pk=pk)
     participant.record_counts = [  # type: ignore[attr-defined]
-        (kind, label, getattr(participant, f"{kind}_count")) for kind, _model, label in RECORD_KINDS
+        (t.kind, t.list_label, getattr(participant, f"{t.kind}_count")) for t in RECORD_KINDS.values()
     ]
     return participant
 

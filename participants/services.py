@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -25,6 +27,7 @@ from .models import (
     Therapy,
     User,
 )
+from .records import no_records, of
 
 
 @transaction.atomic
@@ -65,7 +68,7 @@ def register_participant(
         planned_day0=planned_day0,
         created_by=user,
     )
-    _not_in_future(birth_date=birth_date, icf_signed=icf_signed)
+    _check_key_dates(participant)
     _check_header_with_engine(participant, birth_changed=False)
     with pghistory.context(user=user.pk, reason="participant registered"):
         participant.save(force_insert=True)
@@ -107,6 +110,122 @@ def _not_in_future(**dates: date | None) -> None:
         raise RecordInvalid(errors)
 
 
+KEY_DATES = ("screening_start", "icf_signed", "planned_enrollment", "planned_day0")
+
+
+def _check_key_dates(participant: Participant, *, errors: dict[str, list[str]] | None = None) -> None:
+    """The date rules of docs/criteria-intake.md: nothing before birth, no birth or consent in the
+    future, consent on or before the first screening visit, enrollment after screening and
+    consent, Day 0 not before enrollment. Raises with every broken rule (and `errors`, found before)."""
+    errors = dict(errors or {})
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    today = timezone.localdate()
+    p = participant
+    birth, start, icf = p.birth_date, p.screening_start, p.icf_signed
+    enrol, day0 = p.planned_enrollment, p.planned_day0
+    if birth and birth > today:
+        add("birth_date", "The date of birth cannot be in the future.")
+    if icf and icf > today:
+        add("icf_signed", "Consent cannot be signed in the future: record it once signed.")
+    for name in KEY_DATES:
+        value = getattr(p, name)
+        if birth and value and value <= birth:
+            add(name, "This date is not after the date of birth.")
+    if icf and start and icf > start:
+        add(
+            "icf_signed",
+            f"Consent must be signed on or before the first screening visit ({start.isoformat()}): "
+            "no screening procedure may precede it.",
+        )
+    if enrol:
+        for name, label in (("screening_start", "screening start"), ("icf_signed", "consent")):
+            earlier = getattr(p, name)
+            if earlier and enrol < earlier:
+                add("planned_enrollment", f"Enrollment cannot be planned before the {label}.")
+    if day0 and enrol and day0 < enrol:
+        add("planned_day0", "Day 0 cannot be planned before enrollment.")
+    if errors:
+        raise RecordInvalid(errors)
+
+
+class StaleForm(RecordInvalid):
+    """The values a form showed were changed by another save since it was opened: nothing is
+    saved, so that a save overwrites only what the user saw. `changed` names the keys."""
+
+    def __init__(self, changed: list[str]) -> None:
+        super().__init__(
+            {
+                NON_FIELD_ERRORS: "Another save changed this participant's data while yours was being "
+                "saved. Nothing was saved: open the form again to see the current values."
+            }
+        )
+        self.changed = changed
+
+
+def _check_as_shown(shown: Mapping[str, Any] | None, current: Mapping[str, str]) -> None:
+    """Checked under the participant's row lock. `shown`: the state the form was opened with (a
+    form's own `*_state` of that moment); None: not from a form that shows recorded values."""
+    if shown is None:
+        return
+    changed = sorted(k for k in shown.keys() | current.keys() if shown.get(k) != current.get(k))
+    if changed:
+        raise StaleForm(changed)
+
+
+def participant_state(participant: Participant) -> dict[str, str]:
+    """What the key-dates form shows, as the stale-form check compares it."""
+    names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
+    return {n: str(getattr(participant, n)) for n in names if getattr(participant, n) is not None}
+
+
+def fact_state(current: Mapping[str, Assessment], keys: Iterable[str]) -> dict[str, str]:
+    """What a fact form shows, as the stale-form check compares it: a correction supersedes the
+    record, so a new current record means another save."""
+    return {key: str(current[key].pk) for key in keys if key in current}
+
+
+def implausible(test_key: str, value: Decimal, unit: str) -> ValidationError | None:
+    """The question to ask about a count entered with `unit` below its implausibility floor
+    (vocabulary.IMPLAUSIBLE_BELOW, in the canonical unit), or None when it is plausible, or not a
+    non-negative count in a known unit (the loader's own checks refuse those)."""
+    from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY
+
+    from .intake import unit_label
+
+    test, floor = LAB_TESTS_BY_KEY.get(test_key), IMPLAUSIBLE_BELOW.get(test_key)
+    factor = test.factor(unit) if test is not None else None
+    if test is None or floor is None or factor is None or not value.is_finite() or value < 0:
+        return None
+    try:
+        canonical = value * factor.num / factor.den
+    except ArithmeticError:  # 1e1000000 overflows the conversion: the model refuses its size
+        return None
+    per_ul = factor.num == factor.den
+    if not (canonical < floor or (per_ul and value < 1)):
+        return None
+    shown = f"{value} {unit_label(unit)}"
+    if not per_ul:
+        shown += f" = {canonical.normalize():f} /µL"
+    return ValidationError(
+        f"{shown} is unusually low for this count. Check the unit on the report (per µL, or × 10³/µL "
+        "= × 10⁹/L?)",
+        code="implausible_low",
+        params={"value": value, "unit": unit, "test": test.label, "floor": floor},
+    )
+
+
+def _check_plausible(record: ClinicalRecord, confirmed_low: bool) -> None:
+    """A count below its floor is kept only once the user confirms it (a unit slip is likelier)."""
+    if confirmed_low or not isinstance(record, LabResult) or record.value_number is None:
+        return
+    question = implausible(record.test, record.value_number, record.unit)
+    if question is not None:
+        raise RecordInvalid({"value": [question]})
+
+
 def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
     """The dates of a record, by the form field that holds each."""
     from screening.criteria import FACT_KEYS
@@ -140,10 +259,6 @@ def _check_record_dates(participant: Participant, record: ClinicalRecord) -> Non
         raise RecordInvalid(errors)
 
 
-def _no_records() -> dict[str, list[Any]]:
-    return {"labs": [], "assessments": [], "therapies": [], "events": [], "reviews": []}
-
-
 def _check_header_with_engine(participant: Participant, *, birth_changed: bool) -> None:
     """Key dates and demographics as the engine reads them (the span of dates it accepts), and a
     new birth date not after any of the participant's current records."""
@@ -151,7 +266,7 @@ def _check_header_with_engine(participant: Participant, *, birth_changed: bool) 
     from screening.criteria import CaseError, load_case
 
     try:
-        load_case(assemble(participant, timezone.localdate(), **_no_records()))
+        load_case(assemble(participant, timezone.localdate(), **no_records()))
     except CaseError as exc:
         errors: dict[str, list[str]] = {}
         for path, message in exc.errors:
@@ -180,8 +295,8 @@ def _check_with_engine(
     from screening.case_builder import assemble, current_records
     from screening.criteria import CaseError, load_case
 
-    parts = _no_records()
-    part = _PART[type(record)]
+    parts = no_records()
+    part = of(record).part
     if isinstance(record, Assessment):
         parts["assessments"] = [
             a
@@ -207,15 +322,6 @@ def _readable(message: str) -> str:
     return message[0].upper() + message[1:] if message else message
 
 
-_PART: dict[type[ClinicalRecord], str] = {
-    LabResult: "labs",
-    Assessment: "assessments",
-    Therapy: "therapies",
-    ClinicalEvent: "events",
-    HistoryReview: "reviews",
-}
-
-
 def _save_new(
     user: User,
     participant: Participant,
@@ -223,12 +329,14 @@ def _save_new(
     *,
     reason: str,
     replaced: ClinicalRecord | None = None,
+    confirmed_low: bool = False,
 ) -> ClinicalRecord:
     from screening.services import request_reevaluation
 
     record.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
     _check_record_dates(participant, record)
     _check_with_engine(participant, record, replaced)
+    _check_plausible(record, confirmed_low)
     with pghistory.context(user=user.pk, reason=reason or f"{record._meta.verbose_name} recorded"):
         if replaced is not None:
             replaced.state = RecordState.SUPERSEDED
@@ -253,7 +361,9 @@ def record_lab(
     unit: str = "",
     uln: Decimal | None = None,
     specimen: str = "",
+    confirmed_low: bool = False,
 ) -> LabResult:
+    """Record a result; a count implausibly low for its unit needs `confirmed_low`."""
     participant = _lock(user, participant)
     lab = LabResult(
         test=test,
@@ -264,7 +374,7 @@ def record_lab(
         specimen=specimen,
         collected=collected,
     )
-    return cast(LabResult, _save_new(user, participant, lab, reason=""))
+    return cast(LabResult, _save_new(user, participant, lab, reason="", confirmed_low=confirmed_low))
 
 
 @transaction.atomic
@@ -286,6 +396,59 @@ def record_assessment(
         value = str(value)  # exact in JSON; the case builder turns it back into a Decimal
     record = Assessment(key=key, value=value, date=date)
     return cast(Assessment, _save_new(user, participant, record, reason=reason, replaced=current))
+
+
+class FactInvalid(RecordInvalid):
+    """A refused fact of several recorded together; `key` names it."""
+
+    def __init__(self, key: str, refused: RecordInvalid) -> None:
+        super().__init__(refused.error_dict)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class FactEntry:
+    key: str
+    value: Any
+    date: date | None = None
+
+
+@transaction.atomic
+def record_facts(
+    user: User,
+    participant: Participant,
+    *,
+    facts: Sequence[FactEntry],
+    reason: str = "",
+    shown: Mapping[str, Any] | None = None,
+) -> list[Assessment]:
+    """Record several facts at once, all or none; a fact that already has a value is corrected
+    with `reason`. `shown`: the facts' state (`fact_state`) when the form was opened."""
+    participant = _lock(user, participant)
+    keys = [f.key for f in facts] if shown is None else sorted({f.key for f in facts} | set(shown))
+    current = {
+        a.key: a
+        for a in Assessment.objects.filter(participant=participant, state=RecordState.CURRENT, key__in=keys)
+    }
+    _check_as_shown(shown, fact_state(current, keys))
+    if any(f.key in current for f in facts) and not reason.strip():
+        raise RecordInvalid({"reason": "A recorded value changes: give the reason for the change."})
+    saved = []
+    for fact in facts:
+        try:
+            saved.append(
+                record_assessment(
+                    user,
+                    participant,
+                    key=fact.key,
+                    value=fact.value,
+                    date=fact.date,
+                    reason=reason if fact.key in current else "",
+                )
+            )
+        except RecordInvalid as exc:
+            raise FactInvalid(fact.key, exc) from None
+    return saved
 
 
 @transaction.atomic
@@ -352,26 +515,18 @@ def confirm_history(user: User, participant: Participant, *, area: str) -> Histo
     return cast(HistoryReview, _save_new(user, participant, HistoryReview(area=area), reason=""))
 
 
-CORRECTABLE_FIELDS: dict[type[ClinicalRecord], tuple[str, ...]] = {
-    LabResult: ("test", "value_number", "value_text", "unit", "uln", "specimen", "collected"),
-    Assessment: ("key", "value", "date"),
-    Therapy: (
-        "agent",
-        "agent_name",
-        "start",
-        "last_dose",
-        "ongoing",
-        "stopped_for_intolerance",
-        "counts_as_immunosuppressant",
-    ),
-    ClinicalEvent: ("kind", "date", "details"),
-    HistoryReview: ("area",),
-}
+@transaction.atomic
+def confirm_histories(user: User, participant: Participant, *, areas: Sequence[str]) -> list[HistoryReview]:
+    """Confirm several history areas at once, all or none."""
+    return [confirm_history(user, participant, area=area) for area in areas]
 
 
 @transaction.atomic
-def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes: Any) -> ClinicalRecord:
-    """Replace a current record by a corrected copy; the old one stays, marked superseded."""
+def correct_record(
+    user: User, record: ClinicalRecord, *, reason: str, confirmed_low: bool = False, **changes: Any
+) -> ClinicalRecord:
+    """Replace a current record by a corrected copy; the old one stays, marked superseded. A lab
+    value implausibly low for its unit needs `confirmed_low`, as in `record_lab`."""
     if not reason.strip():
         raise RecordInvalid({"reason": "Give the reason for the change."})
     participant = _lock(user, record.participant)
@@ -379,7 +534,7 @@ def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes
     old = model.objects.select_for_update().get(pk=record.pk)
     if old.state != RecordState.CURRENT:
         raise RecordInvalid({NON_FIELD_ERRORS: "Only a current record can be corrected."})
-    allowed = CORRECTABLE_FIELDS[model]
+    allowed = of(old).correctable_fields
     unknown = set(changes) - set(allowed)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a {model.__name__}")
@@ -387,7 +542,7 @@ def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes
     if isinstance(values.get("value"), Decimal):
         values["value"] = str(values["value"])
     new = model(**values)
-    return _save_new(user, participant, new, reason=reason, replaced=old)
+    return _save_new(user, participant, new, reason=reason, replaced=old, confirmed_low=confirmed_low)
 
 
 @transaction.atomic
@@ -423,29 +578,91 @@ PARTICIPANT_CHANGEABLE = (
 
 
 @transaction.atomic
-def update_participant(user: User, participant: Participant, *, reason: str, **changes: Any) -> Participant:
+def update_participant(
+    user: User,
+    participant: Participant,
+    *,
+    reason: str,
+    shown: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> Participant:
     """Change a participant's demographics or key dates. Setting an empty date for the first time
-    needs no reason; changing a recorded value does."""
+    needs no reason; changing a recorded value does. `shown`: the `participant_state` the form was
+    opened with (refused if another save changed it since)."""
     from screening.services import request_reevaluation
 
     locked = _lock(user, participant)
     unknown = set(changes) - set(PARTICIPANT_CHANGEABLE)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a participant")
+    _check_as_shown(shown, participant_state(locked))
     changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
     if not changed:
         return locked
     overwrites = [k for k in changed if getattr(locked, k) is not None]
-    if overwrites and not reason.strip():
-        raise RecordInvalid({"reason": "Give the reason for changing a recorded value."})
-    _not_in_future(
-        **{k: v for k, v in changed.items() if isinstance(v, date) and k in ("birth_date", "icf_signed")}
-    )
     for k, v in changed.items():
         setattr(locked, k, v)
+    missing_reason = {"reason": ["Give the reason for changing a recorded value."]}
+    _check_key_dates(locked, errors=missing_reason if overwrites and not reason.strip() else None)
     locked.full_clean(exclude=["site", "created_by"], validate_unique=False)
     _check_header_with_engine(locked, birth_changed="birth_date" in changed)
     with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
         locked.save(update_fields=list(changed))
         request_reevaluation(locked.pk, reason=reason or "key dates recorded")
     return locked
+
+
+# --- Lab import -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """One result of an import, for `record_lab`."""
+
+    participant: Participant
+    test: str
+    value: Decimal | str
+    collected: date
+    unit: str = ""
+    uln: Decimal | None = None
+    specimen: str = ""
+    confirmed_low: bool = False
+
+
+class LabsRefused(Exception):
+    """Some results of an import were refused (nothing was kept); `refused` maps each one's
+    position to its error (RecordInvalid, PermissionDenied for a participant out of reach)."""
+
+    def __init__(self, refused: dict[int, Exception]) -> None:
+        super().__init__(f"{len(refused)} lab results refused")
+        self.refused = refused
+
+
+@transaction.atomic
+def import_labs(user: User, entries: Sequence[LabEntry]) -> list[LabResult]:
+    """Record every result or none: each goes through `record_lab`, the browser's service; every
+    refused one is reported, then the whole import is rolled back (no re-evaluation queued)."""
+    from screening.criteria import CaseError
+
+    refused: dict[int, Exception] = {}
+    saved = []
+    for i, entry in enumerate(entries):
+        try:
+            saved.append(
+                record_lab(
+                    user,
+                    entry.participant,
+                    test=entry.test,
+                    value=entry.value,
+                    collected=entry.collected,
+                    unit=entry.unit,
+                    uln=entry.uln,
+                    specimen=entry.specimen,
+                    confirmed_low=entry.confirmed_low,
+                )
+            )
+        except (ValidationError, CaseError, PermissionDenied) as exc:
+            refused[i] = exc
+    if refused:
+        raise LabsRefused(refused)
+    return saved

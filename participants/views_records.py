@@ -9,20 +9,17 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
-from screening.criteria.vocabulary import EVENT_KINDS_BY_KIND, FACT_KEYS_BY_KEY, LAB_TESTS, LAB_TESTS_BY_KEY
 from screening.labels import humanize
 from screening.services import evaluate_now
 
@@ -30,41 +27,14 @@ from . import services
 from .access import role_required
 from .forms import (
     EditParticipantForm,
-    EventForm,
-    FactForm,
-    HistoryForm,
-    LabForm,
+    RecordEntry,
     RegisterForm,
-    TherapyForm,
     VoidForm,
     add_service_errors,
-    fact_state,
-    participant_state,
 )
-from .intake import (
-    MODEL_BY_KIND,
-    FactGroup,
-    RecordKind,
-    areas_for,
-    describe,
-    facts_for,
-    group_facts,
-    group_label,
-    kinds_for,
-    preview_change,
-)
-from .models import (
-    Assessment,
-    ClinicalEvent,
-    ClinicalRecord,
-    HistoryReview,
-    LabResult,
-    Participant,
-    RecordState,
-    Role,
-    Therapy,
-    User,
-)
+from .intake import describe, preview_change
+from .models import ClinicalRecord, Participant, RecordState, Role, User
+from .records import RECORD_KINDS, RecordKind
 from .selectors import get_participant
 
 log = logging.getLogger(__name__)
@@ -115,16 +85,15 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
     form = EditParticipantForm(participant, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                if not form.still_as_shown(participant_state(_lock_participant(participant))):
-                    raise _Refused
-                services.update_participant(
-                    _user(request), participant, reason=form.cleaned_data.get("reason", ""), **form.changes()
-                )
+            services.update_participant(
+                _user(request),
+                participant,
+                reason=form.cleaned_data.get("reason", ""),
+                shown=form.shown(),
+                **form.changes(),
+            )
         except ValidationError as exc:
-            add_service_errors(form, exc)
-        except _Refused:
-            pass
+            form.add_service_errors(exc)
         else:
             evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
@@ -138,32 +107,7 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "participants/records/dates.html", context)
 
 
-def _lock_participant(participant: Participant) -> Participant:
-    """The participant's row, locked until the save commits: the same lock the services take, so
-    the form's conflict check and the save see one state."""
-    return Participant.objects.select_for_update(of=("self",)).get(pk=participant.pk)
-
-
 # --- Record forms ------------------------------------------------------------------------------
-
-
-@dataclass
-class Entry:
-    """A record form and what the page shows around it."""
-
-    kind: RecordKind
-    title: str
-    form: Any = None  # None: the user first chooses what to enter (test, fact group, event kind)
-    chooser_name: str = ""
-    chooser_label: str = ""
-    choices: list[tuple[str, str]] = field(default_factory=list)
-    selected: str = ""
-    correcting_text: str = ""
-
-
-def _current_facts(participant: Participant) -> dict[str, Assessment]:
-    current = Assessment.objects.filter(participant=participant, state=RecordState.CURRENT)
-    return {a.key: a for a in current}
 
 
 def _entry(
@@ -172,140 +116,31 @@ def _entry(
     params: QueryDict,
     data: QueryDict | None,
     record: ClinicalRecord | None = None,
-) -> Entry:
+) -> RecordEntry:
     """The form of `kind` for `participant`, bound to `data`; `params` (the query string or the
     posted data) says which test, fact group, fact or event kind; `record` is being corrected."""
-    correcting = record is not None
-    if kind == RecordKind.LAB:
-        key = record.test if isinstance(record, LabResult) else params.get("test", "")
-        entry = Entry(
-            kind,
-            "Lab result",
-            chooser_name="test",
-            chooser_label="Test",
-            selected=key,
-            choices=[(t.key, t.label) for t in LAB_TESTS],
-        )
-        test = LAB_TESTS_BY_KEY.get(key)
-        if test is not None:
-            initial = LabForm.initial_from(record) if isinstance(record, LabResult) else None
-            entry.form = LabForm(test, data, initial=initial, correcting=correcting)
-            entry.title = f"Lab result: {test.label}"
-        return entry
-    if kind == RecordKind.FACT:
-        current = _current_facts(participant)
-        if isinstance(record, Assessment):
-            fact = FACT_KEYS_BY_KEY[record.key]
-            form = FactForm([fact], {record.key: record}, data, correcting=True)
-            return Entry(kind, fact.meaning, form=form)
-        entry = Entry(
-            kind,
-            "Assessments",
-            chooser_name="group",
-            chooser_label="Group",
-            choices=[(g.value, group_label(g.value, participant)) for g in FactGroup],
-        )
-        key = str(params.get("key", ""))
-        allowed = {f.key: f for f in facts_for(participant)}
-        if key in allowed:
-            entry.form = FactForm([allowed[key]], current, data)
-            entry.title = allowed[key].meaning
-        elif (group := str(params.get("group", ""))) in FactGroup.values:
-            entry.selected = group
-            entry.form = FactForm(group_facts(participant, group), current, data)
-            entry.title = group_label(group, participant)
-        return entry
-    if kind == RecordKind.THERAPY:
-        initial = None
-        if isinstance(record, Therapy):
-            initial = {name: getattr(record, name) for name in TherapyForm.Meta.fields}
-        return Entry(kind, "Therapy", form=TherapyForm(data, initial=initial, correcting=correcting))
-    if kind == RecordKind.EVENT:
-        key = record.kind if isinstance(record, ClinicalEvent) else params.get("event", "")
-        kinds = kinds_for(participant)
-        entry = Entry(
-            kind,
-            "Clinical event",
-            chooser_name="event",
-            chooser_label="Event",
-            choices=[(k.kind, humanize(k.kind)) for k in kinds],
-            selected=key,
-        )
-        spec = EVENT_KINDS_BY_KIND.get(key)
-        if spec is not None and (correcting or spec in kinds):
-            initial = EventForm.initial_from(record) if isinstance(record, ClinicalEvent) else None
-            entry.form = EventForm(spec.kind, spec.date_means, data, initial=initial, correcting=correcting)
-            entry.title = f"Clinical event: {humanize(spec.kind)}"
-        return entry
-    reviewed = HistoryReview.objects.filter(participant=participant, state=RecordState.CURRENT)
-    confirmed = [r.area for r in reviewed]
-    area = params.get("area", "")
-    initial = {"areas": [area, *confirmed] if area else confirmed}
-    return Entry(
-        kind,
-        "History taken in full",
-        form=HistoryForm(areas_for(participant), confirmed, data, initial=initial),
-    )
+    entry: RecordEntry = RECORD_KINDS[kind].form.open(participant, params, data, record)  # type: ignore[attr-defined]
+    entry.kind = kind
+    return entry
 
 
 class _Refused(Exception):
     pass
 
 
-def _save(request: HttpRequest, participant: Participant, entry: Entry) -> str:
-    """Record the form's content through the services; the description of what was saved.
-    Raises _Refused after putting the services' messages on the form (nothing saved)."""
-    user, form = _user(request), entry.form
+def _save(request: HttpRequest, participant: Participant, entry: RecordEntry) -> str:
+    """Record the form's content through the kind's service; the description of what was saved.
+    Raises _Refused after putting the service's messages on the form (nothing saved)."""
+    form = entry.form
     try:
-        with transaction.atomic():
-            if entry.kind == RecordKind.LAB:
-                values = form.values()
-                services.record_lab(user, participant, **values)
-                return f"{values['test']} result recorded"
-            if entry.kind == RecordKind.THERAPY:
-                values = form.values()
-                services.record_therapy(user, participant, **values)
-                return f"therapy {values['agent_name'] or values['agent']} recorded"
-            if entry.kind == RecordKind.EVENT:
-                services.record_event(
-                    user, participant, kind=form.kind, date=form.cleaned_data["date"], details=form.details()
-                )
-                return f"{humanize(form.kind)} recorded"
-            if entry.kind == RecordKind.HISTORY:
-                areas = form.new_areas()
-                for area in areas:
-                    services.confirm_history(user, participant, area=area)
-                return "history taken in full: " + (", ".join(areas) or "no new area")
-            _lock_participant(participant)
-            current = Assessment.objects.filter(
-                participant=participant, state=RecordState.CURRENT, key__in=[f.key for f in form.facts]
-            )
-            if not form.still_as_shown(fact_state({a.key: a for a in current}, (f.key for f in form.facts))):
-                raise _Refused
-            reason = form.cleaned_data.get("reason", "")
-            changes = form.changes()
-            for fact, value, when, current in changes:
-                try:
-                    services.record_assessment(
-                        user,
-                        participant,
-                        key=fact.key,
-                        value=value,
-                        date=when,
-                        reason=reason if current is not None else "",
-                    )
-                except services.RecordInvalid as exc:
-                    for name, msgs in exc.message_dict.items():
-                        form.add_error(form.field_for(fact.key, name), msgs)
-                    raise _Refused from None
-            keys = ", ".join(f.key for f, *_ in changes) or "nothing changed"
-            return f"assessments recorded ({keys})" + (f": {reason}" if reason else "")
-    except services.RecordInvalid as exc:
-        add_service_errors(form, exc, getattr(form, "service_names", None))
+        RECORD_KINDS[entry.kind].service(_user(request), participant, **form.arguments())
+    except ValidationError as exc:  # services.RecordInvalid, or a model field's own check
+        form.add_service_errors(exc)
         raise _Refused from None
+    return str(form.saved_text())
 
 
-def _page(request: HttpRequest, participant: Participant, entry: Entry, **extra: Any) -> HttpResponse:
+def _page(request: HttpRequest, participant: Participant, entry: RecordEntry, **extra: Any) -> HttpResponse:
     context = {
         "participant": participant,
         "entry": entry,
@@ -399,7 +234,7 @@ def _release_submission(participant: Participant, token: str, claim: bool | None
 
 
 def _record(participant: Participant, kind: RecordKind, record_pk: int) -> ClinicalRecord:
-    model = MODEL_BY_KIND[kind]
+    model = RECORD_KINDS[kind].model
     return get_object_or_404(model.objects.filter(participant=participant), pk=record_pk)
 
 
@@ -407,8 +242,8 @@ def _record(participant: Participant, kind: RecordKind, record_pk: int) -> Clini
 def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> HttpResponse:
     participant = get_participant(_user(request), pk, for_update=True)
     record_kind = _kind(kind)
-    if record_kind == RecordKind.HISTORY:
-        raise Http404("A history confirmation is not corrected; void it instead.")
+    if not RECORD_KINDS[record_kind].corrected_in_browser:
+        raise Http404("This record is not corrected; void it instead.")
     record = _record(participant, record_kind, record_pk)
     if record.state != RecordState.CURRENT:
         messages.error(request, "Only a current record can be corrected.")
@@ -421,36 +256,15 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
     if data is not None and form.is_valid():
         reason = form.cleaned_data["reason"]
         try:
-            changes = _correction(record_kind, form)
-            services.correct_record(_user(request), record, reason=reason, **changes)
-        except services.RecordInvalid as exc:
-            names = getattr(form, "service_names", None)
-            if isinstance(form, FactForm) and isinstance(record, Assessment):
-                names = {k: form.field_for(record.key, k) or k for k in exc.message_dict}
-            add_service_errors(form, exc, names)
-        except _Refused:
-            pass
+            services.correct_record(_user(request), record, reason=reason, **form.correction())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
         else:
             detail = f"{humanize(kind)} corrected: {reason}"
             evaluate_now(participant, _user(request), detail)
             messages.success(request, f"Saved: {detail}.")
             return _detail(participant)
     return _page(request, participant, entry, correcting=record)
-
-
-def _correction(kind: RecordKind, form: Any) -> dict[str, Any]:
-    if kind == RecordKind.LAB:
-        return form.correction()  # type: ignore[no-any-return]
-    if kind == RecordKind.THERAPY:
-        return form.values()  # type: ignore[no-any-return]
-    if kind == RecordKind.EVENT:
-        return {"date": form.cleaned_data["date"], "details": form.details()}
-    changes = form.changes()
-    if not changes:
-        form.add_error(None, "Nothing changed.")
-        raise _Refused
-    _, value, when, _ = changes[0]
-    return {"value": value, "date": when}
 
 
 @role_required(*WRITERS)
@@ -487,7 +301,7 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
 def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     participant = get_participant(_user(request), pk)
     record_kind = _kind(kind)
-    model = MODEL_BY_KIND[record_kind]
+    model = RECORD_KINDS[record_kind].model
     rows = list(
         model.objects.filter(participant=participant)
         .select_related("entered_by", "voided_by")
@@ -500,7 +314,7 @@ def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         "kinds": RecordKind,
         "rows": [(r, describe(r)) for r in rows],
         "can_write": can_write,
-        "correctable": record_kind != RecordKind.HISTORY,
+        "correctable": RECORD_KINDS[record_kind].corrected_in_browser,
     }
     return render(request, "participants/records/list.html", context)
 
@@ -526,33 +340,23 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     replaces = request.POST.get("replaces", "")
     if replaces.isascii() and replaces.isdigit():
         record = (
-            MODEL_BY_KIND[record_kind]
-            .objects.filter(participant=participant, pk=int(replaces), state=RecordState.CURRENT)
+            RECORD_KINDS[record_kind]
+            .model.objects.filter(participant=participant, pk=int(replaces), state=RecordState.CURRENT)
             .first()
         )
     entry = _entry(participant, record_kind, request.POST, request.POST, record=record)
     form = entry.form
     # The reason for change is asked at saving; the preview does not need it.
-    if form is None or not (form.is_valid() or set(form.errors) == {"reason"}):
+    if form is None or not (form.is_valid() or set(form.errors) == {"reason"}) or form.questions():
         context["incomplete"] = True
-        context["problems"] = [] if form is None else _problems(form)
+        context["problems"] = [] if form is None else [*_problems(form), *form.questions()]
         return render(request, "screening/_preview_panel.html", context)
-    unsaved: list[ClinicalRecord]
-    replaced_keys: list[str] = []
-    if isinstance(form, FactForm):
-        facts = form.as_records()
-        unsaved = list(facts)
-        replaced_keys = [a.key for a in facts]
-    elif isinstance(form, HistoryForm):
-        unsaved = [HistoryReview(area=a) for a in form.new_areas()]
-    else:
-        unsaved = [form.as_record()]
     context["result"] = preview_change(
         participant,
         record_kind,
-        unsaved,
+        form.unsaved(),
         replaced=[record.pk] if record is not None else [],
-        replaced_keys=replaced_keys,
+        replaced_keys=form.replaced_keys(),
     )
     return render(request, "screening/_preview_panel.html", context)
 

@@ -19,6 +19,7 @@ from participants.models import (
     RecordState,
     Therapy,
 )
+from participants.records import RECORD_KINDS, no_records
 from screening.criteria.vocabulary import FACT_KEYS_BY_KEY, FactType
 
 Case = dict[str, Any]
@@ -120,15 +121,9 @@ def assemble(
 
 
 def current_records(participant: Participant) -> dict[str, list[Any]]:
-    """The participant's current records, one query per record type."""
+    """The participant's current records, one query per record kind."""
     current = {"participant": participant, "state": RecordState.CURRENT}
-    return {
-        "labs": list(LabResult.objects.filter(**current)),
-        "assessments": list(Assessment.objects.filter(**current)),
-        "therapies": list(Therapy.objects.filter(**current)),
-        "events": list(ClinicalEvent.objects.filter(**current)),
-        "reviews": list(HistoryReview.objects.filter(**current)),
-    }
+    return {t.part: list(t.model.objects.filter(**current)) for t in RECORD_KINDS.values()}
 
 
 def build_case(participant: Participant, as_of: date) -> Case:
@@ -141,18 +136,9 @@ def build_case(participant: Participant, as_of: date) -> Case:
 
 def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
     """current_records for many participants: one query per record type for all of them."""
-    grouped: dict[int, dict[str, list[Any]]] = {
-        pk: {"labs": [], "assessments": [], "therapies": [], "events": [], "reviews": []}
-        for pk in participant_ids
-    }
+    grouped = {pk: no_records() for pk in participant_ids}
     current = {"participant_id__in": participant_ids, "state": RecordState.CURRENT}
-    for part, model in (
-        ("labs", LabResult),
-        ("assessments", Assessment),
-        ("therapies", Therapy),
-        ("events", ClinicalEvent),
-        ("reviews", HistoryReview),
-    ):
-        for record in model.objects.filter(**current):
-            grouped[record.participant_id][part].append(record)
+    for t in RECORD_KINDS.values():
+        for record in t.model.objects.filter(**current):
+            grouped[record.participant_id][t.part].append(record)
     return grouped

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from django.test import Client
 from django.urls import reverse
 
-from participants.intake import RecordKind
 from participants.models import Participant
+from participants.records import RecordKind
 
 from ..conftest import PASSWORD
 

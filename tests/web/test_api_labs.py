@@ -324,3 +324,48 @@ def test_a_number_too_large_to_convert_is_refused_not_a_server_error(
     response = post(client, body, token_for(coordinator_a))
     assert response.status_code == 400
     assert not LabResult.objects.exists()
+
+
+def test_the_api_and_the_form_reach_the_same_service(
+    client: Client, client_a: Client, coordinator_a, participant_a, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from participants import services
+    from tests.web.intake_helpers import RECENT, add_url
+
+    calls: list[tuple[str, bool]] = []
+    record_lab = services.record_lab
+
+    def spy(user, participant, **fields):  # type: ignore[no-untyped-def]
+        calls.append((fields["test"], fields.get("confirmed_low", False)))
+        return record_lab(user, participant, **fields)
+
+    monkeypatch.setattr(services, "record_lab", spy)
+    low = {"test": "platelets", "value_number": "182", "unit": "/uL", "collected": RECENT}
+    page = client_a.post(add_url(participant_a, "lab"), low).content.decode()
+    assert "unusually low for this count" in page  # the service's question, worded for the form
+    api = post(client, {"rows": [row(participant_a, test="platelets", value=182)]}, token_for(coordinator_a))
+    assert '"confirmed_low": true' in api.json()["errors"]["rows/0/value"][0]  # ... and for the API
+    assert client_a.post(add_url(participant_a, "lab"), low | {"value_checked": "on"}).status_code == 302
+    api = post(
+        client,
+        {"rows": [row(participant_a, test="platelets", value=182, confirmed_low=True)]},
+        token_for(coordinator_a),
+    )
+    assert api.status_code == 201
+    assert calls == [("platelets", False), ("platelets", False), ("platelets", True), ("platelets", True)]
+    assert LabResult.objects.count() == 2
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused_not_a_server_error(
+    client: Client, coordinator_a, participant_a, number: str
+) -> None:
+    for name in ("value", "uln"):
+        fields = {"test": "crp", "value": 5, "unit": "mg/L", "uln": 5}
+        body = json.dumps({"rows": [row(participant_a, **fields)]}).replace(
+            f'"{name}": 5', f'"{name}": {number}'
+        )
+        response = post(client, body, token_for(coordinator_a))
+        assert response.status_code == 400, (name, response.content)
+        assert f"rows/0/{name}" in response.json()["errors"]
+    assert not LabResult.objects.exists()

@@ -284,8 +284,10 @@ def test_a_tampered_or_outdated_form_state_is_a_conflict_not_an_error(client_a, 
 
 
 def test_a_save_landing_after_validation_refuses_the_stale_form(participant_a) -> None:
-    """The check is repeated under the row lock; here the other save lands between the two."""
-    from participants.forms import EditParticipantForm, participant_state
+    """The check is the service's, under the row lock; here the other save lands between the
+    form's validation and its save."""
+    from participants.forms import EditParticipantForm
+    from participants.services import StaleForm, participant_state
 
     form = EditParticipantForm(
         participant_a,
@@ -301,8 +303,15 @@ def test_a_save_landing_after_validation_refuses_the_stale_form(participant_a) -
     services.update_participant(
         participant_a.created_by, participant_a, reason="passport", birth_date=date(1987, 9, 15)
     )
-    assert not form.still_as_shown(participant_state(Participant.objects.get(pk=participant_a.pk)))
-    assert "while yours was being saved" in str(form.non_field_errors())
+    with pytest.raises(StaleForm) as refused:
+        services.update_participant(
+            participant_a.created_by, participant_a, reason="", shown=form.shown(), **form.changes()
+        )
+    assert refused.value.changed == ["birth_date"]
+    assert "while yours was being saved" in str(refused.value)
+    form.add_service_errors(refused.value)
+    assert "another save changed: Birth date" in str(form.non_field_errors())
+    assert Participant.objects.get(pk=participant_a.pk).birth_date == date(1987, 9, 15)
 
 
 def test_add_forms_save_when_redis_is_unreachable(client_a, participant_a, settings) -> None:
