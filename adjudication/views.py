@@ -14,15 +14,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from participants.access import role_required
-from participants.models import Cohort, Role
+from participants.models import Cohort
+from participants.roles import REVIEWER_ROLES, Role
 from participants.selectors import get_participant
+from screening.selectors import latest_evaluation
 
 from . import exports, selectors, services
 from .forms import InformationRequestForm, QueueFilterForm, SignForm
 from .models import ReviewAction, claim_hours
 from .presentation import evidence_changes, evidence_rows
-
-REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
 
 
 @role_required(Role.EAC_REVIEWER)
@@ -185,7 +185,7 @@ def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "participant": participant,
             "escalations": selectors.escalations_for_participant(request.user, participant),  # type: ignore[arg-type]
-            "evaluation": selectors.latest_evaluation(participant),
+            "evaluation": latest_evaluation(participant),
         },
     )
 

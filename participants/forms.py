@@ -20,7 +20,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
-from screening.case_builder import exact
+from participants.case_builder import exact
 from screening.criteria.vocabulary import (
     BILAG_DOMAINS,
     IMPLAUSIBLE_BELOW,

@@ -11,6 +11,11 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils import timezone
 
+from screening.criteria import FACT_KEYS, CaseError, load_case
+from screening.criteria.vocabulary import FactType
+
+from .case_builder import assemble, current_records
+from .changes import announce_change
 from .models import (
     Assessment,
     ClinicalEvent,
@@ -25,6 +30,7 @@ from .models import (
     Therapy,
     User,
 )
+from .selectors import editable_participants
 
 
 @transaction.atomic
@@ -69,9 +75,7 @@ def register_participant(
     _check_header_with_engine(participant, birth_changed=False)
     with pghistory.context(user=user.pk, reason="participant registered"):
         participant.save(force_insert=True)
-    from screening.services import request_reevaluation
-
-    request_reevaluation(participant.pk, reason="participant registered")
+    announce_change(participant.pk, reason="participant registered")
     return participant
 
 
@@ -88,8 +92,6 @@ class RecordInvalid(ValidationError):
 
 
 def _lock(user: User, participant: Participant) -> Participant:
-    from .selectors import editable_participants
-
     locked = editable_participants(user).select_for_update(of=("self",)).filter(pk=participant.pk).first()
     if locked is None:
         raise PermissionDenied("You may not change this participant's data.")
@@ -109,9 +111,6 @@ def _not_in_future(**dates: date | None) -> None:
 
 def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
     """The dates of a record, by the form field that holds each."""
-    from screening.criteria import FACT_KEYS
-    from screening.criteria.vocabulary import FactType
-
     if isinstance(record, LabResult):
         return {"collected": record.collected}
     if isinstance(record, Assessment):
@@ -147,9 +146,6 @@ def _no_records() -> dict[str, list[Any]]:
 def _check_header_with_engine(participant: Participant, *, birth_changed: bool) -> None:
     """Key dates and demographics as the engine reads them (the span of dates it accepts), and a
     new birth date not after any of the participant's current records."""
-    from screening.case_builder import assemble, current_records
-    from screening.criteria import CaseError, load_case
-
     try:
         load_case(assemble(participant, timezone.localdate(), **_no_records()))
     except CaseError as exc:
@@ -177,9 +173,6 @@ def _check_with_engine(
 ) -> None:
     """Validate the record as the engine would read it, in a case holding the participant's header and
     this one record (all current facts, for a fact: they are checked together)."""
-    from screening.case_builder import assemble, current_records
-    from screening.criteria import CaseError, load_case
-
     parts = _no_records()
     part = _PART[type(record)]
     if isinstance(record, Assessment):
@@ -224,8 +217,6 @@ def _save_new(
     reason: str,
     replaced: ClinicalRecord | None = None,
 ) -> ClinicalRecord:
-    from screening.services import request_reevaluation
-
     record.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
     _check_record_dates(participant, record)
     _check_with_engine(participant, record, replaced)
@@ -238,7 +229,7 @@ def _save_new(
         record.participant = participant
         record.entered_by = user
         record.save()
-        request_reevaluation(participant.pk, reason=reason or f"{record._meta.verbose_name} recorded")
+        announce_change(participant.pk, reason=reason or f"{record._meta.verbose_name} recorded")
     return record
 
 
@@ -393,8 +384,6 @@ def correct_record(user: User, record: ClinicalRecord, *, reason: str, **changes
 @transaction.atomic
 def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
     """Withdraw a record entered by mistake: it stays, marked voided with the reason."""
-    from screening.services import request_reevaluation
-
     if not reason.strip():
         raise RecordInvalid({"reason": "Give the reason for voiding this record."})
     participant = _lock(user, record.participant)
@@ -407,7 +396,7 @@ def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalR
         old.voided_at = timezone.now()
         old.void_reason = reason
         old.save(update_fields=["state", "voided_by", "voided_at", "void_reason"])
-        request_reevaluation(participant.pk, reason=f"{old._meta.verbose_name} voided: {reason}")
+        announce_change(participant.pk, reason=f"{old._meta.verbose_name} voided: {reason}")
     return old
 
 
@@ -426,8 +415,6 @@ PARTICIPANT_CHANGEABLE = (
 def update_participant(user: User, participant: Participant, *, reason: str, **changes: Any) -> Participant:
     """Change a participant's demographics or key dates. Setting an empty date for the first time
     needs no reason; changing a recorded value does."""
-    from screening.services import request_reevaluation
-
     locked = _lock(user, participant)
     unknown = set(changes) - set(PARTICIPANT_CHANGEABLE)
     if unknown:
@@ -447,5 +434,5 @@ def update_participant(user: User, participant: Participant, *, reason: str, **c
     _check_header_with_engine(locked, birth_changed="birth_date" in changed)
     with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
         locked.save(update_fields=list(changed))
-        request_reevaluation(locked.pk, reason=reason or "key dates recorded")
+        announce_change(locked.pk, reason=reason or "key dates recorded")
     return locked

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
 from screening.criteria.vocabulary import EVENT_KINDS_BY_KIND, FACT_KEYS_BY_KEY, LAB_TESTS, LAB_TESTS_BY_KEY
-from screening.services import evaluate_now
 
 from . import services
 from .access import role_required
+from .changes import announce_saved
 from .forms import (
     EditParticipantForm,
     EventForm,
@@ -103,7 +103,7 @@ def register(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            evaluate_now(participant, _user(request), "participant registered")
+            announce_saved(participant, _user(request), "participant registered")
             messages.success(request, f"Registered {participant.screening_number}.")
             return _detail(participant)
     return render(request, "participants/register.html", {"form": form})
@@ -126,7 +126,7 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
         except _Refused:
             pass
         else:
-            evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
+            announce_saved(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
             return _detail(participant)
     context = {
@@ -344,7 +344,7 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             raise
         if claim:
             _mark_submission_saved(participant, submission)
-        evaluate_now(participant, _user(request), detail)
+        announce_saved(participant, _user(request), detail)
         messages.success(request, f"Saved: {detail}.")
         return _detail(participant)
     return _page(request, participant, entry, submission=submission or uuid.uuid4().hex)
@@ -432,7 +432,7 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
             pass
         else:
             detail = f"{humanize(kind)} corrected: {reason}"
-            evaluate_now(participant, _user(request), detail)
+            announce_saved(participant, _user(request), detail)
             messages.success(request, f"Saved: {detail}.")
             return _detail(participant)
     return _page(request, participant, entry, correcting=record)
@@ -467,7 +467,7 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
             add_service_errors(form, exc)
         else:
             detail = f"{record} voided: {reason}"
-            evaluate_now(participant, _user(request), detail)
+            announce_saved(participant, _user(request), detail)
             messages.success(request, f"Voided: {record}.")
             return _detail(participant)
     context = {

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from participants.extensions import EXPIRING_DAYS
 from participants.models import Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
@@ -19,7 +20,6 @@ from screening.labels import path_label
 from screening.models import CriterionResult, Evaluation, Outcome
 
 HISTORY_PAGE_SIZE = 10
-EXPIRING_DAYS = 7
 
 _INFO = {c.id: c for c in CRITERIA}
 

@@ -10,7 +10,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from participants.models import (
+from screening.criteria.vocabulary import FACT_KEYS_BY_KEY, FactType
+
+from .models import (
     Assessment,
     ClinicalEvent,
     HistoryReview,
@@ -19,7 +21,6 @@ from participants.models import (
     RecordState,
     Therapy,
 )
-from screening.criteria.vocabulary import FACT_KEYS_BY_KEY, FactType
 
 Case = dict[str, Any]
 
@@ -129,12 +130,12 @@ def current_records(participant: Participant) -> dict[str, list[Any]]:
     }
 
 
-def build_case(participant: Participant, as_of: date) -> Case:
-    from adjudication.selectors import case_adjudications
-
-    return assemble(
-        participant, as_of, **current_records(participant), adjudications=case_adjudications(participant)
-    )
+def build_case(
+    participant: Participant, as_of: date, *, adjudications: Iterable[dict[str, Any]] = ()
+) -> Case:
+    """The case from the participant's current records; the evaluation layer supplies the
+    committee's decisions (`adjudications`), which are not records of the site."""
+    return assemble(participant, as_of, **current_records(participant), adjudications=adjudications)
 
 
 def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
