@@ -1,4 +1,5 @@
-"""The fast path of re-evaluation: enqueue with de-duplication, and the periodic sweep.
+"""The fast path's pieces below the tasks: the trigger of a change, de-duplication keys, and the
+sweep's select-and-mark statements. screening.tasks sends the messages (`enqueue`, `sweep`).
 
 The database mark (Participant.reevaluation_requested_at) is the truth; Redis keys only save work.
 Per participant, two short-lived keys:
