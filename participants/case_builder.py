@@ -10,9 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from screening.criteria.vocabulary import FACT_KEYS_BY_KEY, FactType
-
-from .models import (
+from participants.models import (
     Assessment,
     ClinicalEvent,
     HistoryReview,
@@ -21,6 +19,7 @@ from .models import (
     RecordState,
     Therapy,
 )
+from screening.criteria.vocabulary import FACT_KEYS_BY_KEY, FactType
 
 Case = dict[str, Any]
 
