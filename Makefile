@@ -41,6 +41,7 @@ browser:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy screening/criteria
@@ -49,6 +50,7 @@ typecheck: $(STAMP)
 test: $(STAMP) $(ENGINE_STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy screening/criteria
+	$(VENV)/bin/lint-imports
 	ALLO_ENGINE=python $(PY) -m pytest tests/engine -q -p no:cacheprovider
 	ALLO_ENGINE=compiled $(PY) -m config.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
 

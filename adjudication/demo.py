@@ -1,7 +1,7 @@
 """Demo escalations: borderline example cases entered at both demo sites, so that every demo
 reviewer has open items (none of their own site). Loading twice changes nothing.
 
-`load_demo_escalations()` is called by the demo loader after `participants.demo.load_demo_data()`.
+`load_demo_escalations()` is called by the demo loader after `screening.demo.load_demo_data()`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+
+from participants.case_import import import_case
+from participants.models import Site, User
+from screening.evaluation import evaluate_participant
+from screening.models import Evaluation, Trigger
+
+from .models import Escalation
+from .services import sync_escalations
 
 CASES_DIR = Path(settings.BASE_DIR).parent / "shared" / "cases"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,12 +64,6 @@ def shift_case(case: dict[str, Any], as_of: date | None = None) -> dict[str, Any
 def enter_case(coordinator: Any, site: Any, case: dict[str, Any]) -> Any:
     """Enter the case for a new participant at `site`, evaluate it and open its escalations now
     (the after-commit signal then finds them up to date, also inside an outer transaction)."""
-    from participants.case_import import import_case
-    from screening.models import Trigger
-    from screening.services import evaluate_participant
-
-    from .services import sync_escalations
-
     participant = import_case(coordinator, site, case)
     evaluation = evaluate_participant(
         participant.pk, trigger=Trigger.MANUAL, detail="demo case", user=coordinator
@@ -74,11 +76,6 @@ def enter_case(coordinator: Any, site: Any, case: dict[str, Any]) -> Any:
 
 def load_demo_escalations() -> dict[str, int]:
     """Enter the demo cases once (marked by their case id in nothing but the evaluation detail)."""
-    from participants.models import Site, User
-    from screening.models import Evaluation
-
-    from .models import Escalation
-
     if Evaluation.objects.filter(trigger_detail__startswith="demo case").exists():
         return {"participants": 0, "escalations": 0}
     before = Escalation.objects.count()

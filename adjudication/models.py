@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from participants.models import Participant
-from screening.models import CriterionResult, ReviewBy
+from screening.models import AdjudicationDecision, CriterionResult, ReviewBy
 
 
 class EscalationState(models.TextChoices):
@@ -32,9 +32,9 @@ class EscalationState(models.TextChoices):
 ACTIVE_STATES = (EscalationState.OPEN, EscalationState.INFO_REQUESTED)
 
 
-class Decision(models.TextChoices):
-    ACCEPT = "accept", "Accept"
-    REJECT = "reject", "Reject"
+# What a decision says: the case format's accept / reject, owned by the evaluation layer that
+# reads it (screening.models.Adjudication).
+Decision = AdjudicationDecision
 
 
 class ReviewAction(models.TextChoices):

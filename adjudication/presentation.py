@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from screening.labels import words
+from participants.labels import words
 
 
 @dataclass(frozen=True)

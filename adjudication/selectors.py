@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from participants.models import Membership, Participant, Role, User
 from participants.selectors import visible_participants
 from screening.models import CriterionResult, Evaluation, ReviewBy
+from screening.selectors import latest_results
 
 from .models import ACTIVE_STATES, Escalation, EscalationDecision, Review
 
@@ -103,17 +104,11 @@ def escalations_for_participant(user: User, participant: Participant) -> list[Es
     )
     current = {
         r.criterion_id: r
-        for r in CriterionResult.objects.filter(
-            evaluation=latest_evaluation(participant), criterion_id__in=[e.criterion_id for e in escalations]
-        )
+        for r in latest_results([participant.pk]).filter(criterion_id__in=[e.criterion_id for e in escalations])
     }
     for e in escalations:
         e.current_result = current.get(e.criterion_id)  # type: ignore[attr-defined]
     return escalations
-
-
-def latest_evaluation(participant: Participant) -> Evaluation | None:
-    return Evaluation.objects.filter(participant=participant).order_by("-sequence").first()
 
 
 @dataclass(frozen=True)
@@ -126,6 +121,11 @@ class ReviewPage:
     history: list[Evaluation]
     reviews: list[Review]
     decisions: list[EscalationDecision]
+
+
+def escalations_panel(user: User, participant: Participant) -> dict[str, Any]:
+    """The participant page's escalations panel (registered in AdjudicationConfig.ready)."""
+    return {"escalations": escalations_for_participant(user, participant)}
 
 
 def review_page(escalation: Escalation) -> ReviewPage:
@@ -154,36 +154,6 @@ def review_page(escalation: Escalation) -> ReviewPage:
         reviews=list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk")),
         decisions=list(escalation.decisions.order_by("decided_at", "pk")),
     )
-
-
-def _case_entry(d: EscalationDecision) -> dict[str, Any]:
-    return {
-        "criterion": d.criterion_id,
-        "review_by": d.review_by,
-        "decision": d.decision,
-        "date": d.date.isoformat(),
-        "evidence_digest": d.evidence_digest,
-    }
-
-
-def case_adjudications(participant: Participant) -> list[dict[str, Any]]:
-    """The decided reviews of this participant in the case format's `adjudications` list
-    (cases/README.md): criterion, review_by, decision, date, evidence_digest. Oldest first, so the
-    engine's "latest wins, on a tie the one listed last" picks the most recent."""
-    return case_adjudications_many([participant.pk])[participant.pk]
-
-
-def case_adjudications_many(participant_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """case_adjudications for many participants in one query (the sweep's batch evaluation)."""
-    grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in participant_ids}
-    decisions = (
-        EscalationDecision.objects.filter(escalation__participant_id__in=participant_ids)
-        .annotate(participant_id=F("escalation__participant_id"))
-        .order_by("decided_at", "pk")
-    )
-    for d in decisions:
-        grouped[d.participant_id].append(_case_entry(d))  # type: ignore[attr-defined]
-    return grouped
 
 
 def eac_log(user: User) -> QuerySet[Escalation]:

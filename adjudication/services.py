@@ -16,7 +16,9 @@ from django.utils import timezone
 
 from participants.models import Participant, User
 from screening.criteria.catalogue import CRITERIA
+from screening.evaluation import evaluate_participant
 from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, Trigger
+from screening.services import record_adjudication
 
 from . import notifications
 from .models import (
@@ -340,10 +342,15 @@ def sign_review(
             e.state = EscalationState.DECIDED
             verb = "Accepted" if decision.decision == Decision.ACCEPT else "Rejected"
             e.state_note = f"{verb} by {agreeing} reviewer(s)."
-            from screening.services import request_reevaluation
-
-            request_reevaluation(
-                e.participant_id, reason=f"{e.criterion_id}: {decision.decision}", site_data_changed=False
+            # The engine reads decisions from the evaluation layer: hand this one over.
+            record_adjudication(
+                e.participant_id,
+                criterion_id=decision.criterion_id,
+                review_by=decision.review_by,
+                decision=decision.decision,
+                decided_on=decision.date,
+                evidence_digest=decision.evidence_digest,
+                source_id=decision.pk,
             )
             notifications.decided(e, decision)
         e.save()
@@ -353,8 +360,6 @@ def sign_review(
 
 
 def _evaluate_after_decision(e: Escalation, user: User) -> None:
-    from screening.services import evaluate_participant
-
     evaluate_participant(
         e.participant_id, trigger=Trigger.DECISION, detail=f"{e.criterion_id} decided", user=user
     )

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 
 from exports import export_format
 from participants.access import role_required
-from participants.models import Role
+from participants.roles import REVIEWER_ROLES, Role
 from participants.selectors import get_participant
+from screening.selectors import latest_evaluation
 
 from . import selectors, services
 from .exports import download_eac_log
@@ -24,8 +25,6 @@ from .filters import QueueFilter
 from .forms import InformationRequestForm, SignForm
 from .models import ReviewAction, claim_hours
 from .presentation import evidence_changes, evidence_rows
-
-REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
 
 
 @role_required(Role.EAC_REVIEWER)
@@ -185,7 +184,7 @@ def participant_escalations(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "participant": participant,
             "escalations": selectors.escalations_for_participant(request.user, participant),  # type: ignore[arg-type]
-            "evaluation": selectors.latest_evaluation(participant),
+            "evaluation": latest_evaluation(participant),
         },
     )
 

@@ -10,7 +10,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
 from participants.models import Membership, Participant, User
-from participants.selectors import PARTICIPANT_WRITER_ROLES, editable_participants
+from participants.roles import PARTICIPANT_WRITER_ROLES
+from participants.selectors import editable_participants
 
 from .models import ApiToken, hash_token
 

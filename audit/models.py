@@ -30,7 +30,7 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import CriterionResult, Evaluation, ProtocolVersion
+from screening.models import Adjudication, CriterionResult, Evaluation, ProtocolVersion
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ TRACKED: list[Tracked] = [
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
+    Tracked(Adjudication),
     # Adjudication
     Tracked(Escalation),
     Tracked(Review, participant_path="escalation__participant"),

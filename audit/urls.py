@@ -5,6 +5,7 @@ from . import views
 app_name = "audit"
 
 urlpatterns = [
+    path("exports/", views.exports_page, name="exports"),
     path("participants/<int:pk>/", views.participant_trail, name="participant"),
     path("participants/find/", views.find_participant, name="find_participant"),
     path("exports/screening-log.<str:fmt>", views.screening_log_export, name="screening_log"),

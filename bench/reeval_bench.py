@@ -118,11 +118,11 @@ def main() -> int:
 
     from config.celery import app
     from participants import services
+    from participants.case_builder import build_case
     from participants.models import Membership, Participant, Role, ScreeningStatus, Site, User
     from screening import criteria
-    from screening.case_builder import build_case
     from screening.models import Evaluation, Trigger
-    from screening.reevaluation import sweep
+    from screening.tasks import sweep
 
     call_command("migrate", verbosity=0)
     app.control.purge()

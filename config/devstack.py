@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from participants.demo_password import DEMO_PASSWORD
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEVSTACK_DIR", BASE_DIR / ".var"))
 DATABASE_NAME = "allo329"
@@ -123,8 +125,6 @@ Demo logins (password for all: {password})
 
 
 def run(host: str, port: int) -> int:
-    from participants.demo_password import DEMO_PASSWORD
-
     with stack_environment() as environment:
         environment.setdefault("DJANGO_DEBUG", "true")
         environment.setdefault("DJANGO_SECRET_KEY", _secret_key())

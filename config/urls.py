@@ -2,10 +2,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from participants import urls as participant_urls
 from participants import views as participant_views
 from participants.forms import LoginForm
+from screening import views as screening_views
 
 from .health import healthz
+
+# The participant page combines records, evaluations and escalations, so it is served by the
+# evaluation layer (screening) under the participants' address and URL names.
+participant_pages = [
+    *participant_urls.urlpatterns,
+    path("<int:pk>/", screening_views.participant_detail, name="detail"),
+]
 
 urlpatterns = [
     path("", participant_views.home, name="home"),
@@ -17,7 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("role/", participant_views.switch_role, name="switch_role"),
     path("healthz", healthz, name="healthz"),
-    path("participants/", include("participants.urls")),
+    path("participants/", include((participant_pages, participant_urls.app_name))),
     path("eac/", include("adjudication.urls")),
     path("screening/", include("screening.urls")),
     path("api/", include("api.urls")),

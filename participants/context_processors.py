@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .roles import memberships_of
+from .memberships import memberships_of
 
 
 def membership(request: HttpRequest) -> dict[str, Any]:

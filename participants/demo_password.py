@@ -1,2 +1,3 @@
-# Kept apart from demo.py so the dev launcher can print it without loading Django.
+# Kept apart from the demo loader (screening/demo.py) so the dev launcher can print it without
+# loading Django.
 DEMO_PASSWORD = "screening-demo-2025"

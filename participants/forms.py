@@ -23,7 +23,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from screening.case_builder import exact
+from participants.case_builder import exact
+from participants.labels import humanize
 from screening.criteria.vocabulary import (
     BILAG_DOMAINS,
     EVENT_KINDS_BY_KIND,
@@ -38,7 +39,6 @@ from screening.criteria.vocabulary import (
     UlnRule,
     ValueKind,
 )
-from screening.labels import humanize
 
 from .intake import (
     EventField,
@@ -1114,3 +1114,8 @@ class VoidForm(ReasonMixin, forms.Form):
 
 
 __all__ = ["NON_FIELD_ERRORS"]
+
+
+def record_form(kind: str) -> Any:
+    """The intake form class of a record kind (the registry names it)."""
+    return globals()[RECORD_KINDS[kind].form_name]

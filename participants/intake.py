@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from screening.case_builder import assemble, current_records
+from participants.case_builder import assemble, current_records, exact
 from screening.criteria import CRITERIA, CaseError
 from screening.criteria.loader import schema
 from screening.criteria.vocabulary import (
@@ -25,9 +25,8 @@ from screening.criteria.vocabulary import (
     EventKind,
     FactKey,
 )
-from screening.labels import humanize, words
-from screening.services import preview
 
+from .labels import humanize, words
 from .models import (
     Assessment,
     ClinicalEvent,
@@ -38,6 +37,7 @@ from .models import (
     Sex,
     Therapy,
 )
+from .preview import preview
 from .records import RECORD_KINDS
 
 # --- Fact groups ------------------------------------------------------------------------------
@@ -196,8 +196,6 @@ def _plain(value: Any) -> str:
 
 def describe(record: ClinicalRecord) -> str:
     """A record as a coordinator reads it in a list."""
-    from screening.case_builder import exact
-
     if isinstance(record, LabResult):
         test = LAB_TESTS_BY_KEY.get(record.test)
         label = test.label if test else record.test

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .roles import current_membership
+from .memberships import current_membership
 
 
 class CurrentMembershipMiddleware:

@@ -6,6 +6,11 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from screening.criteria.results import Overall
+
+from .choices import engine_choices
+from .roles import SITE_ROLES, Role
+
 
 class User(AbstractUser):
     """A person who logs in. The full name is what an electronic signature shows."""
@@ -30,18 +35,6 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
-
-
-class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Site coordinator"
-    INVESTIGATOR = "investigator", "Investigator"
-    EAC_REVIEWER = "eac_reviewer", "EAC reviewer"
-    MONITOR = "monitor", "Monitor"
-    ADMIN = "admin", "Administrator"
-
-
-# Roles whose work happens at one site: the membership must name it.
-SITE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
 
 
 class Membership(models.Model):
@@ -91,14 +84,19 @@ class Sex(models.TextChoices):
     MALE = "M", "Male"
 
 
-class ScreeningStatus(models.TextChoices):
-    """The participant's overall status after its latest stored evaluation (CRITERIA.md § 1.2)."""
-
-    NOT_EVALUATED = "NOT_EVALUATED", "Not evaluated yet"
-    ELIGIBLE = "ELIGIBLE", "Eligible"
-    INELIGIBLE = "INELIGIBLE", "Ineligible"
-    INCOMPLETE = "INCOMPLETE", "Incomplete"
-    PENDING_REVIEW = "PENDING_REVIEW", "Pending review"
+# The participant's overall status after its latest stored evaluation (CRITERIA.md § 1.2): the
+# engine's Overall values, and NOT_EVALUATED before the first evaluation.
+ScreeningStatus = engine_choices(
+    "ScreeningStatus",
+    Overall,
+    {
+        Overall.ELIGIBLE: "Eligible",
+        Overall.INELIGIBLE: "Ineligible",
+        Overall.INCOMPLETE: "Incomplete",
+        Overall.PENDING_REVIEW: "Pending review",
+    },
+    before=(("NOT_EVALUATED", "Not evaluated yet"),),
+)
 
 
 class Participant(models.Model):

@@ -2,21 +2,17 @@
 (the intake forms, their services, the case parts, the record lists and counts) is derived from
 `RECORD_KINDS`, so a kind is added or changed in one place.
 
-Only models are imported here: the forms and services are looked up by name when first used, as
-they import the case builder, which itself reads this registry."""
+Only models are imported here: the forms and the services import this registry, and each looks up
+its own members by the names kept here (`forms.record_form`, `services.record_service`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 
 from .models import Assessment, ClinicalEvent, ClinicalRecord, HistoryReview, LabResult, Therapy
-
-if TYPE_CHECKING:
-    from django import forms
 
 
 @dataclass(frozen=True)
@@ -34,20 +30,6 @@ class RecordType:
     correctable_fields: tuple[str, ...]  # what services.correct_record may change
     # False: the browser withdraws such a record by voiding it, never by a correction form.
     corrected_in_browser: bool = True
-
-    @property
-    def form(self) -> type[forms.Form]:
-        from . import forms as intake_forms
-
-        form: type[forms.Form] = getattr(intake_forms, self.form_name)
-        return form
-
-    @property
-    def service(self) -> Callable[..., Any]:
-        from . import services
-
-        service: Callable[..., Any] = getattr(services, self.service_name)
-        return service
 
 
 RECORD_KINDS: dict[str, RecordType] = {

@@ -1,43 +1,29 @@
-"""The role a user works in: one of their memberships, chosen in the navigation bar."""
+"""Roles and the role sets that grant access: the one place that says which roles may do what."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.db import models
 
-from .models import Membership, Role
 
-SESSION_KEY = "current_membership_id"
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Site coordinator"
+    INVESTIGATOR = "investigator", "Investigator"
+    EAC_REVIEWER = "eac_reviewer", "EAC reviewer"
+    MONITOR = "monitor", "Monitor"
+    ADMIN = "admin", "Administrator"
+
+
+# Roles whose work happens at one site: the membership must name it.
+SITE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
+
+# Roles that read participants of their site(s) through participants.selectors. EAC reviewers
+# reach participants only through their escalations (adjudication), never through that list.
+PARTICIPANT_READER_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
+PARTICIPANT_WRITER_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
+
+# Roles that review escalations: EAC reviewers (the committee's queue) and investigators (their
+# site's sign-offs).
+REVIEWER_ROLES = (Role.EAC_REVIEWER, Role.INVESTIGATOR)
 
 # When the user has not chosen, the first membership in this order is current.
 ROLE_PRIORITY = [Role.ADMIN, Role.MONITOR, Role.EAC_REVIEWER, Role.INVESTIGATOR, Role.COORDINATOR]
-
-
-def memberships_of(request: HttpRequest) -> list[Membership]:
-    cached: list[Membership] | None = getattr(request, "_memberships", None)
-    if cached is None:
-        user = request.user
-        if not user.is_authenticated:
-            cached = []
-        else:
-            cached = list(Membership.objects.filter(user=user).select_related("site"))
-            cached.sort(key=lambda m: (ROLE_PRIORITY.index(Role(m.role)), m.site.code if m.site else ""))
-        request._memberships = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def current_membership(request: HttpRequest) -> Membership | None:
-    memberships = memberships_of(request)
-    if not memberships:
-        return None
-    chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    for m in memberships:
-        if m.pk == chosen:
-            return m
-    return memberships[0]
-
-
-def choose_membership(request: HttpRequest, membership_id: int) -> bool:
-    if any(m.pk == membership_id for m in memberships_of(request)):
-        request.session[SESSION_KEY] = membership_id
-        return True
-    return False

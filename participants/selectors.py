@@ -16,9 +16,11 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from screening.criteria.results import Outcome
+
+from .extensions import EXPIRING_DAYS, latest_results
 from .filters import ParticipantListFilter
 from .models import (
-    SITE_ROLES,
     Assessment,
     ClinicalRecord,
     HistoryReview,
@@ -31,11 +33,7 @@ from .models import (
     User,
 )
 from .records import RECORD_KINDS
-
-# Roles that read participants of their site(s) through this selector. EAC reviewers reach
-# participants only through their escalations (adjudication), never through this list.
-PARTICIPANT_READER_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
-PARTICIPANT_WRITER_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
+from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES, SITE_ROLES
 
 
 def _site_filter(user: User, roles: tuple[Role, ...]) -> Q | None:
@@ -109,10 +107,6 @@ def get_participant_with_counts(user: User, pk: int) -> Participant:
     return participant
 
 
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 @dataclass(frozen=True)
 class ExpiringParticipant:
     participant: Participant
@@ -162,9 +156,6 @@ def site_dashboard(
     counts per status (under the cohort, search and site filters), and the results of latest
     evaluations (under the site filter) that stop holding within a week. A constant number of
     queries."""
-    from screening.models import Outcome
-    from screening.selectors import EXPIRING_DAYS, latest_results
-
     today = today or timezone.localdate()
     horizon = today + timedelta(days=EXPIRING_DAYS)
     scope = dashboard_scope(user, membership)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,6 +13,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils import timezone
 
+from screening.criteria import FACT_KEYS, CaseError, load_case
+from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY, FactType
+
+from .case_builder import assemble, current_records
+from .changes import announce_change
+from .intake import unit_label
 from .models import (
     Assessment,
     ClinicalEvent,
@@ -27,7 +33,8 @@ from .models import (
     Therapy,
     User,
 )
-from .records import no_records, of
+from .records import RECORD_KINDS, no_records, of
+from .selectors import editable_participants
 
 
 @transaction.atomic
@@ -72,9 +79,7 @@ def register_participant(
     _check_header_with_engine(participant, birth_changed=False)
     with pghistory.context(user=user.pk, reason="participant registered"):
         participant.save(force_insert=True)
-    from screening.services import request_reevaluation
-
-    request_reevaluation(participant.pk, reason="participant registered")
+    announce_change(participant.pk, reason="participant registered")
     return participant
 
 
@@ -91,8 +96,6 @@ class RecordInvalid(ValidationError):
 
 
 def _lock(user: User, participant: Participant) -> Participant:
-    from .selectors import editable_participants
-
     locked = editable_participants(user).select_for_update(of=("self",)).filter(pk=participant.pk).first()
     if locked is None:
         raise PermissionDenied("You may not change this participant's data.")
@@ -191,10 +194,6 @@ def implausible(test_key: str, value: Decimal, unit: str) -> ValidationError | N
     """The question to ask about a count entered with `unit` below its implausibility floor
     (vocabulary.IMPLAUSIBLE_BELOW, in the canonical unit), or None when it is plausible, or not a
     non-negative count in a known unit (the loader's own checks refuse those)."""
-    from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY
-
-    from .intake import unit_label
-
     test, floor = LAB_TESTS_BY_KEY.get(test_key), IMPLAUSIBLE_BELOW.get(test_key)
     factor = test.factor(unit) if test is not None else None
     if test is None or floor is None or factor is None or not value.is_finite() or value < 0:
@@ -228,9 +227,6 @@ def _check_plausible(record: ClinicalRecord, confirmed_low: bool) -> None:
 
 def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
     """The dates of a record, by the form field that holds each."""
-    from screening.criteria import FACT_KEYS
-    from screening.criteria.vocabulary import FactType
-
     if isinstance(record, LabResult):
         return {"collected": record.collected}
     if isinstance(record, Assessment):
@@ -262,9 +258,6 @@ def _check_record_dates(participant: Participant, record: ClinicalRecord) -> Non
 def _check_header_with_engine(participant: Participant, *, birth_changed: bool) -> None:
     """Key dates and demographics as the engine reads them (the span of dates it accepts), and a
     new birth date not after any of the participant's current records."""
-    from screening.case_builder import assemble, current_records
-    from screening.criteria import CaseError, load_case
-
     try:
         load_case(assemble(participant, timezone.localdate(), **no_records()))
     except CaseError as exc:
@@ -292,9 +285,6 @@ def _check_with_engine(
 ) -> None:
     """Validate the record as the engine would read it, in a case holding the participant's header and
     this one record (all current facts, for a fact: they are checked together)."""
-    from screening.case_builder import assemble, current_records
-    from screening.criteria import CaseError, load_case
-
     parts = no_records()
     part = of(record).part
     if isinstance(record, Assessment):
@@ -331,8 +321,6 @@ def _save_new(
     replaced: ClinicalRecord | None = None,
     confirmed_low: bool = False,
 ) -> ClinicalRecord:
-    from screening.services import request_reevaluation
-
     record.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
     _check_record_dates(participant, record)
     _check_with_engine(participant, record, replaced)
@@ -346,7 +334,7 @@ def _save_new(
         record.participant = participant
         record.entered_by = user
         record.save()
-        request_reevaluation(participant.pk, reason=reason or f"{record._meta.verbose_name} recorded")
+        announce_change(participant.pk, reason=reason or f"{record._meta.verbose_name} recorded")
     return record
 
 
@@ -548,8 +536,6 @@ def correct_record(
 @transaction.atomic
 def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalRecord:
     """Withdraw a record entered by mistake: it stays, marked voided with the reason."""
-    from screening.services import request_reevaluation
-
     if not reason.strip():
         raise RecordInvalid({"reason": "Give the reason for voiding this record."})
     participant = _lock(user, record.participant)
@@ -562,7 +548,7 @@ def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalR
         old.voided_at = timezone.now()
         old.void_reason = reason
         old.save(update_fields=["state", "voided_by", "voided_at", "void_reason"])
-        request_reevaluation(participant.pk, reason=f"{old._meta.verbose_name} voided: {reason}")
+        announce_change(participant.pk, reason=f"{old._meta.verbose_name} voided: {reason}")
     return old
 
 
@@ -589,8 +575,6 @@ def update_participant(
     """Change a participant's demographics or key dates. Setting an empty date for the first time
     needs no reason; changing a recorded value does. `shown`: the `participant_state` the form was
     opened with (refused if another save changed it since)."""
-    from screening.services import request_reevaluation
-
     locked = _lock(user, participant)
     unknown = set(changes) - set(PARTICIPANT_CHANGEABLE)
     if unknown:
@@ -608,7 +592,7 @@ def update_participant(
     _check_header_with_engine(locked, birth_changed="birth_date" in changed)
     with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
         locked.save(update_fields=list(changed))
-        request_reevaluation(locked.pk, reason=reason or "key dates recorded")
+        announce_change(locked.pk, reason=reason or "key dates recorded")
     return locked
 
 
@@ -642,7 +626,6 @@ class LabsRefused(Exception):
 def import_labs(user: User, entries: Sequence[LabEntry]) -> list[LabResult]:
     """Record every result or none: each goes through `record_lab`, the browser's service; every
     refused one is reported, then the whole import is rolled back (no re-evaluation queued)."""
-    from screening.criteria import CaseError
 
     refused: dict[int, Exception] = {}
     saved = []
@@ -666,3 +649,9 @@ def import_labs(user: User, entries: Sequence[LabEntry]) -> list[LabResult]:
     if refused:
         raise LabsRefused(refused)
     return saved
+
+
+def record_service(kind: str) -> Callable[..., Any]:
+    """The service that records a record kind's form entry (the registry names it)."""
+    service: Callable[..., Any] = globals()[RECORD_KINDS[kind].service_name]
+    return service

@@ -6,7 +6,6 @@ app_name = "participants"
 
 urlpatterns = [
     path("", views.participant_list, name="list"),
-    path("<int:pk>/", views.participant_detail, name="detail"),
     path("register/", views_records.register, name="register"),
     path("<int:pk>/dates/", views_records.edit_dates, name="edit_dates"),
     path("<int:pk>/records/<str:kind>/", views_records.records, name="records"),

@@ -5,22 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from adjudication.selectors import escalations_for_participant
-from screening.selectors import arrange, evaluation_history, latest_evaluation
-
 from .access import role_required
+from .memberships import choose_membership
 from .models import Cohort, Role, ScreeningStatus
-from .roles import choose_membership
-from .selectors import (
-    PARTICIPANT_READER_ROLES,
-    PARTICIPANT_WRITER_ROLES,
-    age_on,
-    get_participant_with_counts,
-    site_dashboard,
-)
+from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
+from .selectors import site_dashboard
 
 
 @login_required
@@ -33,8 +24,8 @@ def home(request: HttpRequest) -> HttpResponse:
         Role.COORDINATOR: "participants:list",
         Role.INVESTIGATOR: "participants:list",
         Role.EAC_REVIEWER: "adjudication:queue",
-        Role.MONITOR: "screening:exports",
-        Role.ADMIN: "screening:exports",
+        Role.MONITOR: "audit:exports",
+        Role.ADMIN: "audit:exports",
     }[Role(membership.role)]
     return redirect(destination)
 
@@ -66,24 +57,6 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         "read_only": membership.role not in PARTICIPANT_WRITER_ROLES,
     }
     return render(request, "participants/list.html", context)
-
-
-@role_required(*PARTICIPANT_READER_ROLES)
-def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A participant's status, what to do next, every criterion, records and evaluation history."""
-    participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
-    latest = latest_evaluation(participant)
-    today = timezone.localdate()
-    context = {
-        "participant": participant,
-        "age": age_on(participant.birth_date, today),
-        "today": today,
-        "current": arrange(latest, today) if latest else None,
-        "history": evaluation_history(participant, _page_number(request.GET.get("history"))),
-        "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
-        "escalations": escalations_for_participant(request.user, participant),  # type: ignore[arg-type]
-    }
-    return render(request, "participants/detail.html", context)
 
 
 @login_required

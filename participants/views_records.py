@@ -20,17 +20,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
-from screening.labels import humanize
-from screening.services import evaluate_now
+from participants.labels import humanize
 
 from . import services
 from .access import role_required
+from .changes import announce_saved
 from .forms import (
     EditParticipantForm,
     RecordEntry,
     RegisterForm,
     VoidForm,
     add_service_errors,
+    record_form,
 )
 from .intake import describe, preview_change
 from .models import ClinicalRecord, Participant, RecordState, Role, User
@@ -73,7 +74,7 @@ def register(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            evaluate_now(participant, _user(request), "participant registered")
+            announce_saved(participant, _user(request), "participant registered")
             messages.success(request, f"Registered {participant.screening_number}.")
             return _detail(participant)
     return render(request, "participants/register.html", {"form": form})
@@ -95,7 +96,7 @@ def edit_dates(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            evaluate_now(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
+            announce_saved(participant, _user(request), form.cleaned_data.get("reason") or "key dates recorded")
             messages.success(request, "Demographics and key dates saved.")
             return _detail(participant)
     context = {
@@ -119,7 +120,7 @@ def _entry(
 ) -> RecordEntry:
     """The form of `kind` for `participant`, bound to `data`; `params` (the query string or the
     posted data) says which test, fact group, fact or event kind; `record` is being corrected."""
-    entry: RecordEntry = RECORD_KINDS[kind].form.open(participant, params, data, record)  # type: ignore[attr-defined]
+    entry: RecordEntry = record_form(kind).open(participant, params, data, record)
     entry.kind = kind
     return entry
 
@@ -133,7 +134,7 @@ def _save(request: HttpRequest, participant: Participant, entry: RecordEntry) ->
     Raises _Refused after putting the service's messages on the form (nothing saved)."""
     form = entry.form
     try:
-        RECORD_KINDS[entry.kind].service(_user(request), participant, **form.arguments())
+        services.record_service(entry.kind)(_user(request), participant, **form.arguments())
     except ValidationError as exc:  # services.RecordInvalid, or a model field's own check
         form.add_service_errors(exc)
         raise _Refused from None
@@ -179,7 +180,7 @@ def add_record(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             raise
         if claim:
             _mark_submission_saved(participant, submission)
-        evaluate_now(participant, _user(request), detail)
+        announce_saved(participant, _user(request), detail)
         messages.success(request, f"Saved: {detail}.")
         return _detail(participant)
     return _page(request, participant, entry, submission=submission or uuid.uuid4().hex)
@@ -261,7 +262,7 @@ def correct_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> 
             form.add_service_errors(exc)
         else:
             detail = f"{humanize(kind)} corrected: {reason}"
-            evaluate_now(participant, _user(request), detail)
+            announce_saved(participant, _user(request), detail)
             messages.success(request, f"Saved: {detail}.")
             return _detail(participant)
     return _page(request, participant, entry, correcting=record)
@@ -281,7 +282,7 @@ def void_record(request: HttpRequest, pk: int, kind: str, record_pk: int) -> Htt
             add_service_errors(form, exc)
         else:
             detail = f"{record} voided: {reason}"
-            evaluate_now(participant, _user(request), detail)
+            announce_saved(participant, _user(request), detail)
             messages.success(request, f"Voided: {record}.")
             return _detail(participant)
     context = {

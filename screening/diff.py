@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from screening.labels import (
+from participants.labels import (
     DATE_LABELS,
     agent_label,
     area_label,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from participants.choices import engine_choices
 from participants.models import Participant, ScreeningStatus
+from screening.criteria import results as criteria
 
 
 class ProtocolVersion(models.Model):
@@ -31,17 +35,23 @@ class ProtocolVersion(models.Model):
         return self.version
 
 
-class Outcome(models.TextChoices):
-    PASS = "PASS", "Pass"
-    FAIL = "FAIL", "Fail"
-    MISSING = "MISSING", "Missing data"
-    REVIEW = "REVIEW", "Needs review"
-    NOT_APPLICABLE = "NOT_APPLICABLE", "Not applicable"
-
-
-class ReviewBy(models.TextChoices):
-    EAC = "eac", "EAC"
-    INVESTIGATOR = "investigator", "Investigator"
+# The engine's enums as Django choices (screening/criteria/results.py is the one source).
+Outcome = engine_choices(
+    "Outcome",
+    criteria.Outcome,
+    {
+        criteria.Outcome.PASS: "Pass",
+        criteria.Outcome.FAIL: "Fail",
+        criteria.Outcome.MISSING: "Missing data",
+        criteria.Outcome.REVIEW: "Needs review",
+        criteria.Outcome.NOT_APPLICABLE: "Not applicable",
+    },
+)
+ReviewBy = engine_choices(
+    "ReviewBy",
+    criteria.ReviewBy,
+    {criteria.ReviewBy.EAC: "EAC", criteria.ReviewBy.INVESTIGATOR: "Investigator"},
+)
 
 
 class Trigger(models.TextChoices):
@@ -118,3 +128,53 @@ class CriterionResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion_id}: {self.outcome}"
+
+
+class AdjudicationDecision(models.TextChoices):
+    """The case format's `adjudications[].decision` (cases/README.md)."""
+
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+
+
+class Adjudication(models.Model):
+    """A decision on a REVIEW result that the engine reads (the case's `adjudications`): data of
+    the evaluation layer. The committee's workflow (adjudication app) hands each decision over
+    through screening.services.record_adjudication; screening never reads the workflow's tables.
+    Append-only: a later decision on the same criterion wins (CRITERIA.md § 1.8)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="adjudications")
+    criterion_id = models.CharField(max_length=40)
+    review_by = models.CharField(max_length=15, choices=ReviewBy.choices)
+    decision = models.CharField(max_length=10, choices=AdjudicationDecision.choices)
+    date = models.DateField()
+    evidence_digest = models.CharField(max_length=64)
+    note = models.CharField(max_length=500, blank=True)
+    # The workflow's record of the decision (adjudication.EscalationDecision), for tracing.
+    source_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["participant_id", "recorded_at", "pk"]
+        indexes = [models.Index(fields=["participant", "recorded_at"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="adjudication_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_id}: {self.decision} on {self.date}"
+
+    def case_entry(self) -> dict[str, str]:
+        """The entry of the case format's `adjudications` list."""
+        entry = {
+            "criterion": self.criterion_id,
+            "review_by": self.review_by,
+            "decision": self.decision,
+            "date": self.date.isoformat(),
+            "evidence_digest": self.evidence_digest,
+        }
+        if self.note:
+            entry["note"] = self.note
+        return entry

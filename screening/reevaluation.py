@@ -1,4 +1,5 @@
-"""The fast path of re-evaluation: enqueue with de-duplication, and the periodic sweep.
+"""The fast path's pieces below the tasks: the trigger of a change, de-duplication keys, and the
+sweep's select-and-mark statements. screening.tasks sends the messages (`enqueue`, `sweep`).
 
 The database mark (Participant.reevaluation_requested_at) is the truth; Redis keys only save work.
 Per participant, two short-lived keys:
@@ -98,27 +99,6 @@ def task_started(participant_id: int) -> None:
         log.warning("de-duplication unavailable for participant %s", participant_id, exc_info=True)
 
 
-def enqueue(participant_id: int, reason: str, trigger: Trigger = Trigger.DATA_CHANGE) -> bool:
-    """Queue a re-evaluation unless one is already queued. False if the broker refused it; the
-    participant's mark then waits for the sweep."""
-    from screening.tasks import reevaluate_participant
-
-    countdown = claim_enqueue(participant_id)
-    if countdown is None:
-        return True
-    try:
-        reevaluate_participant.apply_async(
-            (participant_id, reason[:300], str(trigger)), countdown=countdown or None
-        )
-    except Exception:  # broker unreachable: the database mark remains for the sweep
-        release_enqueue(participant_id)
-        log.warning(
-            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
-        )
-        return False
-    return True
-
-
 # --- The sweep ----------------------------------------------------------------------------------
 
 
@@ -150,37 +130,20 @@ def _mark(sql: str, **params: object) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
+def mark_stale(now: datetime) -> list[int]:
+    """Mark anew, and return, the participants marked longer than REEVALUATION_STALE_SECONDS ago
+    (broker down, task lost)."""
+    return _mark(_MARK_STALE, now=now, cutoff=now - timedelta(seconds=settings.REEVALUATION_STALE_SECONDS))
+
+
+def mark_expired(now: datetime) -> list[int]:
+    """Mark, and return, the unmarked participants whose status_valid_until is before today and
+    who were not evaluated today (an evaluation today already saw today's date)."""
+    today = timezone.localdate(now)
+    day_start = timezone.make_aware(datetime.combine(today, time.min))
+    return _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
+
+
+def batches(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
-
-
-def sweep(now: datetime | None = None) -> SweepResult:
-    """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
-
-    - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
-    - expired results: unmarked, status_valid_until before today, not evaluated today (an
-      evaluation today already saw today's date).
-
-    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
-    from screening.tasks import reevaluate_participants
-
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    cutoff = now - timedelta(seconds=settings.REEVALUATION_STALE_SECONDS)
-    day_start = timezone.make_aware(datetime.combine(today, time.min))
-    stale = _mark(_MARK_STALE, now=now, cutoff=cutoff)
-    expired = _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
-    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
-    batches = 0
-    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
-        for batch in _batches(ids, size):
-            try:
-                reevaluate_participants.apply_async((batch, str(trigger)))
-            except Exception:
-                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
-                return SweepResult(len(stale), len(expired), batches, enqueue_failed=True)
-            batches += 1
-    if stale or expired:
-        log.info("sweep: %s stale marks, %s expired results, %s batches", len(stale), len(expired), batches)
-    return SweepResult(len(stale), len(expired), batches)

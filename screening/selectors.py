@@ -11,15 +11,15 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from participants.extensions import EXPIRING_DAYS
+from participants.labels import path_label
 from participants.models import Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
 from screening.diff import EvaluationDiff, diff_evaluations
-from screening.labels import path_label
 from screening.models import CriterionResult, Evaluation, Outcome
 
 HISTORY_PAGE_SIZE = 10
-EXPIRING_DAYS = 7
 
 _INFO = {c.id: c for c in CRITERIA}
 

@@ -1,255 +1,77 @@
-"""Evaluate a participant with the engine and store the result; mark participants for re-evaluation."""
+"""The evaluation layer's actions that mark a participant for re-evaluation: a change announced by
+the participants layer, a decision handed over by the committee's workflow. Each marks in the
+caller's transaction and queues the task after commit (docs/reevaluation.md). Evaluating itself is
+screening.evaluation; the tasks sit between the two."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-import pghistory
 from django.db import transaction
-from django.db.models import F, Max
-from django.dispatch import Signal
 from django.utils import timezone
 
-from participants.models import Participant, ScreeningStatus, User
-from screening import criteria
-from screening.case_builder import Case, build_case
-from screening.models import CriterionResult, Evaluation, Trigger
-
-log = logging.getLogger(__name__)
-
-# Sent after commit with `evaluation` (the stored Evaluation): escalations open and close on it.
-evaluation_stored = Signal()
+from participants.models import Participant, User
+from screening.evaluation import evaluate_now
+from screening.models import Adjudication, AdjudicationDecision, Trigger
+from screening.reevaluation import current_trigger
+from screening.tasks import enqueue
 
 
-def request_reevaluation(participant_id: int, *, reason: str, site_data_changed: bool = True) -> None:
+def request_reevaluation(participant_id: int, *, reason: str) -> None:
     """Mark the participant in the caller's transaction; enqueue the task once it commits.
 
     The mark is the truth: if the broker is down the enqueue fails, the mark stays and the
-    periodic sweep picks the participant up (docs/reevaluation.md). `data_version` counts the
-    site's changes (records, key dates): an EAC decision marks without counting, so that it is
-    not taken for the site's answer to an information request."""
-    from screening.reevaluation import current_trigger
-
+    periodic sweep picks the participant up (docs/reevaluation.md). The site's changes are counted
+    by the participants layer (`data_version`, participants.changes.announce_change) before it
+    announces them here; a committee decision marks without counting, so that it is not taken for
+    the site's answer to an information request."""
     trigger = current_trigger()
-    changes: dict[str, Any] = {"reevaluation_requested_at": timezone.now()}
-    if site_data_changed:
-        changes["data_version"] = F("data_version") + 1
-    Participant.objects.filter(pk=participant_id).update(**changes)
+    Participant.objects.filter(pk=participant_id).update(reevaluation_requested_at=timezone.now())
     transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
 
 
 def enqueue_reevaluation(participant_id: int, reason: str, trigger: str = Trigger.DATA_CHANGE) -> bool:
     """Queue a task unless one is already queued for the participant; False if the broker refused."""
-    from screening.reevaluation import enqueue
-
     return enqueue(participant_id, reason, Trigger(trigger))
 
 
-def run_engine(case: Case) -> criteria.Evaluation:
-    return criteria.evaluate(criteria.load_case(case))
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the engine would say, not stored: the live panel of the intake forms."""
-
-    case: Case
-    result: criteria.Evaluation | None
-    error: criteria.CaseError | None
-
-
-def preview(case: Case) -> Preview:
-    try:
-        return Preview(case, run_engine(case), None)
-    except criteria.CaseError as exc:
-        return Preview(case, None, exc)
-
-
-def evaluate_participant(
+def record_adjudication(
     participant_id: int,
     *,
-    trigger: str,
-    detail: str = "",
-    user: User | None = None,
-    as_of: date | None = None,
-    only_if_marked: bool = False,
-) -> Evaluation | None:
-    """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
-    status to the participant and clear the mark for the data version it read.
-
-    The participant row (only it: not its site) is locked for the whole evaluation, so a change
-    cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
-    already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
-    with transaction.atomic(), pghistory.context(**audit_context(trigger, detail, user)):
-        participant = (
-            Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
-        )
-        if only_if_marked and participant.reevaluation_requested_at is None:
-            return None
-        as_of = as_of or timezone.localdate()
-        case = build_case(participant, as_of)
-        result = run_engine(case)
-        last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
-        evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
-        evaluation.save()
-        CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
-        apply_evaluation(participant, evaluation)
-        participant.save(update_fields=EVALUATION_FIELDS)
-        transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
-    return evaluation
-
-
-def audit_context(trigger: str, detail: str = "", user: User | None = None) -> dict[str, Any]:
-    """History context of the rows an evaluation writes; a run without a user keeps the caller's."""
-    context: dict[str, Any] = {
-        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
-    }
-    if user is not None:
-        context["user"] = user.pk
-    return context
-
-
-# Participant fields an evaluation sets.
-EVALUATION_FIELDS = [
-    "status",
-    "status_valid_until",
-    "evaluated_at",
-    "evaluated_version",
-    "reevaluation_requested_at",
-]
-
-
-def new_evaluation(
-    participant: Participant,
-    case: Case,
-    result: criteria.Evaluation,
-    as_of: date,
-    sequence: int,
-    trigger: str,
-    detail: str = "",
-    user: User | None = None,
-) -> Evaluation:
-    """The (unsaved) stored form of an engine result."""
-    return Evaluation(
-        participant=participant,
-        sequence=sequence,
-        as_of=as_of,
-        protocol_version=result.protocol_version,
-        engine_version=criteria.ENGINE_VERSION,
-        trigger=trigger,
-        trigger_detail=detail[:300],
-        triggered_by=user,
-        data_version=participant.data_version,
-        case_json=criteria.dumps(case),
-        overall=str(result.overall),
-        valid_until=result.valid_until,
-        eligible_from=result.eligible_from,
+    criterion_id: str,
+    review_by: str,
+    decision: AdjudicationDecision,
+    decided_on: date,
+    evidence_digest: str,
+    note: str = "",
+    source_id: int | None = None,
+) -> Adjudication:
+    """Take over a decision the engine is to read, in the caller's transaction (the workflow's own
+    record of it commits with it), and mark the participant for re-evaluation."""
+    adjudication = Adjudication.objects.create(
+        participant_id=participant_id,
+        criterion_id=criterion_id,
+        review_by=review_by,
+        decision=decision,
+        date=decided_on,
+        evidence_digest=evidence_digest,
+        note=note,
+        source_id=source_id,
     )
+    request_reevaluation(participant_id, reason=f"{criterion_id}: {decision}")
+    return adjudication
 
 
-def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[CriterionResult]:
-    return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
+# --- Receivers of the participants layer's announcements (connected in ScreeningConfig.ready) ---
 
 
-def apply_evaluation(participant: Participant, evaluation: Evaluation) -> None:
-    """Copy a stored evaluation's status to the participant and clear the mark it answered."""
-    participant.status = ScreeningStatus(evaluation.overall)
-    participant.status_valid_until = evaluation.valid_until
-    participant.evaluated_at = evaluation.created_at
-    participant.evaluated_version = evaluation.data_version
-    participant.reevaluation_requested_at = None
+def on_records_changed(sender: object, *, participant_id: int, reason: str, **kwargs: object) -> None:
+    """participants.changes.records_changed: the site changed the participant's data."""
+    request_reevaluation(participant_id, reason=reason)
 
 
-def evaluate_marked(
-    participant_ids: list[int], *, trigger: str, as_of: date | None = None
-) -> list[Evaluation]:
-    """Batch form of evaluate_participant(only_if_marked=True) for the sweep: the participants among
-    `participant_ids` that are still marked and not locked by someone else (a change in progress
-    queues its own task), in one transaction and a fixed number of queries for the batch.
-
-    A participant whose data the engine refuses is left marked and logged; the others are stored."""
-    from adjudication.selectors import case_adjudications_many
-    from screening.case_builder import assemble, current_records_many
-
-    as_of = as_of or timezone.localdate()
-    with transaction.atomic(), pghistory.context(**audit_context(trigger)):
-        participants = list(
-            Participant.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("site")
-            .filter(pk__in=participant_ids, reevaluation_requested_at__isnull=False)
-            .order_by("pk")
-        )
-        if not participants:
-            return []
-        ids = [p.pk for p in participants]
-        records = current_records_many(ids)
-        adjudications = case_adjudications_many(ids)
-        last = dict(
-            Evaluation.objects.filter(participant__in=participants)
-            .values("participant")
-            .annotate(m=Max("sequence"))
-            .values_list("participant", "m")
-        )
-        done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
-        for participant in participants:
-            case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
-            )
-            try:
-                result = run_engine(case)
-            except criteria.CaseError:
-                log.exception("participant %s: the engine refused the stored data", participant.pk)
-                continue
-            sequence = last.get(participant.pk, 0) + 1
-            done.append(
-                (participant, new_evaluation(participant, case, result, as_of, sequence, trigger), result)
-            )
-        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in done])
-        CriterionResult.objects.bulk_create(
-            [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
-        )
-        for participant, evaluation, _ in done:
-            apply_evaluation(participant, evaluation)
-        Participant.objects.bulk_update([p for p, _, _ in done], EVALUATION_FIELDS)
-
-        def notify() -> None:
-            for evaluation in evaluations:
-                evaluation_stored.send(sender=Evaluation, evaluation=evaluation)
-
-        transaction.on_commit(notify)
-    return evaluations
-
-
-def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:
-    evidence: Any = None if r.evidence is None else [dict(e) for e in r.evidence]
-    return CriterionResult(
-        evaluation=evaluation,
-        position=position,
-        criterion_id=r.id,
-        outcome=str(r.outcome),
-        review_by=str(r.review_by) if r.review_by else "",
-        reason=r.reason,
-        missing=list(r.missing),
-        valid_until=r.valid_until,
-        eligible_from=r.eligible_from,
-        repeat_from=r.repeat_from,
-        evidence_digest=r.evidence_digest or "",
-        evidence=evidence,
-    )
-
-
-def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
-    """After a coordinator's save: evaluate at once so the page shows the result; the queued task
-    then finds nothing left to do; if the task was quicker, nothing is stored twice."""
-    try:
-        return evaluate_participant(
-            participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
-        )
-    except criteria.CaseError:
-        # The save stands and the participant stays marked; the page shows that no evaluation is
-        # current rather than failing. The services refuse such data, so this is a last resort.
-        log.exception("participant %s could not be evaluated after a save", participant.pk)
-        return None
+def on_records_saved(
+    sender: object, *, participant: Participant, user: User, detail: str, **kwargs: object
+) -> None:
+    """participants.changes.records_saved: the coordinator's page shows the new result at once."""
+    evaluate_now(participant, user, detail)

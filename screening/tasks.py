@@ -6,12 +6,25 @@ delivered again) and idempotent: `only_if_marked` makes a repeated or duplicate 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
 
 from participants.models import Participant
+from screening.evaluation import evaluate_marked, evaluate_participant
 from screening.models import Evaluation, Trigger
+from screening.reevaluation import (
+    SweepResult,
+    batches,
+    claim_enqueue,
+    mark_expired,
+    mark_stale,
+    release_enqueue,
+    task_started,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +48,6 @@ def _evaluate(participant_id: int, trigger: str, detail: str = "") -> Evaluation
     """One evaluation in its own transaction, committed without waiting for the disk flush: an
     evaluation lost to a database crash loses the cleared mark with it (same transaction), so the
     participant is still marked and the sweep evaluates it again."""
-    from screening.services import evaluate_participant
-
     with transaction.atomic():
         _relaxed_commit()
         return evaluate_participant(
@@ -50,8 +61,6 @@ def reevaluate_participant(
 ) -> int | None:
     """Evaluate a marked participant; one no longer marked was already evaluated on its current
     data, so a repeated or duplicate task stores nothing."""
-    from screening.reevaluation import task_started
-
     task_started(participant_id)  # before reading: later changes enqueue a new task
     try:
         evaluation = _evaluate(participant_id, trigger, reason)
@@ -68,11 +77,9 @@ CHUNK = 25
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **RETRY)
 def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.SWEEP) -> int:
-    """A batch from the sweep, evaluated in chunks (screening.services.evaluate_marked). On a retry
+    """A batch from the sweep, evaluated in chunks (screening.evaluation.evaluate_marked). On a retry
     or a redelivery the participants already evaluated are no longer marked and are skipped.
     Returns the number of evaluations stored."""
-    from screening.services import evaluate_marked
-
     stored = 0
     for start in range(0, len(participant_ids), CHUNK):
         with transaction.atomic():
@@ -84,7 +91,53 @@ def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.S
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_reevaluations() -> dict[str, int]:
     """Celery beat: re-evaluate participants still marked and those whose results have expired."""
-    from screening.reevaluation import sweep
-
     result = sweep()
     return {"stale": result.stale, "expired": result.expired, "batches": result.batches}
+
+
+# --- Queueing (after commit) and the sweep --------------------------------------------------------
+
+
+def enqueue(participant_id: int, reason: str, trigger: Trigger = Trigger.DATA_CHANGE) -> bool:
+    """Queue a re-evaluation unless one is already queued. False if the broker refused it; the
+    participant's mark then waits for the sweep."""
+    countdown = claim_enqueue(participant_id)
+    if countdown is None:
+        return True
+    try:
+        reevaluate_participant.apply_async(
+            (participant_id, reason[:300], str(trigger)), countdown=countdown or None
+        )
+    except Exception:  # broker unreachable: the database mark remains for the sweep
+        release_enqueue(participant_id)
+        log.warning(
+            "could not enqueue re-evaluation of participant %s; the sweep will", participant_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
+
+    - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
+    - expired results: unmarked, status_valid_until before today, not evaluated today (an
+      evaluation today already saw today's date).
+
+    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
+    now = now or timezone.now()
+    stale = mark_stale(now)
+    expired = mark_expired(now)
+    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    sent = 0
+    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
+        for batch in batches(ids, size):
+            try:
+                reevaluate_participants.apply_async((batch, str(trigger)))
+            except Exception:
+                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
+                return SweepResult(len(stale), len(expired), sent, enqueue_failed=True)
+            sent += 1
+    if stale or expired:
+        log.info("sweep: %s stale marks, %s expired results, %s batches", len(stale), len(expired), sent)
+    return SweepResult(len(stale), len(expired), sent)

@@ -1,4 +1,5 @@
-"""Screening pages. The exports page (URL name screening:exports) is served by audit.views."""
+"""Screening pages: the participant page (records and evaluations, with the panels the layers
+above add) and the re-evaluation notice it polls."""
 
 from __future__ import annotations
 
@@ -6,10 +7,41 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from participants.selectors import get_participant
+from participants.access import role_required
+from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
+from participants.selectors import get_participant, get_participant_with_counts
+from screening.criteria.calendar_math import age_on
+from screening.pages import participant_panels
+from screening.selectors import arrange, evaluation_history, latest_evaluation
+
+
+def _history_page(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+@role_required(*PARTICIPANT_READER_ROLES)
+def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A participant's status, what to do next, every criterion, records and evaluation history."""
+    participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
+    latest = latest_evaluation(participant)
+    today = timezone.localdate()
+    context = {
+        "participant": participant,
+        "age": age_on(participant.birth_date, today),
+        "today": today,
+        "current": arrange(latest, today) if latest else None,
+        "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
+        "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
+        **participant_panels(request.user, participant),  # type: ignore[arg-type]
+    }
+    return render(request, "participants/detail.html", context)
 
 
 @require_GET

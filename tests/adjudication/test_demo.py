@@ -6,8 +6,8 @@ import pytest
 
 from adjudication.demo import load_demo_escalations
 from adjudication.selectors import eac_queue, pending_signoffs
-from participants.demo import load_demo_data
 from participants.models import Membership, Role, User
+from screening.demo import load_demo_data
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from adjudication import services
 from adjudication.models import Escalation, EscalationDecision, EscalationState, Review, Signature
 from participants import services as records
 from participants.models import Role, Site
+from screening.evaluation import evaluate_participant
 from screening.models import Trigger
-from screening.services import evaluate_participant
 
 from ..conftest import PASSWORD
 

@@ -20,11 +20,11 @@ from adjudication.models import (
     ReviewAction,
     Signature,
 )
-from adjudication.selectors import case_adjudications, eac_queue
+from adjudication.selectors import eac_queue
 from participants import services as records
 from participants.models import ScreeningStatus
+from screening.evaluation import case_adjudications, evaluate_participant
 from screening.models import Trigger
-from screening.services import evaluate_participant
 
 from ..conftest import PASSWORD
 

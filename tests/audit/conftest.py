@@ -8,8 +8,8 @@ import pytest
 
 from participants import services
 from participants.models import Participant, Role, Site, User
+from screening.evaluation import evaluate_participant
 from screening.models import Trigger
-from screening.services import evaluate_participant
 
 
 @pytest.fixture

@@ -196,7 +196,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     ),
     "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
     "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
-    "screening:exports": (Entry(only(("monitor", "admin"))),),
+    "audit:exports": (Entry(only(("monitor", "admin"))),),
     "audit:participant": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
         Entry(

@@ -108,8 +108,8 @@ def test_reviewer_sees_what_changed_when_the_evidence_changes(
     from django.utils import timezone
 
     from participants import services as records
+    from screening.evaluation import evaluate_participant
     from screening.models import Trigger
-    from screening.services import evaluate_participant
 
     make_user(Role.EAC_REVIEWER, SiteFactory(code="B02", name="Site B"), "eac.b")
     participant = enter_case(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from participants.demo import CASES_DIR, load_demo_data
 from participants.demo_password import DEMO_PASSWORD
 from participants.models import Participant
+from screening.demo import CASES_DIR, load_demo_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -13,8 +13,8 @@ import pytest
 from participants.case_import import import_case
 from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
+from screening.evaluation import evaluate_participant
 from screening.models import Trigger
-from screening.services import evaluate_participant
 
 CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "cases"
 EXAMPLES = sorted(p for p in CASES.glob("*.json") if p.name != "schema.json")

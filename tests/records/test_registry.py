@@ -9,10 +9,10 @@ from django import forms
 from django.test import Client
 from django.urls import reverse
 
-from participants import records, selectors, services
+from participants import case_builder, records, selectors, services
+from participants.forms import record_form
 from participants.models import ClinicalRecord, Participant
 from participants.records import RECORD_KINDS, RecordKind
-from screening import case_builder
 
 KINDS = list(RECORD_KINDS.values())
 
@@ -22,11 +22,12 @@ def test_each_kind_is_complete(kind: records.RecordType) -> None:
     assert issubclass(kind.model, ClinicalRecord) and not kind.model._meta.abstract
     assert kind.label and kind.list_label and kind.part
     # The form: a record form the views can drive without knowing the kind.
-    assert issubclass(kind.form, forms.BaseForm)
+    form = record_form(kind.kind)
+    assert issubclass(form, forms.BaseForm)
     for method in ("open", "arguments", "unsaved", "replaced_keys", "saved_text", "add_service_errors"):
-        assert callable(getattr(kind.form, method)), method
+        assert callable(getattr(form, method)), method
     # The service: takes the acting user and the participant, as the views call it.
-    assert list(inspect.signature(kind.service).parameters)[:2] == ["user", "participant"]
+    assert list(inspect.signature(services.record_service(kind.kind)).parameters)[:2] == ["user", "participant"]
     # Correctable fields are model fields, never the record's bookkeeping.
     names = {f.name for f in kind.model._meta.get_fields()}
     assert kind.correctable_fields and set(kind.correctable_fields) <= names

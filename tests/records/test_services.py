@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from participants import services
 from participants.models import Assessment, LabResult, Participant, RecordState, Role, Site, Therapy, User
+from screening.evaluation import evaluate_participant
 from screening.models import Evaluation, Trigger
-from screening.services import evaluate_participant
 
 pytestmark = pytest.mark.django_db
 

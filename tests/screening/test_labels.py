@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screening.labels import area_label, event_label, humanize, path_label, words
+from participants.labels import area_label, event_label, humanize, path_label, words
 
 
 def test_humanize_keeps_the_protocols_abbreviations() -> None:
@@ -26,8 +26,8 @@ def test_words_inside_a_sentence_stay_lower_case_but_abbreviations() -> None:
 
 def test_choice_label_filters_of_the_participant_pages() -> None:
     from participants.models import ScreeningStatus
-    from participants.templatetags.screening_ui import register
     from screening.models import Outcome, ReviewBy, Trigger
+    from screening.templatetags.screening_ui import register
 
     for name, choices in (
         ("status_label", ScreeningStatus),

@@ -14,8 +14,8 @@ from participants import services
 from participants.case_import import import_case
 from participants.models import Participant
 from screening import criteria
+from screening.evaluation import evaluate_marked, evaluate_participant
 from screening.models import Evaluation, Trigger
-from screening.services import evaluate_marked, evaluate_participant
 from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db

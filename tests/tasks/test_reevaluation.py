@@ -12,8 +12,8 @@ from django.utils import timezone
 from participants import services
 from participants.models import Participant, ScreeningStatus
 from screening import reevaluation, tasks
+from screening.evaluation import evaluate_participant
 from screening.models import Evaluation, Trigger
-from screening.services import evaluate_participant
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_sweep_selects_stale_marks_and_expired_results_in_batches(
     make(status=ScreeningStatus.INELIGIBLE, status_valid_until=None, evaluated_at=now - timedelta(days=9))
 
     with django_assert_max_num_queries(2):  # one statement per group, whatever the number
-        result = reevaluation.sweep(now)
+        result = tasks.sweep(now)
     assert (result.stale, result.expired, result.batches) == (3, 1, 3)
     assert [(name, args) for name, args, _ in sent] == [
         ("batch", ([stale[0].pk, stale[1].pk], Trigger.SWEEP)),
@@ -154,7 +154,7 @@ def test_sweep_selects_stale_marks_and_expired_results_in_batches(
     marked = set(Participant.objects.filter(reevaluation_requested_at=now).values_list("pk", flat=True))
     assert marked == {p.pk for p in stale} | {expired.pk}
     # Renewed marks are not stale: the next sweep leaves them to the queued batches.
-    assert reevaluation.sweep(now).batches == 0
+    assert tasks.sweep(now).batches == 0
 
 
 def test_sweep_batches_evaluate_once_with_their_trigger(site_a, coordinator_a, sent) -> None:
@@ -177,7 +177,7 @@ def test_sweep_stops_when_the_broker_refuses(site_a, coordinator_a, monkeypatch)
     monkeypatch.setattr(tasks.reevaluate_participants, "apply_async", refuse)
     old = timezone.now() - timedelta(days=1)
     ParticipantFactory(site=site_a, created_by=coordinator_a, reevaluation_requested_at=old)
-    result = reevaluation.sweep()
+    result = tasks.sweep()
     assert result.enqueue_failed and result.batches == 0
 
 
@@ -203,7 +203,7 @@ def test_beat_schedule_runs_the_sweep(settings) -> None:
 def test_form_evaluation_and_task_store_one_evaluation_whichever_runs_first(
     coordinator_a, participant_a, sent
 ) -> None:
-    from screening.services import evaluate_now
+    from screening.evaluation import evaluate_now
 
     add_lab(coordinator_a, participant_a)
     assert tasks.reevaluate_participant(participant_a.pk, "lab", Trigger.DATA_CHANGE) is not None

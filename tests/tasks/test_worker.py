@@ -23,7 +23,7 @@ from config.celery import app
 from participants import services
 from participants.models import Participant, User
 from screening.models import Evaluation, Trigger
-from screening.reevaluation import sweep
+from screening.tasks import sweep
 from tests.factories import ParticipantFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -9,8 +9,8 @@ from typing import Any
 
 from participants.case_import import import_case
 from participants.models import Participant, Site, User
+from screening.evaluation import evaluate_participant
 from screening.models import Evaluation, Trigger
-from screening.services import evaluate_participant
 
 from ..engine.helpers import base
 

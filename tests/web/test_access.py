@@ -101,8 +101,8 @@ def test_passwords_are_validated() -> None:
         (Role.COORDINATOR, True, "participants:list", "Participants"),
         (Role.INVESTIGATOR, True, "participants:list", "Participants"),
         (Role.EAC_REVIEWER, True, "adjudication:queue", "EAC queue"),
-        (Role.MONITOR, False, "screening:exports", "Exports"),
-        (Role.ADMIN, False, "screening:exports", "Administration"),
+        (Role.MONITOR, False, "audit:exports", "Exports"),
+        (Role.ADMIN, False, "audit:exports", "Administration"),
     ],
 )
 def test_each_role_lands_on_its_home_with_its_navigation(
@@ -121,7 +121,7 @@ def test_each_role_lands_on_its_home_with_its_navigation(
     [
         (Role.EAC_REVIEWER, "participants:list", 403),
         (Role.MONITOR, "adjudication:queue", 403),
-        (Role.COORDINATOR, "screening:exports", 403),
+        (Role.COORDINATOR, "audit:exports", 403),
         (Role.COORDINATOR, "adjudication:queue", 403),
     ],
 )

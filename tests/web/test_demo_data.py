@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from participants.case_import import shift_case_dates
-from participants.demo import CASES_DIR, load_demo_data
 from participants.models import Participant, ScreeningStatus, Site
 from screening.criteria import evaluate, load_case
+from screening.demo import CASES_DIR, load_demo_data
 from screening.diff import diff_evaluations
 
 from .pages_helpers import sle_case

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from participants.models import Participant, Role
+from screening.evaluation import evaluate_participant
 from screening.models import Trigger
-from screening.services import evaluate_participant
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from participants import services
 from participants.models import Assessment, ClinicalEvent, LabResult, Participant, RecordState
+from screening.evaluation import evaluate_now
 from screening.models import Evaluation
-from screening.services import evaluate_now
 
 from .intake_helpers import RECENT, TODAY, add_url
 

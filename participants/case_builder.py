@@ -126,12 +126,12 @@ def current_records(participant: Participant) -> dict[str, list[Any]]:
     return {t.part: list(t.model.objects.filter(**current)) for t in RECORD_KINDS.values()}
 
 
-def build_case(participant: Participant, as_of: date) -> Case:
-    from adjudication.selectors import case_adjudications
-
-    return assemble(
-        participant, as_of, **current_records(participant), adjudications=case_adjudications(participant)
-    )
+def build_case(
+    participant: Participant, as_of: date, *, adjudications: Iterable[dict[str, Any]] = ()
+) -> Case:
+    """The case from the participant's current records; the evaluation layer supplies the
+    committee's decisions (`adjudications`), which are not records of the site."""
+    return assemble(participant, as_of, **current_records(participant), adjudications=adjudications)
 
 
 def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:

@@ -18,8 +18,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .demo_password import DEMO_PASSWORD  # noqa: E402,F401
-from .models import Cohort, Membership, Participant, Role, Sex, Site, User
+from participants.case_import import import_case, shift_case_dates
+from participants.demo_password import DEMO_PASSWORD
+from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
+from participants.services import record_lab, register_participant, update_participant
+from screening.evaluation import evaluate_participant
+from screening.models import Trigger
 
 SITES = [("S01", "University Hospital North"), ("S02", "City Medical Centre South")]
 
@@ -108,11 +112,6 @@ def _read_case(path: Path) -> dict[str, Any]:
 
 
 def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tuple[str, int], ...]) -> int:
-    from screening.models import Trigger
-    from screening.services import evaluate_participant
-
-    from .case_import import import_case, shift_case_dates
-
     today = timezone.localdate()
     created = 0
     for name, age_days in names:
@@ -144,12 +143,6 @@ def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tup
 
 def _story(coordinator: User, site: Site, case: dict[str, Any]) -> None:
     """Three evaluations: low ANC and no Day 0; Day 0 planned; ANC redrawn."""
-    from screening.models import Trigger
-    from screening.services import evaluate_participant
-
-    from .case_import import import_case
-    from .services import record_lab, update_participant
-
     first = copy.deepcopy(case)
     day0 = date.fromisoformat(first["dates"].pop("planned_day0"))
     anc = next(lab for lab in first["labs"] if lab["test"] == "anc")
@@ -168,11 +161,6 @@ def _story(coordinator: User, site: Site, case: dict[str, Any]) -> None:
 
 
 def _register_plain(coordinator: User, site: Site) -> int:
-    from screening.models import Trigger
-    from screening.services import evaluate_participant
-
-    from .services import register_participant
-
     created = 0
     for site_code, cohort, ln, sex, birth_date in PARTICIPANTS:
         if site_code != site.code:

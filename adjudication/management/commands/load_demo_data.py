@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from adjudication.demo import load_demo_escalations
-from participants.demo import load_demo_data
+from screening.demo import load_demo_data
 
 
 class Command(BaseCommand):

@@ -1,0 +1,33 @@
+"""What the layers above contribute to the participants layer's pages, without an upward import.
+
+The site dashboard lists participants (this layer) with what their latest evaluation says (the
+evaluation layer, screening). Screening provides that reading here in ScreeningConfig.ready(); the
+dashboard asks for it through `latest_results`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+
+# Results of the latest evaluation whose valid-until date falls within this many days are
+# "expiring soon" (the dashboard's list and the participant page's flags).
+EXPIRING_DAYS = 7
+
+LatestResults = Callable[[Sequence[int]], QuerySet[Any]]
+
+_latest_results: list[LatestResults] = []
+
+
+def provide_latest_results(reader: LatestResults) -> None:
+    """Called once by the evaluation layer: `reader(participant_ids)` gives the criterion rows of
+    each participant's latest evaluation (with `.evaluation`), as one query."""
+    _latest_results[:] = [reader]
+
+
+def latest_results(participant_ids: Sequence[int]) -> QuerySet[Any]:
+    if not _latest_results:
+        raise ImproperlyConfigured("no app provides the latest evaluation results (screening)")
+    return _latest_results[0](participant_ids)

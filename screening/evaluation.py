@@ -1,0 +1,228 @@
+"""Evaluate a participant with the engine and store the result (the evaluation layer's core).
+
+Marking for re-evaluation and queueing live in screening.services, above the tasks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+import pghistory
+from django.db import transaction
+from django.db.models import Max
+from django.dispatch import Signal
+from django.utils import timezone
+
+from participants.case_builder import Case, assemble, build_case, current_records_many
+from participants.models import Participant, ScreeningStatus, User
+from screening import criteria
+from screening.models import Adjudication, CriterionResult, Evaluation, Trigger
+
+log = logging.getLogger(__name__)
+
+# Sent after commit with `evaluation` (the stored Evaluation): escalations open and close on it.
+evaluation_stored = Signal()
+
+
+def case_adjudications(participant: Participant) -> list[dict[str, Any]]:
+    """The decisions on this participant's REVIEW results in the case format's `adjudications` list
+    (cases/README.md): criterion, review_by, decision, date, evidence_digest. Oldest first, so the
+    engine's "latest wins, on a tie the one listed last" picks the most recent."""
+    return case_adjudications_many([participant.pk])[participant.pk]
+
+
+def case_adjudications_many(participant_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """case_adjudications for many participants in one query (the sweep's batch evaluation)."""
+    grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in participant_ids}
+    for a in Adjudication.objects.filter(participant_id__in=participant_ids).order_by("recorded_at", "pk"):
+        grouped[a.participant_id].append(a.case_entry())
+    return grouped
+
+
+def run_engine(case: Case) -> criteria.Evaluation:
+    return criteria.evaluate(criteria.load_case(case))
+
+
+def evaluate_participant(
+    participant_id: int,
+    *,
+    trigger: str,
+    detail: str = "",
+    user: User | None = None,
+    as_of: date | None = None,
+    only_if_marked: bool = False,
+) -> Evaluation | None:
+    """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
+    status to the participant and clear the mark for the data version it read.
+
+    The participant row (only it: not its site) is locked for the whole evaluation, so a change
+    cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
+    already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
+    with transaction.atomic(), pghistory.context(**audit_context(trigger, detail, user)):
+        participant = (
+            Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
+        )
+        if only_if_marked and participant.reevaluation_requested_at is None:
+            return None
+        as_of = as_of or timezone.localdate()
+        case = build_case(participant, as_of, adjudications=case_adjudications(participant))
+        result = run_engine(case)
+        last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
+        evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
+        evaluation.save()
+        CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
+        apply_evaluation(participant, evaluation)
+        participant.save(update_fields=EVALUATION_FIELDS)
+        transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
+    return evaluation
+
+
+def audit_context(trigger: str, detail: str = "", user: User | None = None) -> dict[str, Any]:
+    """History context of the rows an evaluation writes; a run without a user keeps the caller's."""
+    context: dict[str, Any] = {
+        "reason": f"evaluation: {Trigger(trigger).label}" + (f" ({detail})" if detail else "")
+    }
+    if user is not None:
+        context["user"] = user.pk
+    return context
+
+
+# Participant fields an evaluation sets.
+EVALUATION_FIELDS = [
+    "status",
+    "status_valid_until",
+    "evaluated_at",
+    "evaluated_version",
+    "reevaluation_requested_at",
+]
+
+
+def new_evaluation(
+    participant: Participant,
+    case: Case,
+    result: criteria.Evaluation,
+    as_of: date,
+    sequence: int,
+    trigger: str,
+    detail: str = "",
+    user: User | None = None,
+) -> Evaluation:
+    """The (unsaved) stored form of an engine result."""
+    return Evaluation(
+        participant=participant,
+        sequence=sequence,
+        as_of=as_of,
+        protocol_version=result.protocol_version,
+        engine_version=criteria.ENGINE_VERSION,
+        trigger=trigger,
+        trigger_detail=detail[:300],
+        triggered_by=user,
+        data_version=participant.data_version,
+        case_json=criteria.dumps(case),
+        overall=str(result.overall),
+        valid_until=result.valid_until,
+        eligible_from=result.eligible_from,
+    )
+
+
+def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[CriterionResult]:
+    return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
+
+
+def apply_evaluation(participant: Participant, evaluation: Evaluation) -> None:
+    """Copy a stored evaluation's status to the participant and clear the mark it answered."""
+    participant.status = ScreeningStatus(evaluation.overall)
+    participant.status_valid_until = evaluation.valid_until
+    participant.evaluated_at = evaluation.created_at
+    participant.evaluated_version = evaluation.data_version
+    participant.reevaluation_requested_at = None
+
+
+def evaluate_marked(
+    participant_ids: list[int], *, trigger: str, as_of: date | None = None
+) -> list[Evaluation]:
+    """Batch form of evaluate_participant(only_if_marked=True) for the sweep: the participants among
+    `participant_ids` that are still marked and not locked by someone else (a change in progress
+    queues its own task), in one transaction and a fixed number of queries for the batch.
+
+    A participant whose data the engine refuses is left marked and logged; the others are stored."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic(), pghistory.context(**audit_context(trigger)):
+        participants = list(
+            Participant.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("site")
+            .filter(pk__in=participant_ids, reevaluation_requested_at__isnull=False)
+            .order_by("pk")
+        )
+        if not participants:
+            return []
+        ids = [p.pk for p in participants]
+        records = current_records_many(ids)
+        adjudications = case_adjudications_many(ids)
+        last = dict(
+            Evaluation.objects.filter(participant__in=participants)
+            .values("participant")
+            .annotate(m=Max("sequence"))
+            .values_list("participant", "m")
+        )
+        done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
+        for participant in participants:
+            case = assemble(
+                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
+            )
+            try:
+                result = run_engine(case)
+            except criteria.CaseError:
+                log.exception("participant %s: the engine refused the stored data", participant.pk)
+                continue
+            sequence = last.get(participant.pk, 0) + 1
+            done.append(
+                (participant, new_evaluation(participant, case, result, as_of, sequence, trigger), result)
+            )
+        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in done])
+        CriterionResult.objects.bulk_create(
+            [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
+        )
+        for participant, evaluation, _ in done:
+            apply_evaluation(participant, evaluation)
+        Participant.objects.bulk_update([p for p, _, _ in done], EVALUATION_FIELDS)
+
+        def notify() -> None:
+            for evaluation in evaluations:
+                evaluation_stored.send(sender=Evaluation, evaluation=evaluation)
+
+        transaction.on_commit(notify)
+    return evaluations
+
+
+def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:
+    evidence: Any = None if r.evidence is None else [dict(e) for e in r.evidence]
+    return CriterionResult(
+        evaluation=evaluation,
+        position=position,
+        criterion_id=r.id,
+        outcome=str(r.outcome),
+        review_by=str(r.review_by) if r.review_by else "",
+        reason=r.reason,
+        missing=list(r.missing),
+        valid_until=r.valid_until,
+        eligible_from=r.eligible_from,
+        repeat_from=r.repeat_from,
+        evidence_digest=r.evidence_digest or "",
+        evidence=evidence,
+    )
+
+
+def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
+    """After a coordinator's save: evaluate at once so the page shows the result; the queued task
+    then finds nothing left to do; if the task was quicker, nothing is stored twice."""
+    try:
+        return evaluate_participant(
+            participant.pk, trigger=Trigger.DATA_CHANGE, detail=detail, user=user, only_if_marked=True
+        )
+    except criteria.CaseError:
+        # The save stands and the participant stays marked; the page shows that no evaluation is
+        # current rather than failing. The services refuse such data, so this is a last resort.
+        log.exception("participant %s could not be evaluated after a save", participant.pk)
+        return None
