@@ -14,6 +14,7 @@ COPY config ./config
 COPY participants ./participants
 COPY screening ./screening
 COPY adjudication ./adjudication
+COPY labimport ./labimport
 COPY tools/build_engine.py ./tools/
 # The engine's hot modules compiled by mypyc (docs/architecture.md); the compiler is removed again.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \

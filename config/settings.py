@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "screening",
     "adjudication",
     "api",
+    "labimport",
     "audit",
 ]
 
