@@ -95,7 +95,9 @@ class Hl7Reader:
                     if len(segment) < 8:
                         raise ValueError
                 except (HL7apyException, ValueError, IndexError):
-                    raise Refused(f"segment {number}: an MSH segment too short to declare its separators", HL7V2) from None
+                    raise Refused(
+                        f"segment {number}: an MSH segment too short to declare its separators", HL7V2
+                    ) from None
             elif not seen_msh and name not in _ENVELOPE:
                 raise Refused(f"segment {number}: {name!r} before the first MSH segment", HL7V2)
         if not seen_msh:
@@ -146,7 +148,9 @@ class _Message:
             value = self._unescape(cx.text(1))
             authority = cx.part(4)
             hd1, hd2, hd3 = (self._unescape(authority.text(i)) for i in (1, 2, 3))
-            system = {"ISO": f"urn:oid:{hd2}", "UUID": f"urn:uuid:{hd2}", "URI": hd2}.get(hd3) if hd2 else None
+            system = (
+                {"ISO": f"urn:oid:{hd2}", "UUID": f"urn:uuid:{hd2}", "URI": hd2}.get(hd3) if hd2 else None
+            )
             system = system or hd1
             if value and system:
                 identifiers.append(Identifier(system, value, cx.text(5) == "MR"))

@@ -58,7 +58,13 @@ BOUNDS: dict[str, tuple[Decimal, bool, Decimal | None]] = {
 _AT_LEAST_ZERO = (_ZERO, True, None)
 
 # § 6.1 step 4, matched ignoring case.
-UNIT_ALIASES = {"x10^9/l": "10^9/L", "x10^3/ul": "10^3/uL", "10e9/l": "10^9/L", "10e3/ul": "10^3/uL", "lbs": "lb"}
+UNIT_ALIASES = {
+    "x10^9/l": "10^9/L",
+    "x10^3/ul": "10^3/uL",
+    "10e9/l": "10^9/L",
+    "10e3/ul": "10^3/uL",
+    "lbs": "lb",
+}
 
 # § 6.2 text answers (trimmed, white space made one space, case ignored).
 TEXT_ANSWERS = {
@@ -466,7 +472,11 @@ class Stager:
                     problems.append("no-date")
         if (accepted or voiding) and not {"unknown-code", "no-id", "duplicate"} & set(problems):
             current = state.current if state else None
-            if state is not None and state.latest is not None and is_older(row.order, state.latest.order, self.zone):
+            if (
+                state is not None
+                and state.latest is not None
+                and is_older(row.order, state.latest.order, self.zone)
+            ):
                 problems.append("outdated")
             if voiding and current is None:
                 problems.append("nothing-to-void")

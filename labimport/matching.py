@@ -63,7 +63,7 @@ def site_history(site: Site) -> History:
             SentValue.from_json(sent) if sent else None,
             rejected,
         )
-        history.add(source, result, earlier)
+        history.add(source or None, result or None, earlier)
     return history
 
 
@@ -72,8 +72,8 @@ def imported_row(site: Site, file_name: str, row: Row, participant: Participant 
     return ImportedRow(
         site=site,
         file_name=file_name,
-        source=row.source,
-        result=row.result,
+        source=row.source or "",
+        result=row.result or "",
         action=row.action,
         status=row.status or "",
         patient_system=row.patient.system if row.patient else "",
@@ -85,7 +85,9 @@ def imported_row(site: Site, file_name: str, row: Row, participant: Participant 
 
 
 @transaction.atomic
-def record_hospital_identifier(user: User, participant: Participant, *, system: str, value: str) -> HospitalIdentifier:
+def record_hospital_identifier(
+    user: User, participant: Participant, *, system: str, value: str
+) -> HospitalIdentifier:
     """Record an identifier of the site's hospital systems for a participant the user may change."""
     locked = editable_participants(user).select_for_update(of=("self",)).filter(pk=participant.pk).first()
     if locked is None:

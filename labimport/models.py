@@ -21,7 +21,9 @@ class HospitalIdentifier(models.Model):
     """
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="hospital_identifiers")
-    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="hospital_identifiers")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="hospital_identifiers"
+    )
     system = models.CharField(max_length=255, help_text="e.g. urn:oid:2.16.840.1.113883.3.7521.1")
     value = models.CharField(max_length=100, help_text="e.g. the medical record number")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -29,7 +31,9 @@ class HospitalIdentifier(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["site", "system", "value"], name="hospital_identifier_unique_per_site"),
+            models.UniqueConstraint(
+                fields=["site", "system", "value"], name="hospital_identifier_unique_per_site"
+            ),
             models.CheckConstraint(
                 condition=Q(system__regex=r"\S") & Q(value__regex=r"\S"),
                 name="hospital_identifier_not_blank",
@@ -59,8 +63,8 @@ class ImportedRow(models.Model):
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="imported_lab_rows")
     file_name = models.CharField(max_length=255)
-    source = models.CharField(max_length=500, null=True, blank=True)
-    result = models.CharField(max_length=500, null=True, blank=True)
+    source = models.CharField(max_length=500, blank=True, help_text="empty: the row had no source")
+    result = models.CharField(max_length=500, blank=True, help_text="empty: the row belongs to no result")
     action = models.CharField(max_length=10, choices=ImportAction.choices)
     status = models.CharField(max_length=40, blank=True)
     patient_system = models.CharField(max_length=255, blank=True)
@@ -85,10 +89,13 @@ class ImportedRow(models.Model):
             ),
             # A source is imported once per site: a second row with it is a duplicate, and skipped.
             models.UniqueConstraint(
-                fields=["site", "source"], condition=Q(source__isnull=False), name="imported_row_source_once"
+                fields=["site", "source"], condition=~Q(source=""), name="imported_row_source_once"
             ),
             models.CheckConstraint(
                 condition=Q(patient_value="") | Q(patient_system__gt=""), name="imported_row_patient_whole"
             ),
         ]
         indexes = [models.Index(fields=["site", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.source or '(no source)'}: {self.action}"

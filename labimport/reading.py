@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote
 
 # A file larger than this is refused from its size alone, before anything is read.
@@ -204,7 +204,9 @@ def _read_json(path: str) -> FileReading:
             raise Refused("line 1 is a Bundle: a Bundle cannot be a line of NDJSON", FHIR_NDJSON) from None
         # Neither one Bundle nor NDJSON (§ 2.2): name the first line that is not an object.
         message = getattr(exc, "msg", str(exc))
-        raise Refused(f"line 1 is not a JSON object, and the file is not one Bundle ({message})", FHIR_NDJSON) from None
+        raise Refused(
+            f"line 1 is not a JSON object, and the file is not one Bundle ({message})", FHIR_NDJSON
+        ) from None
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         raise Refused("a JSON object spread over several lines that is not a Bundle", FHIR_NDJSON)
     return _read_bundle(document)
@@ -218,14 +220,17 @@ def _read_bundle(bundle: dict[str, Any]) -> FileReading:
     kind = bundle.get("type")
     if kind not in READABLE_BUNDLE_TYPES:
         raise Refused(
-            f"a Bundle of type {kind!r} is not read (transaction, batch, collection or searchset)", FHIR_BUNDLE
+            f"a Bundle of type {kind!r} is not read (transaction, batch, collection or searchset)",
+            FHIR_BUNDLE,
         )
     entries = bundle.get("entry")
     entries = entries if isinstance(entries, list) else []
     resources: list[tuple[Any, Any]] = []
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is not None and not (isinstance(resource, dict) and isinstance(resource.get("resourceType"), str)):
+        if resource is not None and not (
+            isinstance(resource, dict) and isinstance(resource.get("resourceType"), str)
+        ):
             raise Refused(f"Bundle entry {index} has a resource without a resourceType", FHIR_BUNDLE)
         resources.append((entry.get("fullUrl") if isinstance(entry, dict) else None, resource))
     patients = _Patients()
@@ -427,7 +432,9 @@ def _fhir_value(obs: dict[str, Any]) -> SentValue:
         if comparator:
             return SentValue("inexact", sent, unit)
         highs = [
-            _obj(r.get("high")) for r in map(_obj, _list(obs.get("referenceRange"))) if isinstance(r.get("high"), dict)
+            _obj(r.get("high"))
+            for r in map(_obj, _list(obs.get("referenceRange")))
+            if isinstance(r.get("high"), dict)
         ]
         uln_found, uln, uln_unit = False, None, None
         if len(highs) == 1:
@@ -435,7 +442,9 @@ def _fhir_value(obs: dict[str, Any]) -> SentValue:
             high = highs[0].get("value")
             uln = Decimal(high) if _number(high) else None
             uln_unit = _fhir_unit(highs[0])
-        return SentValue("number", sent, unit, Decimal(number), uln_found=uln_found, uln=uln, uln_unit=uln_unit)
+        return SentValue(
+            "number", sent, unit, Decimal(number), uln_found=uln_found, uln=uln, uln_unit=uln_unit
+        )
     if "valueString" in obs:
         text = _str(obs["valueString"])
         return SentValue("text", text, text=text) if text is not None else NO_VALUE

@@ -35,8 +35,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('file_name', models.CharField(max_length=255)),
-                ('source', models.CharField(blank=True, max_length=500, null=True)),
-                ('result', models.CharField(blank=True, max_length=500, null=True)),
+                ('source', models.CharField(blank=True, help_text='empty: the row had no source', max_length=500)),
+                ('result', models.CharField(blank=True, help_text='empty: the row belongs to no result', max_length=500)),
                 ('action', models.CharField(choices=[('stage', 'Stage'), ('supersede', 'Supersede'), ('void', 'Void'), ('wait', 'Wait')], max_length=10)),
                 ('status', models.CharField(blank=True, max_length=40)),
                 ('patient_system', models.CharField(blank=True, max_length=255)),
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['site', 'id'], name='labimport_i_site_id_76ffe3_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('action__in', ['stage', 'supersede', 'void', 'wait'])), name='imported_row_action_valid'), models.UniqueConstraint(condition=models.Q(('source__isnull', False)), fields=('site', 'source'), name='imported_row_source_once'), models.CheckConstraint(condition=models.Q(('patient_value', ''), ('patient_system__gt', ''), _connector='OR'), name='imported_row_patient_whole')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('action__in', ['stage', 'supersede', 'void', 'wait'])), name='imported_row_action_valid'), models.UniqueConstraint(condition=models.Q(('source', ''), _negated=True), fields=('site', 'source'), name='imported_row_source_once'), models.CheckConstraint(condition=models.Q(('patient_value', ''), ('patient_system__gt', ''), _connector='OR'), name='imported_row_patient_whole')],
             },
         ),
     ]

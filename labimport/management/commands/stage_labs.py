@@ -28,7 +28,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
         parser.add_argument("--site", required=True, help="the site's code")
-        parser.add_argument("--tz", help="IANA time zone of collection dates (default: the site's, else TIME_ZONE)")
+        parser.add_argument(
+            "--tz", help="IANA time zone of collection dates (default: the site's, else TIME_ZONE)"
+        )
         parser.add_argument("--format", choices=["json", "text"], default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -61,7 +63,9 @@ class Command(BaseCommand):
     def _write_text(self, run: DryRun) -> bool:
         """A table for people: one line per row, then the counts."""
         out = io.StringIO()
-        out.write(f"{run.file} for site {run.site}, dates in {run.time_zone}: {run.format or 'unknown format'}\n")
+        out.write(
+            f"{run.file} for site {run.site}, dates in {run.time_zone}: {run.format or 'unknown format'}\n"
+        )
         actions: dict[str, int] = {}
         for n, row in enumerate(run.rows, start=1):
             actions[row.action] = actions.get(row.action, 0) + 1
@@ -78,7 +82,9 @@ class Command(BaseCommand):
         if run.refused:
             out.write(f"refused: {run.refused}\n")
         else:
-            out.write(", ".join(f"{count} {action}" for action, count in sorted(actions.items())) or "no rows")
+            out.write(
+                ", ".join(f"{count} {action}" for action, count in sorted(actions.items())) or "no rows"
+            )
             out.write("\n")
             if run.ignored:
                 out.write("ignored: " + ", ".join(f"{k} {v}" for k, v in sorted(run.ignored.items())) + "\n")
