@@ -169,3 +169,17 @@ def only_row(path: Path, **kwargs: Any) -> dict[str, Any]:
     assert len(output["rows"]) == 1, output["rows"]
     row: dict[str, Any] = output["rows"][0]
     return row
+
+
+def rows_of(path: Path, *, zone: str = "UTC", history: History | None = None) -> list[Any]:
+    """The mapping rows (with their case-format lab entries) of a file, nothing matched."""
+    run = dry_run(
+        str(path),
+        site="S01",
+        zone=ZoneInfo(zone),
+        zone_name=zone,
+        participant_of=lambda i: None,
+        history=history,
+    )
+    assert run.refused is None, run.refused
+    return list(run.rows)
