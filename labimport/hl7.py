@@ -31,7 +31,11 @@ _TEXT = frozenset({"ST", "TX", "FT"})
 _VERSION = "2.5.1"  # MSH-12 is not read: every message is read with the 2.5.1 structures
 
 
-def _index(name: str) -> int:
+def _index(name: str | None) -> int:
+    """The position in an hl7apy element's name (CE_4: 4); 1 for a primitive; 0 for parts beyond
+    the data type's last component, which hl7apy leaves unnamed and nothing reads."""
+    if name is None:
+        return 0
     match = re.search(r"_(\d+)$", name)
     return int(match.group(1)) if match else 1
 
