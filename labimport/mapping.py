@@ -347,7 +347,7 @@ class Earlier:
     rejected: bool = False  # a coordinator rejected the staged row
 
 
-@dataclass
+@dataclass(slots=True)
 class ResultState:
     latest: Earlier | None = None  # last row with action stage, supersede or void
     current: Earlier | None = None  # the earlier import, if any
@@ -496,4 +496,6 @@ class Stager:
 
     @staticmethod
     def earlier(row: Row, rejected: bool = False) -> Earlier:
-        return Earlier(row.action, row.patient, row.participant, row.order, row.sent, rejected)
+        # Only a waiting row's value is read again (by a `U` row): the others keep none.
+        sent = row.sent if row.action == WAIT else None
+        return Earlier(row.action, row.patient, row.participant, row.order, sent, rejected)
