@@ -187,7 +187,7 @@ def _loads(text: str) -> Any:
 
 def _read_json(path: str) -> FileReading:
     with open(path, "rb") as handle:
-        first_line = handle.readline()
+        first_line = next((line for line in handle if line.strip()), b"")
     try:
         first = _loads(_decode(first_line))
     except (ValueError, RecursionError):
@@ -380,7 +380,7 @@ def read_observation(obs: dict[str, Any], patients: _Patients) -> Reading:
     if (
         not isinstance(obs.get("status"), str)
         or not isinstance(obs.get("code"), dict)
-        or (quantity is not None and not isinstance(quantity, dict))
+        or ("valueQuantity" in obs and not isinstance(quantity, dict))
         or (isinstance(quantity, dict) and "value" in quantity and not _number(quantity["value"]))
     ):
         return Reading("fhir", source, invalid=True)

@@ -68,6 +68,12 @@ def test_byte_order_mark_and_crlf_lines(tmp_path: Path) -> None:
     assert len(output["rows"]) == 1 and output["ignored"] == {"Patient": "1"}
 
 
+def test_ndjson_may_begin_with_blank_lines(tmp_path: Path) -> None:
+    content = ("\n  \n" + dumps(GOOD) + "\n").encode()
+    output = run_file(write(tmp_path, content, "x.ndjson"))
+    assert output["format"] == "fhir-ndjson" and len(output["rows"]) == 1
+
+
 def test_a_single_line_bundle(tmp_path: Path) -> None:
     bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": GOOD}]}
     output = run_file(write(tmp_path, dumps(bundle).encode()))

@@ -266,6 +266,7 @@ def test_content_hash_ignores_number_spelling_and_key_order(tmp_path: Path) -> N
         {"status": 3},
         {"code": "718-7"},
         {"valueQuantity": "12.9 g/dL"},
+        {"valueQuantity": None},
         {"valueQuantity": {"value": "1.2", "unit": "g/dL"}},
         {"valueQuantity": {"value": True, "unit": "g/dL"}},
     ],
