@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any, Protocol
 
 from .mapping import History, Row, Stager
 from .reading import FileReading, Identifier, Refused, open_file
@@ -54,6 +54,10 @@ def dry_run(
     return result
 
 
+class Writer(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+
 def to_json(value: Any) -> str:
     """JSON text of a value whose numbers may be Decimals, printed with the digits they carry."""
     if isinstance(value, Decimal):
@@ -65,7 +69,7 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write_json(run: DryRun, out: IO[str]) -> bool:
+def write_json(run: DryRun, out: Writer) -> bool:
     """Write the output object, one row a line as it is decided; False when the file is refused.
 
     Every whole-file refusal is found before the first row (`reading` checks a Bundle, every NDJSON

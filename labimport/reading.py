@@ -440,7 +440,7 @@ def _fhir_value(obs: dict[str, Any]) -> SentValue:
         if len(highs) == 1:
             uln_found = True
             high = highs[0].get("value")
-            uln = Decimal(high) if _number(high) else None
+            uln = Decimal(high) if isinstance(high, int | Decimal) and not isinstance(high, bool) else None
             uln_unit = _fhir_unit(highs[0])
         return SentValue(
             "number", sent, unit, Decimal(number), uln_found=uln_found, uln=uln, uln_unit=uln_unit
@@ -456,14 +456,9 @@ def _fhir_value(obs: dict[str, Any]) -> SentValue:
             if (system := _str(c.get("system"))) and (code := _str(c.get("code")))
         )
         text = _str(concept.get("text"))
-        sent = None
-        for system, code in codes:
-            if _answer_code(system, code) is not None:
-                sent = f"{system}|{code}"
-                break
-        else:
-            sent = f"{codes[0][0]}|{codes[0][1]}" if codes else text
-        return SentValue("coded", sent, codes=codes, text=text)
+        answering = [f"{system}|{code}" for system, code in codes if _answer_code(system, code) is not None]
+        shown = answering[0] if answering else f"{codes[0][0]}|{codes[0][1]}" if codes else text
+        return SentValue("coded", shown, codes=codes, text=text)
     if any(key.startswith("value") and key[5:6].isupper() for key in obs):
         return SentValue("other")
     return NO_VALUE

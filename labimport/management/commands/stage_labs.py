@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from labimport.dryrun import DryRun, dry_run, write_json
 from labimport.matching import participant_lookup, site_history
@@ -20,6 +20,16 @@ from participants.models import Site
 
 USAGE = 2
 REFUSED = 1
+
+
+class _Verbatim:
+    """Writes to a command's output as given (OutputWrapper ends every write with a newline)."""
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -54,7 +64,7 @@ class Command(BaseCommand):
             history=site_history(site),
         )
         if options["format"] == "json":
-            read = write_json(run, self.stdout)
+            read = write_json(run, _Verbatim(self.stdout))
         else:
             read = self._write_text(run)
         if not read:
