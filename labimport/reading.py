@@ -187,7 +187,9 @@ def _loads(text: str) -> Any:
 
 def _read_json(path: str) -> FileReading:
     with open(path, "rb") as handle:
-        first_line = next((line for line in handle if line.strip()), b"")
+        number, first_line = next(
+            ((n, line) for n, line in enumerate(handle, start=1) if line.strip()), (1, b"")
+        )
     try:
         first = _loads(_decode(first_line))
     except (ValueError, RecursionError):
@@ -201,11 +203,13 @@ def _read_json(path: str) -> FileReading:
         document = _loads(text)
     except (ValueError, RecursionError) as exc:
         if isinstance(first, dict):
-            raise Refused("line 1 is a Bundle: a Bundle cannot be a line of NDJSON", FHIR_NDJSON) from None
+            raise Refused(
+                f"line {number} is a Bundle: a Bundle cannot be a line of NDJSON", FHIR_NDJSON
+            ) from None
         # Neither one Bundle nor NDJSON (§ 2.2): name the first line that is not an object.
         message = getattr(exc, "msg", str(exc))
         raise Refused(
-            f"line 1 is not a JSON object, and the file is not one Bundle ({message})", FHIR_NDJSON
+            f"line {number} is not a JSON object, and the file is not one Bundle ({message})", FHIR_NDJSON
         ) from None
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         raise Refused("a JSON object spread over several lines that is not a Bundle", FHIR_NDJSON)
