@@ -82,10 +82,15 @@ TEXT_ANSWERS = {
 }
 VIRAL_LOAD_TESTS = frozenset({"hbv_dna", "hcv_rna"})
 
-# § 10 statuses.
-ACCEPTED = frozenset({"final", "amended", "corrected", "F", "C", "U"})
-WAITING = frozenset({"preliminary", "registered", "P", "I", "R", "S"})
-VOIDING = frozenset({"entered-in-error", "D", "W"})
+# § 10 statuses, by format: (accepted, waiting, voiding). Any other is unsupported.
+STATUSES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    "fhir": (
+        frozenset({"final", "amended", "corrected"}),
+        frozenset({"preliminary", "registered"}),
+        frozenset({"entered-in-error"}),
+    ),
+    "hl7": (frozenset({"F", "C", "U"}), frozenset({"P", "I", "R", "S"}), frozenset({"D", "W"})),
+}
 
 # § 9, in the order rows list them.
 PROBLEMS = (
@@ -440,7 +445,8 @@ class Stager:
                 row.result = f"{reading.result_base}|{loinc}|{reading.sub_id}"
         state = self.history.results.get(row.result) if row.result else None
         if (
-            reading.status == "U"
+            reading.style == "hl7"
+            and reading.status == "U"
             and reading.value_empty
             and state is not None
             and state.last is not None
@@ -458,8 +464,9 @@ class Stager:
         if row.participant is None:
             problems.append("unmatched-patient")
         status = reading.status or ""
-        accepted, voiding = status in ACCEPTED, status in VOIDING
-        if not (accepted or voiding or status in WAITING):
+        accepted_statuses, waiting_statuses, voiding_statuses = STATUSES[reading.style]
+        accepted, voiding = status in accepted_statuses, status in voiding_statuses
+        if not (accepted or voiding or status in waiting_statuses):
             problems.append("unsupported-status")
         if test_key is not None:
             test = LAB_TESTS_BY_KEY[test_key]

@@ -184,6 +184,7 @@ def test_every_staged_row_gives_a_lab_entry_valid_for_the_engine(tmp_path: Path)
         ("cancelled", "skip", ["unsupported-status"]),
         ("unknown", "skip", ["unsupported-status"]),
         ("withdrawn", "skip", ["unsupported-status"]),
+        ("F", "skip", ["unsupported-status"]),  # an HL7 status is not a FHIR one
     ],
 )
 def test_every_status(tmp_path: Path, status: str, action: str, problems: list[str]) -> None:

@@ -27,6 +27,7 @@ HB = {"code": "718-7", "value": "11.8", "unit": "g/dL^^UCUM"}
         ("N", "skip", ["unsupported-status"]),
         ("O", "skip", ["unsupported-status"]),
         ("", "skip", ["unsupported-status"]),
+        ("final", "skip", ["unsupported-status"]),  # a FHIR status is not an HL7 one
     ],
 )
 def test_every_status(tmp_path: Path, status: str, action: str, problems: list[str]) -> None:
