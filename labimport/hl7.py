@@ -23,7 +23,7 @@ from .reading import HL7V2, NO_VALUE, Identifier, Reading, Refused, SentValue, S
 
 _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
 _SEGMENT_END = re.compile(r"\r\n|\r|\n")
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+_DECIMAL = re.compile(r"[+-]?\d+(\.\d*)?")  # an optional sign, digits, an optional point (§ 6.1)
 _RANGE = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*-\s*(\d+\.?\d*|\.\d+)\s*")
 _UPPER = re.compile(r"\s*<=?\s*(\d+\.?\d*|\.\d+)\s*")
 _CODED = frozenset({"CE", "CWE", "CNE"})

@@ -225,6 +225,8 @@ def test_an_older_message_arriving_late_is_outdated(tmp_path: Path) -> None:
     "obx, values",
     [
         (HB | {"value": "1,8"}, {"value_sent": "1,8", "value": None, "problems": ["unknown-value"]}),
+        (HB | {"value": ".5"}, {"value": None, "problems": ["unknown-value"]}),
+        (HB | {"value": "+11."}, {"value_sent": "+11.", "value": "11", "problems": []}),
         (HB | {"type": "SN", "value": "<^0.5"}, {"value_sent": "<^0.5", "problems": ["unknown-value"]}),
         (HB | {"type": "SN", "value": "^10^-^12"}, {"value": None, "problems": ["unknown-value"]}),
         (HB | {"value": "11~12"}, {"value_sent": None, "problems": ["unknown-value"]}),
