@@ -14,8 +14,9 @@ from django.db import IntegrityError, transaction
 
 from audit.models import EVENT_MODELS
 from labimport.dryrun import dry_run
-from labimport.matching import imported_row, participant_lookup, record_hospital_identifier, site_history
+from labimport.matching import imported_row, participant_lookup, site_history
 from labimport.models import HospitalIdentifier, ImportedRow
+from labimport.services import record_hospital_identifier
 from participants.models import Participant, Site, User
 
 from .helpers import LABS, MRN_SYSTEM, hl7_file, hl7_message, ndjson_file, observation, quantity
