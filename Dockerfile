@@ -17,6 +17,7 @@ COPY screening ./screening
 COPY adjudication ./adjudication
 COPY audit ./audit
 COPY api ./api
+COPY labimport ./labimport
 COPY tools/build_engine.py ./tools/
 # The engine's hot modules compiled by mypyc (docs/architecture.md); the compiler is removed again.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from adjudication.models import Escalation, EscalationDecision, Review, Signature
+from labimport.models import HospitalIdentifier
 from participants.models import (
     Assessment,
     ClinicalEvent,
@@ -60,6 +61,7 @@ TRACKED: list[Tracked] = [
     Tracked(Therapy),
     Tracked(ClinicalEvent),
     Tracked(HistoryReview),
+    Tracked(HospitalIdentifier),
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "screening",
     "adjudication",
     "api",
+    "labimport",
     "audit",
 ]
 

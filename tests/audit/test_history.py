@@ -185,7 +185,10 @@ def test_access_control_changes_are_tracked_without_secrets(make_user, site_a) -
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET pgh_label = 'forged'", "DELETE FROM {table}"])
 def test_history_tables_refuse_update_and_delete(screened, adjudicated, statement) -> None:
+    from labimport.services import record_hospital_identifier
+
     ProtocolVersion.objects.update(title="touched")
+    record_hospital_identifier(screened["user"], screened["participant"], system="urn:oid:1.2.3", value="H-1")
     for entry in TRACKED:
         event_model = EVENT_MODELS[entry.model]
         before = event_model.objects.count()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-APPS = ("config", "participants", "screening", "adjudication", "audit", "api")
+APPS = ("config", "exports", "participants", "screening", "adjudication", "labimport", "audit", "api")
 
 
 def _function_local_imports(path: Path) -> list[str]:

@@ -1,0 +1,79 @@
+"""What a site recorded and imported before, read from the database for one file (README § 4, 10).
+
+Each lookup is one query for the whole file, never one per row: the site's hospital identifiers
+by (system, value), and its earlier imports replayed in arrival order into a `mapping.History`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from participants.models import Participant, Site
+
+from .mapping import Earlier, History, Row
+from .models import HospitalIdentifier, ImportedRow
+from .reading import Identifier, SentValue
+
+
+def participant_lookup(site: Site) -> Callable[[Identifier], str | None]:
+    """The screening number of the site's participant who carries an identifier (exact match)."""
+    numbers: dict[tuple[str, str], str] = {
+        (system, value): number
+        for system, value, number in HospitalIdentifier.objects.filter(site=site).values_list(
+            "system", "value", "participant__screening_number"
+        )
+    }
+
+    def participant_of(identifier: Identifier) -> str | None:
+        return numbers.get((identifier.system, identifier.value))
+
+    return participant_of
+
+
+def site_history(site: Site) -> History:
+    """The site's earlier imports, as the rows of a file are decided against them."""
+    history = History()
+    rows = (
+        ImportedRow.objects.filter(site=site)
+        .order_by("id")
+        .values_list(
+            "source",
+            "result",
+            "action",
+            "patient_system",
+            "patient_value",
+            "participant__screening_number",
+            "order_keys",
+            "value_sent",
+            "rejected",
+        )
+    )
+    for source, result, action, system, value, participant, order, sent, rejected in rows.iterator():
+        patient = Identifier(system, value) if system and value else None
+        earlier = Earlier(
+            action,
+            patient,
+            participant,
+            tuple((kind, text) for kind, text in order),
+            SentValue.from_json(sent) if sent else None,
+            rejected,
+        )
+        history.add(source or None, result or None, earlier)
+    return history
+
+
+def imported_row(site: Site, file_name: str, row: Row, participant: Participant | None) -> ImportedRow:
+    """The record of a row that was not skipped (unsaved); the staging of part 2 saves it."""
+    return ImportedRow(
+        site=site,
+        file_name=file_name,
+        source=row.source or "",
+        result=row.result or "",
+        action=row.action,
+        status=row.status or "",
+        patient_system=row.patient.system if row.patient else "",
+        patient_value=row.patient.value if row.patient else "",
+        participant=participant,
+        order_keys=[list(pair) for pair in row.order],
+        value_sent=row.sent.as_json() if row.sent else None,
+    )
