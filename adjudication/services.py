@@ -9,7 +9,6 @@ from datetime import datetime
 
 import pghistory
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -261,12 +260,11 @@ def _check_shown_evidence(e: Escalation, expected_digest: str | None, verb: str)
 
 
 def verify_password(user: User, password: str, request: HttpRequest | None) -> bool:
-    """Re-authentication for a signature. With a request it goes through the login backends, so a
-    wrong password counts toward the login throttle like a failed login."""
-    if request is None:
-        return bool(password) and user.check_password(password)
-    again = authenticate(request, username=user.get_username(), password=password)
-    return again is not None and again.pk == user.pk
+    """Re-authentication for a signature: not a login (it never counts toward the login lockout);
+    every attempt is a security event, repeated failures are reported (audit/security.py)."""
+    from audit.security import check_signing_password
+
+    return check_signing_password(user, password, request)
 
 
 @dataclass(frozen=True)

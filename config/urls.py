@@ -5,6 +5,7 @@ from django.urls import include, path
 from participants import views as participant_views
 from participants.forms import LoginForm
 
+from . import views as account_views
 from .health import healthz
 
 urlpatterns = [
@@ -15,6 +16,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("session/keepalive/", account_views.session_keepalive, name="session_keepalive"),
     path("role/", participant_views.switch_role, name="switch_role"),
     path("healthz", healthz, name="healthz"),
     path("participants/", include("participants.urls")),
