@@ -43,6 +43,7 @@ from .models import (
     Sex,
     Therapy,
 )
+from .number_fields import AsciiDecimalField, AsciiIntegerField
 from .services import CORRECTABLE_FIELDS
 
 
@@ -150,7 +151,7 @@ class ShownStateMixin:
             return None
         try:
             shown = json.loads(self.data.get(self.SHOWN) or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
             return {}
         return shown if isinstance(shown, dict) else {}
 
@@ -397,7 +398,7 @@ class LabForm(ReasonMixin, forms.Form):
             )
             layout.append(InlineRadios("value_text"))
         if numeric:
-            self.fields["value_number"] = forms.DecimalField(
+            self.fields["value_number"] = AsciiDecimalField(
                 label="Numeric value" if qualitative else "Value",
                 required=not qualitative,
                 min_value=Decimal(0),
@@ -424,7 +425,7 @@ class LabForm(ReasonMixin, forms.Form):
                 )
             row = [Div(Field("value_number"), css_class="col-md-4"), Div(Field("unit"), css_class="col-md-4")]
             if test.uln is not UlnRule.FORBIDDEN:
-                self.fields["uln"] = forms.DecimalField(
+                self.fields["uln"] = AsciiDecimalField(
                     label="ULN" + (" (optional)" if test.uln is UlnRule.OPTIONAL else ""),
                     required=False,
                     min_value=Decimal(0),
@@ -523,7 +524,7 @@ def fact_value_field(fact: FactKey) -> forms.Field:
     if fact.type is FactType.BOOL:
         return yes_no_field(label)
     if fact.type is FactType.INT:
-        return forms.IntegerField(
+        return AsciiIntegerField(
             label=label,
             required=False,
             min_value=fact.minimum,
@@ -532,7 +533,7 @@ def fact_value_field(fact: FactKey) -> forms.Field:
             error_messages={"invalid": "Enter a whole number."},
         )
     if fact.type is FactType.DECIMAL:
-        return forms.DecimalField(
+        return AsciiDecimalField(
             label=label,
             required=False,
             min_value=fact.minimum,
@@ -826,7 +827,7 @@ def event_field(spec: EventField) -> forms.Field:
     if spec.type == "bool":
         return yes_no_field(label, required=spec.required)
     if spec.type == "int":
-        return forms.IntegerField(
+        return AsciiIntegerField(
             label=label,
             required=spec.required,
             min_value=spec.minimum,
