@@ -109,7 +109,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Seconds any Redis call (cache, broker) may wait: a save never waits longer on a frozen broker.
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.4)
 
 CACHES = {
     "default": {
