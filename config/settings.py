@@ -196,6 +196,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 AXES_VERBOSE = False
+# Axes's access log is an ordinary, editable table: sign-ins are recorded as security events instead.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
