@@ -195,3 +195,14 @@ def test_eac_log_export_csv_and_xlsx(client, escalation, reviewer_b, make_user) 
     # reviewers and coordinators may not export
     login(client, reviewer_b)
     assert client.get(reverse("adjudication:export_log", args=["csv"])).status_code == 403
+
+
+def test_a_replayed_signing_post_signs_nothing_more(client, escalation, reviewer_b) -> None:
+    """The same signing POST sent again (a double click, a resent request) adds no signature."""
+    login(client, reviewer_b)
+    client.post(reverse("adjudication:claim", args=[escalation.pk]))
+    form = {"action": "approve", "rationale": "fine", "password": PASSWORD}
+    assert client.post(reverse("adjudication:sign", args=[escalation.pk]), form).status_code == 302
+    replay = client.post(reverse("adjudication:sign", args=[escalation.pk]), form)
+    assert replay.status_code == 400
+    assert Signature.objects.filter(signer=reviewer_b).count() == 1
