@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from .models import ApiToken
+from .signals import token_revoked
 
 
 @admin.register(ApiToken)
@@ -21,4 +22,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoking = list(queryset.filter(revoked_at__isnull=True))
+        ApiToken.objects.filter(pk__in=[t.pk for t in revoking]).update(revoked_at=timezone.now())
+        token_revoked.send(ApiToken, tokens=revoking, request=request)

@@ -14,6 +14,7 @@ from participants.roles import PARTICIPANT_WRITER_ROLES
 from participants.selectors import editable_participants
 
 from .models import ApiToken, hash_token
+from .signals import token_used
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def authenticate(request: HttpRequest) -> Caller:
         if row is None:
             raise Unauthenticated("Invalid or revoked API token.")
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+        token_used.send(ApiToken, tokens=[row], request=request)
         return Caller(row.user, via_token=True)
     if request.user.is_authenticated:
         return Caller(request.user, via_token=False, membership=getattr(request, "membership", None))  # type: ignore[arg-type]

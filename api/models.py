@@ -8,6 +8,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .signals import token_created
+
 TOKEN_PREFIX = "allo_"
 
 
@@ -38,4 +40,5 @@ class ApiToken(models.Model):
         """A new token for `user`; returns the row and the token, which is not stored anywhere."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(user=user, name=name, token_hash=hash_token(token), hint=token[:12])
+        token_created.send(cls, tokens=[row], request=None)
         return row, token

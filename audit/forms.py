@@ -55,3 +55,38 @@ class AuditExportForm(forms.Form):
 
 class FindParticipantForm(forms.Form):
     screening_number = forms.CharField(max_length=30)
+
+
+class SecurityEventFilterForm(forms.Form):
+    """Filters of the security events page; an invalid value is named on the page and ignored."""
+
+    kind = forms.ChoiceField(label="Event", required=False)
+    username = forms.CharField(label="User name", required=False, max_length=150)
+    address = forms.GenericIPAddressField(label="Address", required=False)
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .models import SecurityEventKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "All events"), *SecurityEventKind.choices]  # type: ignore[attr-defined]
+
+    def filter(self, events: Any) -> Any:
+        if not self.is_valid():
+            return events.none() if self.errors else events
+        data = self.cleaned_data
+        if data["kind"]:
+            events = events.filter(kind=data["kind"])
+        if data["username"]:
+            events = events.filter(username__iexact=data["username"].strip())
+        if data["address"]:
+            events = events.filter(address=data["address"])
+        start, end = AuditExportForm.bounds(self)  # type: ignore[arg-type]
+        if start:
+            events = events.filter(recorded_at__gte=start)
+        if end:
+            events = events.filter(recorded_at__lt=end)
+        return events

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 
 import pghistory
+import pgtrigger
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
@@ -74,6 +76,22 @@ TRACKED: list[Tracked] = [
 ]
 
 
+def no_truncate() -> pgtrigger.Trigger:
+    """A statement-level trigger refusing TRUNCATE (row triggers never see one) to every role but a
+    superuser: the database administrator's role, which can bypass any trigger anyway, and with
+    which the test suite empties its tables between transactional tests."""
+    return pgtrigger.Trigger(
+        name="no_truncate",
+        operation=pgtrigger.Truncate,
+        level=pgtrigger.Statement,
+        when=pgtrigger.Before,
+        func=(
+            "IF current_setting('is_superuser') = 'on' THEN RETURN NULL; END IF; "
+            "RAISE EXCEPTION 'history table % cannot be truncated', TG_TABLE_NAME;"
+        ),
+    )
+
+
 class ClockTimestamp(Now):
     """The wall-clock time of the statement (NOW() is the start of the transaction)."""
 
@@ -102,7 +120,7 @@ def _track(entry: Tracked) -> type[models.Model]:
         append_only=True,
         app_label="audit",
         model_name=f"{name}Event",
-        meta={"verbose_name": f"{entry.model._meta.verbose_name} event"},
+        meta={"verbose_name": f"{entry.model._meta.verbose_name} event", "triggers": [no_truncate()]},
         # Orders events across tables: several events of one transaction share pgh_created_at (NOW()).
         attrs={"pgh_recorded_at": models.DateTimeField(db_default=ClockTimestamp(), editable=False)},
     )(proxy)
@@ -111,3 +129,64 @@ def _track(entry: Tracked) -> type[models.Model]:
 
 # Event model by tracked (concrete) model.
 EVENT_MODELS: dict[type[models.Model], type[models.Model]] = {entry.model: _track(entry) for entry in TRACKED}
+
+
+class SecurityEventKind(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGOUT = "logout", "Signed out"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOCKED_OUT = "locked_out", "Locked out"
+    ADDRESS_THROTTLED = "address_throttled", "Address throttled"
+    SESSION_EXPIRED = "session_expired", "Session lifetime reached"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    SIGNATURE_VERIFIED = "signature_verified", "Signing password accepted"
+    SIGNATURE_FAILED = "signature_failed", "Signing password refused"
+    SIGNING_FAILURES_REPORTED = "signing_failures_reported", "Repeated signing failures reported"
+    EXPORT = "export", "Export"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_USED = "token_used", "API token used"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    ROLE_CHANGED = "role_changed", "Role or membership changed"
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant event (docs/security.md): who, in which role, from which address,
+    when. Append-only like the history tables: triggers refuse UPDATE, DELETE and TRUNCATE, and the
+    runtime database role may only SELECT and INSERT here."""
+
+    kind = models.CharField(max_length=32, choices=SecurityEventKind.choices)
+    recorded_at = models.DateTimeField(db_default=ClockTimestamp(), editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The name typed at a failed sign-in (which may belong to nobody); the user's name otherwise.
+    username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=32, blank=True)
+    site = models.ForeignKey(
+        "participants.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "recorded_at"]),
+            models.Index(fields=["username", "recorded_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SecurityEventKind.values), name="security_event_kind_known"
+            )
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            no_truncate(),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username} {self.recorded_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Every append-only table: the runtime role gets SELECT and INSERT only (audit/roles.py).
+HISTORY_MODELS: list[type[models.Model]] = [*EVENT_MODELS.values(), SecurityEvent]

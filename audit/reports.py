@@ -256,9 +256,9 @@ def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 720, label_width:
     )
     empty = format_html('<text x="10" y="{}">No data yet.</text>', top + 17) if not bars else ""
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%"'
-        ' style="max-width:{}px" font-family="system-ui, sans-serif" font-size="13">'
-        "<style>.chart-bar{{fill:#0d6efd}}.chart-label{{fill:#212529}}.chart-value{{fill:#495057}}</style>"
+        # Colours and sizing in static/css/app.css: the Content-Security-Policy allows no inline style.
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}"'
+        ' class="chart" font-family="system-ui, sans-serif" font-size="13">'
         '<text x="0" y="18" font-weight="600">{}</text>{}{}</svg>',
         title,
         width,

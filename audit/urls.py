@@ -11,4 +11,5 @@ urlpatterns = [
     path("exports/screening-log.<str:fmt>", views.screening_log_export, name="screening_log"),
     path("exports/audit-trail.<str:fmt>", views.audit_trail_export, name="audit_trail"),
     path("exports/funnel.<str:fmt>", views.funnel_export, name="funnel"),
+    path("security-events/", views.security_events, name="security_events"),
 ]

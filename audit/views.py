@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +14,8 @@ from participants.models import Role
 from participants.selectors import get_participant, sees_every_participant, visible_participants
 
 from . import reports, trail
-from .forms import AuditExportForm, FindParticipantForm, TrailFilterForm
+from .forms import AuditExportForm, FindParticipantForm, SecurityEventFilterForm, TrailFilterForm
+from .models import SecurityEvent
 
 TRAIL_READERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
 EXPORTERS = (Role.MONITOR, Role.ADMIN)
@@ -109,3 +111,19 @@ def funnel_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
     funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
     return download(fmt, "screening-funnel", reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel")
+
+
+SECURITY_EVENTS_PER_PAGE = 100
+
+
+@role_required(Role.ADMIN)
+def security_events(request: HttpRequest) -> HttpResponse:
+    """The security trail (logins, signatures, exports, tokens, roles) for administrators."""
+    form = SecurityEventFilterForm(request.GET or None)
+    events = form.filter(SecurityEvent.objects.select_related("user", "site"))
+    page = Paginator(events, SECURITY_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/security_events.html",
+        {"form": form, "page": page, "time_zone": timezone.get_current_timezone_name()},
+    )

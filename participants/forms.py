@@ -62,6 +62,7 @@ from .models import (
     Sex,
     Therapy,
 )
+from .number_fields import AsciiDecimalField, AsciiIntegerField
 from .records import RECORD_KINDS
 from .selectors import confirmed_areas, current_facts
 from .services import KEY_DATES, FactEntry, StaleForm, fact_state, implausible, participant_state
@@ -235,7 +236,7 @@ class ShownStateMixin:
             return None
         try:
             shown = json.loads(self.data.get(self.SHOWN) or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
             return {}
         return shown if isinstance(shown, dict) else {}
 
@@ -392,7 +393,7 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
             )
             layout.append(InlineRadios("value_text"))
         if numeric:
-            self.fields["value_number"] = forms.DecimalField(
+            self.fields["value_number"] = AsciiDecimalField(
                 label="Numeric value" if qualitative else "Value",
                 required=not qualitative,
                 min_value=Decimal(0),
@@ -419,7 +420,7 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
                 )
             row = [Div(Field("value_number"), css_class="col-md-4"), Div(Field("unit"), css_class="col-md-4")]
             if test.uln is not UlnRule.FORBIDDEN:
-                self.fields["uln"] = forms.DecimalField(
+                self.fields["uln"] = AsciiDecimalField(
                     label="ULN" + (" (optional)" if test.uln is UlnRule.OPTIONAL else ""),
                     required=False,
                     min_value=Decimal(0),
@@ -556,7 +557,7 @@ def fact_value_field(fact: FactKey) -> forms.Field:
     if fact.type is FactType.BOOL:
         return yes_no_field(label)
     if fact.type is FactType.INT:
-        return forms.IntegerField(
+        return AsciiIntegerField(
             label=label,
             required=False,
             min_value=fact.minimum,
@@ -565,7 +566,7 @@ def fact_value_field(fact: FactKey) -> forms.Field:
             error_messages={"invalid": "Enter a whole number."},
         )
     if fact.type is FactType.DECIMAL:
-        return forms.DecimalField(
+        return AsciiDecimalField(
             label=label,
             required=False,
             min_value=fact.minimum,
@@ -930,7 +931,7 @@ def event_field(spec: EventField) -> forms.Field:
     if spec.type == "bool":
         return yes_no_field(label, required=spec.required)
     if spec.type == "int":
-        return forms.IntegerField(
+        return AsciiIntegerField(
             label=label,
             required=spec.required,
             min_value=spec.minimum,

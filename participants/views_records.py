@@ -333,13 +333,14 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     record_kind = _kind(kind)
     context: dict[str, Any] = {"participant": participant}
     voids = request.POST.get("voids", "")
-    if voids.isascii() and voids.isdigit():  # "²".isdigit() is true, and int() refuses it
+    # "²".isdigit() is true, and int() refuses it, as it refuses more than 4,300 digits.
+    if voids.isascii() and voids.isdigit() and len(voids) <= 18:
         voided = _record(participant, record_kind, int(voids))
         context["result"] = preview_change(participant, record_kind, [], replaced=[voided.pk])
         return render(request, "screening/_preview_panel.html", context)
     record: ClinicalRecord | None = None
     replaces = request.POST.get("replaces", "")
-    if replaces.isascii() and replaces.isdigit():
+    if replaces.isascii() and replaces.isdigit() and len(replaces) <= 18:
         record = (
             RECORD_KINDS[record_kind]
             .model.objects.filter(participant=participant, pk=int(replaces), state=RecordState.CURRENT)

@@ -53,7 +53,8 @@ def current_trigger() -> Trigger:
 
 @lru_cache(maxsize=1)
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
+    timeout = settings.REDIS_SOCKET_TIMEOUT
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def _key(kind: str, participant_id: int) -> str:

@@ -57,3 +57,21 @@ def participant_b(site_b: Site, coordinator_b: User):  # type: ignore[no-untyped
 
 
 __all__ = ["Membership", "ARTIFACTS", "PASSWORD"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(request: pytest.FixtureRequest) -> None:
+    """The per-address login throttle counts in Redis, which outlives a test's transaction: each
+    database test starts with no failures counted (tests all come from the same address)."""
+    if "db" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    import redis
+    from django.conf import settings
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        keys = list(client.scan_iter(match="*login-failures:*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass

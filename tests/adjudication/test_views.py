@@ -95,10 +95,12 @@ def test_review_page_shows_criterion_evidence_and_history(client, escalation, re
     assert "I approve an exception to criterion sle.ln_biopsy for participant" in text
 
 
-def test_wrong_password_in_the_form_signs_nothing_and_counts_as_a_failed_login(
+def test_wrong_password_in_the_form_signs_nothing_and_is_a_failed_signature_not_a_failed_login(
     client, escalation, reviewer_b
 ) -> None:
     from axes.models import AccessAttempt
+
+    from audit.models import SecurityEvent, SecurityEventKind
 
     login(client, reviewer_b)
     client.post(reverse("adjudication:claim", args=[escalation.pk]))
@@ -109,13 +111,19 @@ def test_wrong_password_in_the_form_signs_nothing_and_counts_as_a_failed_login(
     assert response.status_code == 400
     assert "Nothing was signed" in response.text
     assert not Signature.objects.exists()
-    assert AccessAttempt.objects.filter(username=reviewer_b.username, failures_since_start__gte=1).exists()
+    # A mistyped signing password never counts toward the login lockout; it is a security event.
+    assert not AccessAttempt.objects.filter(username=reviewer_b.username).exists()
+    failed = SecurityEvent.objects.get(kind=SecurityEventKind.SIGNATURE_FAILED)
+    assert failed.user == reviewer_b and failed.role == "eac_reviewer" and failed.address == "127.0.0.1"
     ok = client.post(
         reverse("adjudication:sign", args=[escalation.pk]),
         {"action": "approve", "rationale": "fine", "password": PASSWORD},
     )
     assert ok.status_code == 302
     assert Signature.objects.get().signer == reviewer_b
+    assert (
+        SecurityEvent.objects.filter(kind=SecurityEventKind.SIGNATURE_VERIFIED, user=reviewer_b).count() == 1
+    )
 
 
 def test_site_sees_its_escalations_and_information_requests(
@@ -187,3 +195,14 @@ def test_eac_log_export_csv_and_xlsx(client, escalation, reviewer_b, make_user) 
     # reviewers and coordinators may not export
     login(client, reviewer_b)
     assert client.get(reverse("adjudication:export_log", args=["csv"])).status_code == 403
+
+
+def test_a_replayed_signing_post_signs_nothing_more(client, escalation, reviewer_b) -> None:
+    """The same signing POST sent again (a double click, a resent request) adds no signature."""
+    login(client, reviewer_b)
+    client.post(reverse("adjudication:claim", args=[escalation.pk]))
+    form = {"action": "approve", "rationale": "fine", "password": PASSWORD}
+    assert client.post(reverse("adjudication:sign", args=[escalation.pk]), form).status_code == 302
+    replay = client.post(reverse("adjudication:sign", args=[escalation.pk]), form)
+    assert replay.status_code == 400
+    assert Signature.objects.filter(signer=reviewer_b).count() == 1

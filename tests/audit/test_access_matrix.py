@@ -138,7 +138,17 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "login": (Entry({**everyone(302), "anonymous": 200}),),
     "logout": (Entry(everyone(302), method="post", note="ends one's own session"),),
     "switch_role": (Entry(everyone(302), method="post", params=lambda p: ({}, {"membership": 0})),),
-    "healthz": (Entry(everyone(200)),),
+    "healthz": (Entry(everyone(200), note="the test client calls from loopback, with no proxy between"),),
+    "password_change": (
+        Entry({**everyone(200), "anonymous": 302}),
+        Entry({**everyone(200), "anonymous": 302}, method="post", note="one's own password; empty: errors"),
+    ),
+    "password_change_done": (Entry({**everyone(200), "anonymous": 302}),),
+    "session_keepalive": (
+        Entry({**everyone(405), "anonymous": 302}, note="POST only"),
+        Entry({**everyone(204), "anonymous": 302}, method="post", note="renews one's own session"),
+    ),
+    "audit:security_events": (Entry(only(("admin",))),),
     "participants:list": (Entry(only(READERS)),),
     "participants:detail": (Entry(site_reader(), params=pk),),
     "participants:records": (Entry(site_reader(), params=kind),),
@@ -281,10 +291,14 @@ def test_every_url_has_an_entry() -> None:
     assert sorted(set(MATRIX) - set(APP_URLS)) == [], "these MATRIX entries name no URL"
 
 
+# Writes to one's own session or account, which every role has.
+OWN_ACCOUNT_ACTIONS = ("logout", "switch_role", "password_change", "session_keepalive")
+
+
 def test_every_write_is_forbidden_to_monitors() -> None:
     for name, entries in MATRIX.items():
         for entry in entries:
-            if entry.method == "post" and name not in ("logout", "switch_role"):
+            if entry.method == "post" and name not in OWN_ACCOUNT_ACTIONS:
                 assert entry.expect["monitor"] == 403, name
 
 

@@ -145,7 +145,7 @@ def test_raw_sql_on_a_record_is_captured(participant_a, coordinator_a) -> None:
     ]
 
 
-def test_request_context_records_user_url_and_role(coordinator_a, site_a) -> None:
+def test_request_context_records_user_url_role_and_address(coordinator_a, site_a) -> None:
     from django.http import HttpResponse
     from django.test import RequestFactory
 
@@ -166,6 +166,7 @@ def test_request_context_records_user_url_and_role(coordinator_a, site_a) -> Non
         "url": "/participants/new/",
         "method": "POST",
         "role": Role.COORDINATOR,
+        "address": "127.0.0.1",
     }
 
 
