@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from participants.records import RecordKind
 from participants.models import LabResult
+from participants.records import RecordKind
 
 from ..web.intake_helpers import RECENT, add_url, logged_in, read_urls, write_urls
 
