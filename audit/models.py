@@ -33,7 +33,7 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import Adjudication, CriterionResult, Evaluation, ProtocolVersion
+from screening.models import Adjudication, CriterionResult, Evaluation, ProtocolVersion, ScreeningState
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,7 @@ TRACKED: list[Tracked] = [
     Tracked(ProtocolVersion, participant_path=""),
     # Participants and their clinical records. The re-evaluation bookkeeping of a participant is
     # left out: it changes on every save and every evaluation, and the evaluations are tracked.
-    Tracked(
-        Participant,
-        exclude=("data_version", "evaluated_version", "reevaluation_requested_at", "evaluated_at"),
-        participant_path="id",
-    ),
+    Tracked(Participant, exclude=("data_version",), participant_path="id"),
     Tracked(LabResult),
     Tracked(Assessment),
     Tracked(Therapy),
@@ -68,6 +64,8 @@ TRACKED: list[Tracked] = [
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
     Tracked(Adjudication),
+    # The status copied from the latest evaluation (its bookkeeping left out, as above).
+    Tracked(ScreeningState, exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at")),
     # Adjudication
     Tracked(Escalation),
     Tracked(Review, participant_path="escalation__participant"),

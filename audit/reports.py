@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -22,6 +22,7 @@ from adjudication.models import EscalationDecision
 from participants.models import Participant, ScreeningStatus
 from screening.criteria import CRITERIA
 from screening.models import CriterionResult, Evaluation, Outcome
+from screening.selectors import screening_state
 
 from . import trail
 
@@ -91,7 +92,7 @@ def eac_decisions() -> Subquery:
 def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Participant]:
     latest = Evaluation.objects.filter(participant=OuterRef("pk")).order_by("-sequence")
     return (
-        participants.select_related("site")
+        participants.select_related("site", "screening_state")
         .annotate(
             latest_evaluation_id=Subquery(latest.values("pk")[:1]),
             latest_sequence=Subquery(latest.values("sequence")[:1]),
@@ -107,6 +108,7 @@ def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Part
 
 def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any]]:
     for p in screening_log_queryset(participants).iterator(chunk_size=CHUNK_SIZE):
+        state = screening_state(p)
         yield [
             p.site.code,
             p.screening_number,
@@ -118,9 +120,9 @@ def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any
             p.icf_signed,
             p.planned_enrollment,
             p.planned_day0,
-            p.get_status_display(),
-            p.status_valid_until,
-            p.evaluated_at,
+            state.get_status_display(),
+            state.status_valid_until,
+            state.evaluated_at,
             p.latest_sequence,  # type: ignore[attr-defined]
             p.latest_protocol or "",  # type: ignore[attr-defined]
             p.failed or "",  # type: ignore[attr-defined]
@@ -207,7 +209,9 @@ class Funnel:
 
 def funnel(participants: QuerySet[Participant]) -> Funnel:
     """Participants by overall status, and by each criterion their latest evaluation fails (three queries)."""
-    counts = dict(participants.order_by().values_list("status").annotate(n=Count("pk")))
+    # A participant without a state row yet (added in bulk) is not evaluated yet.
+    status = Coalesce(F("screening_state__status"), Value(ScreeningStatus.NOT_EVALUATED.value))
+    counts = dict(participants.order_by().values_list(status).annotate(n=Count("pk")))
     by_status = [Bar(s.value, str(s.label), counts.get(s.value, 0)) for s in ScreeningStatus]
     latest = (
         Evaluation.objects.filter(participant__in=participants.order_by().values("pk"))

@@ -121,7 +121,7 @@ def main() -> int:
     from participants.case_builder import build_case
     from participants.models import Membership, Participant, Role, ScreeningStatus, Site, User
     from screening import criteria
-    from screening.models import Evaluation, Trigger
+    from screening.models import Evaluation, ScreeningState, Trigger
     from screening.tasks import sweep
 
     call_command("migrate", verbosity=0)
@@ -132,7 +132,8 @@ def main() -> int:
     cpus = os.cpu_count()
     print(f"Re-evaluation benchmark ({cpus} CPUs, worker concurrency {args.concurrency})")
 
-    def make_participants(n: int, start: int, **fields: object) -> list[Participant]:
+    def make_participants(n: int, start: int, **state: object) -> list[Participant]:
+        """Participants added in bulk, each with its screening state (`state`: its fields)."""
         rows = [
             Participant(
                 site=site,
@@ -144,11 +145,14 @@ def main() -> int:
                 birth_date=date(1987, 9, 14),
                 planned_enrollment=date.today() + timedelta(days=7),
                 created_by=user,
-                **fields,
             )
             for i in range(n)
         ]
-        return Participant.objects.bulk_create(rows, batch_size=5000)
+        created = Participant.objects.bulk_create(rows, batch_size=5000)
+        ScreeningState.objects.bulk_create(
+            (ScreeningState(participant=p, **state) for p in created), batch_size=5000
+        )
+        return created
 
     # --- Baseline: the engine alone on the latency case ------------------------------------------
     changes = max(args.changes, 220)

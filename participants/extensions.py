@@ -12,6 +12,12 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
+# The evaluation layer's one-to-one row of a participant (screening.ScreeningState: the mark and
+# the latest status), reached by its relation name as a plain ORM lookup, never by importing it:
+# the dashboard filters, counts and orders by it in its own queries.
+STATE_RELATION = "screening_state"
+STATE = STATE_RELATION + "__"
+
 # Results of the latest evaluation whose valid-until date falls within this many days are
 # "expiring soon" (the dashboard's list and the participant page's flags).
 EXPIRING_DAYS = 7

@@ -14,6 +14,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from .extensions import STATE
 from .models import Cohort, Participant, ScreeningStatus
 
 
@@ -55,7 +56,9 @@ class PrintableTextFilter(django_filters.CharFilter):
 class ParticipantListFilter(PageFilterSet):
     """The participant list: status, cohort, screening number and, for cross-site roles, site."""
 
-    status = django_filters.ChoiceFilter(choices=ScreeningStatus.choices, label="Status")
+    status = django_filters.ChoiceFilter(
+        field_name=STATE + "status", choices=ScreeningStatus.choices, label="Status"
+    )
     cohort = django_filters.ChoiceFilter(choices=Cohort.choices, label="Cohort")
     # PostgreSQL text cannot hold NUL: the form refuses it (the value is then ignored).
     q = PrintableTextFilter(

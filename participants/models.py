@@ -85,7 +85,8 @@ class Sex(models.TextChoices):
 
 
 # The participant's overall status after its latest stored evaluation (CRITERIA.md § 1.2): the
-# engine's Overall values, and NOT_EVALUATED before the first evaluation.
+# engine's Overall values, and NOT_EVALUATED before the first evaluation. Stored by the evaluation
+# layer (screening.ScreeningState.status); the dashboard's filter offers these values.
 ScreeningStatus = engine_choices(
     "ScreeningStatus",
     Overall,
@@ -117,19 +118,10 @@ class Participant(models.Model):
     planned_day0 = models.DateField("planned Day 0", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    # Re-evaluation bookkeeping (DESIGN.md "Re-evaluation"): every change to the participant's data
-    # bumps data_version and sets the mark in the same transaction; an evaluation records the version
-    # it saw and clears the mark only if no change came in meanwhile. The mark is the truth, the
-    # task queue only the fast path.
+    # Every change to the participant's data bumps data_version (participants.changes.announce_change)
+    # in the same transaction; the evaluation layer keeps the version its latest evaluation read, the
+    # mark and the status in its own table (screening.ScreeningState, `screening_state`).
     data_version = models.PositiveIntegerField(default=0)
-    evaluated_version = models.PositiveIntegerField(default=0)
-    reevaluation_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # Copied from the latest stored evaluation, for lists, filters and the sweep.
-    status = models.CharField(
-        max_length=20, choices=ScreeningStatus.choices, default=ScreeningStatus.NOT_EVALUATED, db_index=True
-    )
-    status_valid_until = models.DateField(null=True, blank=True, db_index=True)
-    evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["site__code", "screening_sequence"]

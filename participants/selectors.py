@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from screening.criteria.results import Outcome
 
-from .extensions import EXPIRING_DAYS, latest_results
+from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
 from .models import (
     Assessment,
@@ -163,13 +163,17 @@ def site_dashboard(
     sites = list(Site.objects.filter(pk__in=scope.values("site_id"))) if cross_site else []
     chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
     counted = chosen.narrow(scope, ("site", "cohort", "q"))
-    counts = dict(counted.order_by().values_list("status").annotate(n=Count("pk")))
+    counts = dict(counted.order_by().values_list(STATE + "status").annotate(n=Count("pk")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
-    paginator = Paginator(chosen.qs.order_by("site__code", "screening_sequence"), page_size)
+    paginator = Paginator(
+        chosen.qs.select_related(STATE_RELATION).order_by("site__code", "screening_sequence"), page_size
+    )
     scope = chosen.narrow(scope, ("site",))
 
     expiring_participants = list(
-        scope.filter(status_valid_until__lte=horizon).order_by("status_valid_until", "screening_number")[:50]
+        scope.select_related(STATE_RELATION)
+        .filter(**{STATE + "status_valid_until__lte": horizon})
+        .order_by(STATE + "status_valid_until", "screening_number")[:50]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
     for result in (

@@ -17,7 +17,7 @@ from django.utils import timezone
 from participants.case_builder import Case, assemble, build_case, current_records_many
 from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
-from screening.models import Adjudication, CriterionResult, Evaluation, Trigger
+from screening.models import Adjudication, CriterionResult, Evaluation, ScreeningState, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,19 @@ def evaluate_participant(
     only_if_marked: bool = False,
 ) -> Evaluation | None:
     """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
-    status to the participant and clear the mark for the data version it read.
+    status to the participant's screening state and clear the mark for the data version it read.
 
-    The participant row (only it: not its site) is locked for the whole evaluation, so a change
-    cannot slip between reading the data and clearing the mark. With only_if_marked, a participant
-    already evaluated on its current data is left alone (duplicate tasks cost nothing)."""
+    The participant row and its state row (not its site) are locked for the whole evaluation, so
+    neither a change of the data (its service locks the participant) nor a committee decision (it
+    marks the state) can slip between reading the data and clearing the mark. With
+    only_if_marked, a participant already evaluated on its current data is left alone (duplicate
+    tasks cost nothing)."""
     with transaction.atomic(), pghistory.context(**audit_context(trigger, detail, user)):
         participant = (
             Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
         )
-        if only_if_marked and participant.reevaluation_requested_at is None:
+        state = locked_state(participant)
+        if only_if_marked and state.reevaluation_requested_at is None:
             return None
         as_of = as_of or timezone.localdate()
         case = build_case(participant, as_of, adjudications=case_adjudications(participant))
@@ -72,8 +75,8 @@ def evaluate_participant(
         evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
         evaluation.save()
         CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
-        apply_evaluation(participant, evaluation)
-        participant.save(update_fields=EVALUATION_FIELDS)
+        apply_evaluation(state, evaluation)
+        state.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
     return evaluation
 
@@ -88,7 +91,23 @@ def audit_context(trigger: str, detail: str = "", user: User | None = None) -> d
     return context
 
 
-# Participant fields an evaluation sets.
+def ensure_state(participant_id: int) -> None:
+    """Give the participant its state row ("Not evaluated yet") unless it has one."""
+    ScreeningState.objects.bulk_create([ScreeningState(participant_id=participant_id)], ignore_conflicts=True)
+
+
+def locked_state(participant: Participant) -> ScreeningState:
+    """The participant's state row, locked; created if the participant has none yet (a row added
+    without the model's save, e.g. in bulk; a saved one got it from `ensure_state`)."""
+    state = ScreeningState.objects.select_for_update().filter(participant=participant).first()
+    if state is None:
+        ensure_state(participant.pk)
+        state = ScreeningState.objects.select_for_update().get(participant=participant)
+    state.participant = participant
+    return state
+
+
+# ScreeningState fields an evaluation sets.
 EVALUATION_FIELDS = [
     "status",
     "status_valid_until",
@@ -130,13 +149,13 @@ def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[
     return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
 
 
-def apply_evaluation(participant: Participant, evaluation: Evaluation) -> None:
-    """Copy a stored evaluation's status to the participant and clear the mark it answered."""
-    participant.status = ScreeningStatus(evaluation.overall)
-    participant.status_valid_until = evaluation.valid_until
-    participant.evaluated_at = evaluation.created_at
-    participant.evaluated_version = evaluation.data_version
-    participant.reevaluation_requested_at = None
+def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
+    """Copy a stored evaluation's status to the participant's state and clear the mark it answered."""
+    state.status = ScreeningStatus(evaluation.overall)
+    state.status_valid_until = evaluation.valid_until
+    state.evaluated_at = evaluation.created_at
+    state.evaluated_version = evaluation.data_version
+    state.reevaluation_requested_at = None
 
 
 def evaluate_marked(
@@ -149,14 +168,16 @@ def evaluate_marked(
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic(), pghistory.context(**audit_context(trigger)):
-        participants = list(
-            Participant.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("site")
-            .filter(pk__in=participant_ids, reevaluation_requested_at__isnull=False)
-            .order_by("pk")
+        # The participant and its state row are locked together, as evaluate_participant locks them.
+        states = list(
+            ScreeningState.objects.select_for_update(of=("self", "participant"), skip_locked=True)
+            .select_related("participant__site")
+            .filter(participant_id__in=participant_ids, reevaluation_requested_at__isnull=False)
+            .order_by("participant_id")
         )
-        if not participants:
+        if not states:
             return []
+        participants = [state.participant for state in states]
         ids = [p.pk for p in participants]
         records = current_records_many(ids)
         adjudications = case_adjudications_many(ids)
@@ -166,8 +187,9 @@ def evaluate_marked(
             .annotate(m=Max("sequence"))
             .values_list("participant", "m")
         )
-        done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
-        for participant in participants:
+        done: list[tuple[ScreeningState, Evaluation, criteria.Evaluation]] = []
+        for state in states:
+            participant = state.participant
             case = assemble(
                 participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
             )
@@ -177,16 +199,14 @@ def evaluate_marked(
                 log.exception("participant %s: the engine refused the stored data", participant.pk)
                 continue
             sequence = last.get(participant.pk, 0) + 1
-            done.append(
-                (participant, new_evaluation(participant, case, result, as_of, sequence, trigger), result)
-            )
+            done.append((state, new_evaluation(participant, case, result, as_of, sequence, trigger), result))
         evaluations = Evaluation.objects.bulk_create([e for _, e, _ in done])
         CriterionResult.objects.bulk_create(
             [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
         )
-        for participant, evaluation, _ in done:
-            apply_evaluation(participant, evaluation)
-        Participant.objects.bulk_update([p for p, _, _ in done], EVALUATION_FIELDS)
+        for state, evaluation, _ in done:
+            apply_evaluation(state, evaluation)
+        ScreeningState.objects.bulk_update([s for s, _, _ in done], EVALUATION_FIELDS)
 
         def notify() -> None:
             for evaluation in evaluations:

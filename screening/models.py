@@ -63,6 +63,30 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Requested by a user"
 
 
+class ScreeningState(models.Model):
+    """The evaluation layer's state of one participant: the mark for re-evaluation, and the overall
+    status of the latest stored evaluation, copied for lists, filters and the sweep.
+
+    One row per participant, created with it (`ensure_state` on registration) and written only by
+    screening; `data_version` stays on the participant, counted by the participants layer. An
+    evaluation records the version it saw and clears the mark only if no change came in meanwhile
+    (DESIGN.md "Re-evaluation"): the mark is the truth, the task queue only the fast path."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, primary_key=True, related_name="screening_state"
+    )
+    evaluated_version = models.PositiveIntegerField(default=0)
+    reevaluation_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=ScreeningStatus.choices, default=ScreeningStatus.NOT_EVALUATED, db_index=True
+    )
+    status_valid_until = models.DateField(null=True, blank=True, db_index=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.status}"
+
+
 class Evaluation(models.Model):
     """One run of the engine for a participant, kept forever with the case it read so that it can
     be shown and re-derived exactly."""

@@ -1,7 +1,7 @@
 """The fast path's pieces below the tasks: the trigger of a change, de-duplication keys, and the
 sweep's select-and-mark statements. screening.tasks sends the messages (`enqueue`, `sweep`).
 
-The database mark (Participant.reevaluation_requested_at) is the truth; Redis keys only save work.
+The database mark (ScreeningState.reevaluation_requested_at) is the truth; Redis keys only save work.
 Per participant, two short-lived keys:
 
 - `queued`: a task is in the queue and has not started. Set with SET NX after commit; while it
@@ -29,8 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from participants.models import Participant
-from screening.models import Trigger
+from screening.models import ScreeningState, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,17 @@ def task_started(participant_id: int) -> None:
         log.warning("de-duplication unavailable for participant %s", participant_id, exc_info=True)
 
 
+def mark(participant_id: int, now: datetime) -> None:
+    """Set the participant's mark in the caller's transaction, in one statement that also creates
+    the state row if the participant has none yet (waits for an evaluation holding the row)."""
+    ScreeningState.objects.bulk_create(
+        [ScreeningState(participant_id=participant_id, reevaluation_requested_at=now)],
+        update_conflicts=True,
+        unique_fields=["participant"],
+        update_fields=["reevaluation_requested_at"],
+    )
+
+
 # --- The sweep ----------------------------------------------------------------------------------
 
 
@@ -117,17 +127,17 @@ class SweepResult:
 _MARK_STALE = """
     UPDATE {table} SET reevaluation_requested_at = %(now)s
     WHERE reevaluation_requested_at < %(cutoff)s
-    RETURNING id"""
+    RETURNING participant_id"""
 _MARK_EXPIRED = """
     UPDATE {table} SET reevaluation_requested_at = %(now)s
     WHERE reevaluation_requested_at IS NULL AND status_valid_until < %(today)s
       AND (evaluated_at IS NULL OR evaluated_at < %(day_start)s)
-    RETURNING id"""
+    RETURNING participant_id"""
 
 
 def _mark(sql: str, **params: object) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(table=connection.ops.quote_name(Participant._meta.db_table)), params)
+        cursor.execute(sql.format(table=connection.ops.quote_name(ScreeningState._meta.db_table)), params)
         return sorted(row[0] for row in cursor.fetchall())
 
 

@@ -17,7 +17,7 @@ from participants.models import Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
 from screening.diff import EvaluationDiff, diff_evaluations
-from screening.models import CriterionResult, Evaluation, Outcome
+from screening.models import CriterionResult, Evaluation, Outcome, ScreeningState
 
 HISTORY_PAGE_SIZE = 10
 
@@ -189,6 +189,15 @@ def arrange(evaluation: Evaluation, today: date | None = None) -> EvaluationView
             key=lambda r: r.result.valid_until or date.max,
         ),
     )
+
+
+def screening_state(participant: Participant) -> ScreeningState:
+    """The participant's screening state (cached on it); one without a row yet (added in bulk,
+    never marked) is not evaluated and not marked."""
+    try:
+        return participant.screening_state  # type: ignore[no-any-return]
+    except ScreeningState.DoesNotExist:
+        return ScreeningState(participant=participant)
 
 
 def latest_evaluation(participant: Participant) -> Evaluation | None:

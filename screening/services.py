@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from participants.models import Participant, User
-from screening.evaluation import evaluate_now
+from screening.evaluation import ensure_state, evaluate_now
 from screening.models import Adjudication, AdjudicationDecision, Trigger
-from screening.reevaluation import current_trigger
+from screening.reevaluation import current_trigger, mark
 from screening.tasks import enqueue
 
 
@@ -26,7 +26,7 @@ def request_reevaluation(participant_id: int, *, reason: str) -> None:
     announces them here; a committee decision marks without counting, so that it is not taken for
     the site's answer to an information request."""
     trigger = current_trigger()
-    Participant.objects.filter(pk=participant_id).update(reevaluation_requested_at=timezone.now())
+    mark(participant_id, timezone.now())
     transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
 
 
@@ -63,6 +63,12 @@ def record_adjudication(
 
 
 # --- Receivers of the participants layer's announcements (connected in ScreeningConfig.ready) ---
+
+
+def on_participant_saved(sender: object, *, instance: Participant, created: bool, **kwargs: object) -> None:
+    """post_save of a participant: a new one gets its screening state in the same transaction."""
+    if created:
+        ensure_state(instance.pk)
 
 
 def on_records_changed(sender: object, *, participant_id: int, reason: str, **kwargs: object) -> None:

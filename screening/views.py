@@ -16,7 +16,7 @@ from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLE
 from participants.selectors import get_participant, get_participant_with_counts
 from screening.criteria.calendar_math import age_on
 from screening.pages import participant_panels
-from screening.selectors import arrange, evaluation_history, latest_evaluation
+from screening.selectors import arrange, evaluation_history, latest_evaluation, screening_state
 
 
 def _history_page(value: str | None) -> int:
@@ -53,6 +53,6 @@ def evaluation_status(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseClientRedirect(reverse("login"))  # the session ended: a full page
         return redirect_to_login(request.get_full_path())
     participant = get_participant(request.user, pk)  # type: ignore[arg-type]
-    if participant.reevaluation_requested_at is None:
+    if screening_state(participant).reevaluation_requested_at is None:
         return HttpResponseClientRefresh()
     return render(request, "screening/_reevaluation_notice.html", {"participant": participant})

@@ -5,6 +5,7 @@ from datetime import date
 import factory
 
 from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
+from screening.models import ScreeningState
 
 
 class SiteFactory(factory.django.DjangoModelFactory):
@@ -47,3 +48,13 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     sex = Sex.FEMALE
     birth_date = date(1987, 9, 14)
     created_by = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class: type[Participant], *args: object, **kwargs: object) -> Participant:
+        """Fields of the participant's screening state (status, mark, ...) are set on its state row."""
+        names = {f.name for f in ScreeningState._meta.concrete_fields} - {"participant"}
+        state = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+        participant: Participant = super()._create(model_class, *args, **kwargs)
+        if state:
+            ScreeningState.objects.filter(participant=participant).update(**state)
+        return participant

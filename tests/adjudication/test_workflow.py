@@ -43,7 +43,7 @@ def approve(user, escalation, capture, action=ReviewAction.APPROVE):  # type: ig
 
 def test_review_by_eac_opens_one_escalation_with_its_evidence(enter, reviewer_b) -> None:
     participant = enter("sle-ln-no-biopsy.json")
-    assert participant.status == ScreeningStatus.PENDING_REVIEW
+    assert participant.screening_state.status == ScreeningStatus.PENDING_REVIEW
     (e,) = Escalation.objects.filter(participant=participant)
     assert (e.criterion_id, e.review_by, e.state) == ("sle.ln_biopsy", "eac", EscalationState.OPEN)
     assert e.evidence_digest == NO_BIOPSY_DIGEST
@@ -139,7 +139,7 @@ def test_quorum_of_two_distinct_reviewers_accepts_and_re_evaluates(
         }
     ]
     participant.refresh_from_db()
-    assert participant.status == ScreeningStatus.ELIGIBLE
+    assert participant.screening_state.status == ScreeningStatus.ELIGIBLE
     latest = participant.evaluations.latest()
     assert latest.trigger == Trigger.DECISION
     result = latest.results.get(criterion_id="sle.ln_biopsy")
@@ -173,7 +173,7 @@ def test_quorum_setting_of_one_rejects_at_once(
     e = Escalation.objects.get(participant=participant)
     approve(reviewer_b, e, django_capture_on_commit_callbacks, action=ReviewAction.REJECT)
     participant.refresh_from_db()
-    assert participant.status == ScreeningStatus.INELIGIBLE
+    assert participant.screening_state.status == ScreeningStatus.INELIGIBLE
 
 
 def test_wrong_password_signs_nothing(enter, reviewer_b) -> None:
@@ -222,7 +222,7 @@ def test_decision_no_longer_applies_when_the_evidence_changes(
     approve(reviewer_b, e, django_capture_on_commit_callbacks)
     approve(reviewer_c, e, django_capture_on_commit_callbacks)
     participant.refresh_from_db()
-    assert participant.status == ScreeningStatus.ELIGIBLE
+    assert participant.screening_state.status == ScreeningStatus.ELIGIBLE
     # an older biopsy now on record (class IV + V, more than 6 months ago): the evidence changes
     biopsy_date = timezone.localdate() - timedelta(days=270)
     with django_capture_on_commit_callbacks(execute=True):
@@ -242,7 +242,7 @@ def test_decision_no_longer_applies_when_the_evidence_changes(
         )
         evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE)
     participant.refresh_from_db()
-    assert participant.status == ScreeningStatus.PENDING_REVIEW
+    assert participant.screening_state.status == ScreeningStatus.PENDING_REVIEW
     e.refresh_from_db()
     assert e.state == EscalationState.OPEN and e.round == 2
     assert e.previous_digest == NO_BIOPSY_DIGEST and e.evidence_digest != NO_BIOPSY_DIGEST

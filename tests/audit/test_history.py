@@ -15,11 +15,12 @@ from participants.models import (
     Membership,
     Participant,
     Role,
+    ScreeningStatus,
     Site,
     Therapy,
     User,
 )
-from screening.models import CriterionResult, Evaluation, ProtocolVersion
+from screening.models import CriterionResult, Evaluation, ProtocolVersion, ScreeningState
 
 from ..factories import ParticipantFactory
 
@@ -56,16 +57,22 @@ def test_record_create_correct_and_void_leave_history_with_user_and_reason(scree
 def test_participant_history(screened) -> None:
     p = screened["participant"]
     events = list(EVENT_MODELS[Participant].objects.filter(pgh_obj_id=p.pk).order_by("pgh_id"))
-    assert [e.pgh_label for e in events] == ["insert", "update", "update", "update"]
-    assert [e.pgh_context["reason"] for e in events[:3]] == [
+    assert [e.pgh_label for e in events] == ["insert", "update", "update"]
+    assert [e.pgh_context["reason"] for e in events] == [
         "participant registered",
         "key dates recorded",
         "ICF date mistyped",
     ]
     assert str(events[2].icf_signed) == "2025-06-03"
-    assert events[3].status == p.status  # the status copied from the evaluation
-    assert events[3].pgh_context["reason"].startswith("evaluation:")
     assert all(e.pgh_context["user"] == screened["user"].pk for e in events)
+    # The status copied from the evaluation is the screening state's history.
+    states = list(EVENT_MODELS[ScreeningState].objects.filter(pgh_obj_id=p.pk).order_by("pgh_id"))
+    assert [e.pgh_label for e in states] == ["insert", "update"]
+    assert states[0].status == ScreeningStatus.NOT_EVALUATED
+    assert states[0].pgh_context["reason"] == "participant registered"
+    assert states[1].status == p.screening_state.status != ScreeningStatus.NOT_EVALUATED
+    assert states[1].pgh_context["reason"].startswith("evaluation:")
+    assert all(e.pgh_context["user"] == screened["user"].pk for e in states)
 
 
 def test_evaluation_history(screened) -> None:
@@ -120,6 +127,8 @@ def test_raw_sql_outside_the_application_is_captured(participant_a) -> None:
             "UPDATE participants_participant SET planned_day0 = '2025-09-01' WHERE id = %s",
             [participant_a.pk],
         )
+        # Its screening state row goes first (it references the participant).
+        cursor.execute("DELETE FROM screening_screeningstate WHERE participant_id = %s", [participant_a.pk])
         cursor.execute("DELETE FROM participants_participant WHERE id = %s", [participant_a.pk])
     events = EVENT_MODELS[Participant].objects.filter(pgh_obj_id=participant_a.pk).order_by("pgh_id")
     assert [e.pgh_label for e in events] == ["insert", "update", "delete"]

@@ -45,7 +45,16 @@ def test_trail_shows_each_change_with_old_and_new_value_user_and_reason(client: 
         "clinicalevent",
         "historyreview",
         "evaluation",
+        "screeningstate",
     }
+    # The status copied from the evaluation, as a change of the participant's screening state.
+    status_changes = [
+        c for e in events if e.record_type == "screeningstate" for c in e.changes if c.field == "status"
+    ]
+    assert (
+        status_changes
+        and status_changes[-1].new == screened["participant"].screening_state.get_status_display()
+    )
 
 
 def test_filter_by_record_type(client: Client, screened) -> None:

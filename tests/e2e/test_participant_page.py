@@ -38,7 +38,10 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     page.get_by_test_id("status-counts").get_by_role("link", name="Incomplete").click()
     page.wait_for_url("**status=INCOMPLETE**")
     rows = page.locator("tr[data-participant]")
-    assert rows.count() == Participant.objects.filter(site__code="S01", status="INCOMPLETE").count()
+    assert (
+        rows.count()
+        == Participant.objects.filter(site__code="S01", screening_state__status="INCOMPLETE").count()
+    )
     page.get_by_label("Screening number").fill("S01-0001")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**q=S01-0001**")
@@ -56,7 +59,11 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     screenshot("participant-eligible-first-screen", full_page=False)
 
     # A participant with missing data: the worklist comes before the details.
-    incomplete = Participant.objects.filter(site__code="S01", status="INCOMPLETE").order_by("pk").first()
+    incomplete = (
+        Participant.objects.filter(site__code="S01", screening_state__status="INCOMPLETE")
+        .order_by("pk")
+        .first()
+    )
     assert incomplete is not None
     page.goto(f"{live_server.url}/participants/{incomplete.pk}/")
     assert "INCOMPLETE" in page.get_by_test_id("overall-status").inner_text()
@@ -87,7 +94,7 @@ def test_coordinator_dashboard_and_participant_pages(live_server, page, screensh
     screenshot("participant-stale-labs", full_page=False)
 
     # Waiting for a reviewer.
-    review = Participant.objects.filter(site__code="S01", status="PENDING_REVIEW").first()
+    review = Participant.objects.filter(site__code="S01", screening_state__status="PENDING_REVIEW").first()
     assert review is not None
     page.goto(f"{live_server.url}/participants/{review.pk}/")
     assert page.get_by_test_id("review-list").is_visible()

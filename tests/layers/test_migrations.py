@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pghistory
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -119,9 +120,7 @@ def test_decisions_reach_the_evaluation_layer_in_their_order() -> None:
         (first.pk, participant.pk),
         (second.pk, participant.pk),
     ]
-    assert [
-        (a.criterion_id, a.review_by, a.decision, a.date, a.evidence_digest, a.note) for a in rows
-    ] == [
+    assert [(a.criterion_id, a.review_by, a.decision, a.date, a.evidence_digest, a.note) for a in rows] == [
         ("sle.ln_biopsy", "eac", "reject", date(2025, 6, 2), DIGEST_A, ""),
         ("sle.ln_biopsy", "eac", "accept", date(2025, 6, 9), DIGEST_B, ""),
     ]
@@ -129,5 +128,66 @@ def test_decisions_reach_the_evaluation_layer_in_their_order() -> None:
     # The committee's records and the participant's own columns are untouched.
     assert new.get_model("adjudication", "EscalationDecision").objects.count() == 2
     moved = new.get_model("participants", "Participant").objects.get(pk=participant.pk)
-    assert (moved.data_version, moved.evaluated_version, moved.status) == (3, 3, "ELIGIBLE")
-    assert moved.status_valid_until == date(2025, 7, 1)
+    assert moved.data_version == 3
+    # The evaluation's columns are the screening state's now (below).
+    assert (
+        new.get_model("screening", "ScreeningState").objects.get(participant=participant.pk).status
+        == "ELIGIBLE"
+    )
+
+
+def test_evaluation_columns_reach_the_screening_state_with_their_history() -> None:
+    old = _migrate(BEFORE)
+    User = old.get_model("participants", "User")
+    Site = old.get_model("participants", "Site")
+    Participant = old.get_model("participants", "Participant")
+    user = User.objects.create(username="coord", full_name="A coordinator")
+    site = Site.objects.create(code="M02", name="Migration site", last_screening_sequence=2)
+    person = {"site": site, "cohort": "SSc", "sex": "F", "birth_date": date(1980, 1, 1), "created_by": user}
+    marked_at = datetime(2025, 6, 3, 9, 30, tzinfo=UTC)
+    evaluated_at = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+    with pghistory.context(reason="participant registered"):
+        evaluated = Participant.objects.create(
+            screening_sequence=1, screening_number="M02-0001", data_version=5, **person
+        )
+    with pghistory.context(reason="evaluation: Data changed"):
+        evaluated.evaluated_version = 4
+        evaluated.status = "INELIGIBLE"
+        evaluated.status_valid_until = date(2025, 8, 1)
+        evaluated.evaluated_at = evaluated_at
+        evaluated.reevaluation_requested_at = marked_at
+        evaluated.save()
+    with pghistory.context(reason="key dates recorded"):
+        evaluated.icf_signed = date(2025, 6, 1)
+        evaluated.save()
+    never = Participant.objects.create(screening_sequence=2, screening_number="M02-0002", **person)
+
+    new = _migrate(_leaves())
+
+    State = new.get_model("screening", "ScreeningState")
+    columns = (
+        "evaluated_version",
+        "reevaluation_requested_at",
+        "status",
+        "status_valid_until",
+        "evaluated_at",
+    )
+    assert {s.participant_id: tuple(getattr(s, c) for c in columns) for s in State.objects.all()} == {
+        evaluated.pk: (4, marked_at, "INELIGIBLE", date(2025, 8, 1), evaluated_at),
+        never.pk: (0, None, "NOT_EVALUATED", None, None),
+    }
+    moved = new.get_model("participants", "Participant").objects.get(pk=evaluated.pk)
+    assert (moved.data_version, moved.icf_signed) == (5, date(2025, 6, 1))
+    assert not {f.name for f in moved._meta.get_fields()} & set(columns)
+    # The status history recorded on the participant's events is the state's history now: the
+    # first event and the one that changed the status (not the key-date change).
+    Event = new.get_model("audit", "ScreeningStateEvent")
+    history = Event.objects.filter(pgh_obj_id=evaluated.pk).order_by("pgh_id")
+    assert [(e.pgh_label, e.status, e.status_valid_until, e.pgh_context["reason"]) for e in history] == [
+        ("insert", "NOT_EVALUATED", None, "participant registered"),
+        ("update", "INELIGIBLE", date(2025, 8, 1), "evaluation: Data changed"),
+    ]
+    assert [e.pgh_label for e in Event.objects.filter(pgh_obj_id=never.pk)] == ["insert"]
+    # The new table is tracked from now on.
+    State.objects.filter(pk=never.pk).update(status="INCOMPLETE")
+    assert Event.objects.filter(pgh_obj_id=never.pk).count() == 2

@@ -58,9 +58,9 @@ def test_example_through_the_database(path: Path, coordinator_a: User, site_a) -
             r.evidence_digest,
         ), r.id
     participant = Participant.objects.get(pk=participant.pk)
-    assert participant.status == ScreeningStatus(str(expected.overall))
-    assert participant.reevaluation_requested_at is None
-    assert participant.evaluated_version == participant.data_version
+    assert participant.screening_state.status == ScreeningStatus(str(expected.overall))
+    assert participant.screening_state.reevaluation_requested_at is None
+    assert participant.screening_state.evaluated_version == participant.data_version
     # The stored case text re-derives the same result.
     again = criteria.evaluate(criteria.parse_case_text(evaluation.case_json))
     assert again.overall == expected.overall

@@ -43,7 +43,7 @@ def test_registration_numbers_per_site_and_marks(
     assert participant.screening_number == "A01-0001"
     assert second.screening_number == "A01-0002"
     participant.refresh_from_db()
-    assert participant.reevaluation_requested_at is not None
+    assert participant.screening_state.reevaluation_requested_at is not None
     assert participant.data_version == 1
 
 
@@ -162,7 +162,7 @@ def test_void_keeps_the_record_and_reevaluates(participant: Participant, coordin
     lab.refresh_from_db()
     assert lab.state == RecordState.VOIDED and lab.voided_by == coordinator_a
     participant.refresh_from_db()
-    assert participant.reevaluation_requested_at is not None
+    assert participant.screening_state.reevaluation_requested_at is not None
     evaluate_participant(participant.pk, trigger=Trigger.MANUAL, as_of=date(2025, 6, 16))
     assert "inc.heme.anc" not in _failing(participant)
 
@@ -183,7 +183,7 @@ def test_evaluation_clears_the_mark_only_for_the_data_it_saw(
     evaluation = evaluate_participant(participant.pk, trigger=Trigger.MANUAL)
     assert evaluation is not None and evaluation.sequence == 1
     participant.refresh_from_db()
-    assert participant.reevaluation_requested_at is None
+    assert participant.screening_state.reevaluation_requested_at is None
     assert evaluate_participant(participant.pk, trigger=Trigger.SWEEP, only_if_marked=True) is None
     services.record_lab(coordinator_a, participant, test="anc", value=Decimal(2100), unit="/uL", collected=D)
     second = evaluate_participant(participant.pk, trigger=Trigger.SWEEP, only_if_marked=True)

@@ -15,7 +15,7 @@ from participants.case_import import import_case
 from participants.models import Participant
 from screening import criteria
 from screening.evaluation import evaluate_marked, evaluate_participant
-from screening.models import Evaluation, Trigger
+from screening.models import Evaluation, ScreeningState, Trigger
 from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +56,15 @@ def test_batch_matches_single_evaluation_and_the_engine(coordinator_a, site_a) -
         assert batch.overall == str(expected.overall), name
         assert (batch.trigger, batch.sequence, batch.as_of) == (Trigger.EXPIRY, 1, AS_OF)
         p = Participant.objects.get(pk=participant.pk)
-        assert p.reevaluation_requested_at is None and p.status == batch.overall
-        assert p.evaluated_version == p.data_version == batch.data_version
-        assert p.status_valid_until == batch.valid_until == expected.valid_until
+        assert (
+            p.screening_state.reevaluation_requested_at is None and p.screening_state.status == batch.overall
+        )
+        assert p.screening_state.evaluated_version == p.data_version == batch.data_version
+        assert p.screening_state.status_valid_until == batch.valid_until == expected.valid_until
         # The single path on the same data stores the same thing.
-        Participant.objects.filter(pk=p.pk).update(reevaluation_requested_at=p.evaluated_at)
+        ScreeningState.objects.filter(participant_id=p.pk).update(
+            reevaluation_requested_at=p.screening_state.evaluated_at
+        )
         single = evaluate_participant(p.pk, trigger=Trigger.EXPIRY, as_of=AS_OF, only_if_marked=True)
         assert single is not None and single.sequence == 2
         assert single.case_json == batch.case_json

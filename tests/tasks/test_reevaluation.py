@@ -48,7 +48,7 @@ def test_a_change_marks_and_enqueues_ids_after_commit(
         assert sent == []  # nothing before the commit
     assert len(callbacks) == 1
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.reevaluation_requested_at is not None
+    assert participant.screening_state.reevaluation_requested_at is not None
     assert participant.data_version == 1
     [(name, args, options)] = sent
     assert name == "one"
@@ -98,7 +98,7 @@ def test_broker_refusal_keeps_the_mark_and_lets_the_next_change_retry(
     monkeypatch.setattr(tasks.reevaluate_participant, "apply_async", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         add_lab(coordinator_a, participant_a)
-    assert Participant.objects.get(pk=participant_a.pk).reevaluation_requested_at is not None
+    assert Participant.objects.get(pk=participant_a.pk).screening_state.reevaluation_requested_at is not None
     # The queued claim was released: the next attempt is not swallowed by de-duplication.
     assert reevaluation.claim_enqueue(participant_a.pk) == 0.0
 
@@ -112,8 +112,10 @@ def test_task_is_idempotent(coordinator_a, participant_a, sent, django_capture_o
     evaluation = Evaluation.objects.get(participant=participant_a)
     assert evaluation.trigger == Trigger.DATA_CHANGE
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.reevaluation_requested_at is None
-    assert participant.evaluated_version == participant.data_version == evaluation.data_version
+    assert participant.screening_state.reevaluation_requested_at is None
+    assert (
+        participant.screening_state.evaluated_version == participant.data_version == evaluation.data_version
+    )
     assert tasks.reevaluate_participant(10**9) is None  # unknown participant: nothing, no error
 
 
@@ -151,7 +153,11 @@ def test_sweep_selects_stale_marks_and_expired_results_in_batches(
         ("batch", ([stale[2].pk], Trigger.SWEEP)),
         ("batch", ([expired.pk], Trigger.EXPIRY)),
     ]
-    marked = set(Participant.objects.filter(reevaluation_requested_at=now).values_list("pk", flat=True))
+    marked = set(
+        Participant.objects.filter(screening_state__reevaluation_requested_at=now).values_list(
+            "pk", flat=True
+        )
+    )
     assert marked == {p.pk for p in stale} | {expired.pk}
     # Renewed marks are not stale: the next sweep leaves them to the queued batches.
     assert tasks.sweep(now).batches == 0
@@ -186,8 +192,8 @@ def test_evaluation_clears_only_the_mark_of_the_data_it_saw(coordinator_a, parti
     evaluate_participant(participant_a.pk, trigger=Trigger.DATA_CHANGE, only_if_marked=True)
     add_lab(coordinator_a, participant_a, 900)
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.reevaluation_requested_at is not None
-    assert participant.evaluated_version == participant.data_version - 1
+    assert participant.screening_state.reevaluation_requested_at is not None
+    assert participant.screening_state.evaluated_version == participant.data_version - 1
 
 
 def test_beat_schedule_runs_the_sweep(settings) -> None:

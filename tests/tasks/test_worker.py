@@ -46,7 +46,10 @@ def add_lab(user, participant, value: int) -> None:  # type: ignore[no-untyped-d
 
 def settled(participant_id: int) -> bool:
     p = Participant.objects.get(pk=participant_id)
-    return p.reevaluation_requested_at is None and p.evaluated_version == p.data_version
+    return (
+        p.screening_state.reevaluation_requested_at is None
+        and p.screening_state.evaluated_version == p.data_version
+    )
 
 
 def last_anc(evaluation: Evaluation) -> str:
@@ -99,8 +102,10 @@ def test_a_saved_lab_leads_to_a_stored_evaluation(
     assert evaluation.trigger_detail == "lab result recorded"
     assert last_anc(evaluation) == "800"
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.status == evaluation.overall
-    assert participant.evaluated_version == evaluation.data_version == participant.data_version
+    assert participant.screening_state.status == evaluation.overall
+    assert (
+        participant.screening_state.evaluated_version == evaluation.data_version == participant.data_version
+    )
 
 
 def test_broker_down_at_save_then_the_sweep_evaluates(
@@ -112,7 +117,7 @@ def test_broker_down_at_save_then_the_sweep_evaluates(
         assert time.monotonic() - started < 5
     time.sleep(0.5)
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.reevaluation_requested_at is not None
+    assert participant.screening_state.reevaluation_requested_at is not None
     assert not Evaluation.objects.filter(participant=participant_a).exists()
     later = timezone.now() + timedelta(seconds=settings.REEVALUATION_STALE_SECONDS + 1)
     result = sweep(later)
@@ -209,7 +214,9 @@ def test_burst_of_changes_ends_with_every_last_change_evaluated_a_few_times_at_m
     ids = [p.pk for p in participants]
 
     def all_settled() -> bool:
-        return not Participant.objects.filter(pk__in=ids, reevaluation_requested_at__isnull=False).exists()
+        return not Participant.objects.filter(
+            pk__in=ids, screening_state__reevaluation_requested_at__isnull=False
+        ).exists()
 
     wait_for(all_settled, timeout=60, what="every participant to be evaluated")
     latest = {

@@ -81,7 +81,7 @@ def test_token_import_saves_every_row_and_requests_reevaluation(
     assert str(hb.value_number.normalize()) == "12.5" and hb.entered_by == coordinator_a
     for p in (p1, p2):
         p.refresh_from_db()
-        assert p.reevaluation_requested_at is not None and p.data_version == 2
+        assert p.screening_state.reevaluation_requested_at is not None and p.data_version == 2
     # One task per participant (de-duplicated), triggered by the import.
     assert sorted((args[0], args[2]) for args in sent) == [(p1.pk, Trigger.IMPORT), (p2.pk, Trigger.IMPORT)]
     assert ApiToken.objects.get(user=coordinator_a).last_used_at is not None

@@ -44,26 +44,32 @@ def test_demo_loader_is_idempotent_and_shows_every_status() -> None:
     assert load_demo_data() == {"users": 0, "participants": 0}
     today = timezone.localdate()
     for site in Site.objects.all():
-        statuses = set(Participant.objects.filter(site=site).values_list("status", flat=True))
+        statuses = set(
+            Participant.objects.filter(site=site).values_list("screening_state__status", flat=True)
+        )
         assert {
             ScreeningStatus.ELIGIBLE,
             ScreeningStatus.INELIGIBLE,
             ScreeningStatus.INCOMPLETE,
             ScreeningStatus.PENDING_REVIEW,
         } <= statuses, site.code
-    assert not Participant.objects.filter(reevaluation_requested_at__isnull=False).exists()
+    assert not Participant.objects.filter(screening_state__reevaluation_requested_at__isnull=False).exists()
     assert set(Participant.objects.values_list("evaluations__as_of", flat=True)) == {today}
     # One participant has a history: ANC redrawn after the planned Day 0 was set.
     story = Participant.objects.get(screening_number="S01-0001")
     evaluations = list(story.evaluations.prefetch_related("results").order_by("sequence"))
     assert [e.overall for e in evaluations] == ["INELIGIBLE", "INELIGIBLE", "ELIGIBLE"]
     assert diff_evaluations(evaluations[1], evaluations[2]).summary.startswith("ANC 900 → 1200: inc.heme.anc")
-    assert Participant.objects.filter(status_valid_until__lte=today + timedelta(days=7)).exists()
+    assert Participant.objects.filter(
+        screening_state__status_valid_until__lte=today + timedelta(days=7)
+    ).exists()
 
 
 def test_demo_loader_without_cases_registers_plain_participants(tmp_path: Path) -> None:
     counts = load_demo_data(cases_dir=tmp_path / "absent")
     assert counts["participants"] == 5
-    assert set(Participant.objects.values_list("status", flat=True)) == {ScreeningStatus.INCOMPLETE}
+    assert set(Participant.objects.values_list("screening_state__status", flat=True)) == {
+        ScreeningStatus.INCOMPLETE
+    }
     assert load_demo_data(cases_dir=tmp_path / "absent")["participants"] == 0
     assert Participant.objects.get(screening_number="S01-0001").birth_date == date(1987, 9, 14)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from participants.models import Participant, Role
 from screening.evaluation import evaluate_participant
-from screening.models import Trigger
+from screening.models import ScreeningState, Trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,9 @@ def url(participant: Participant) -> str:
 
 
 def mark(participant: Participant) -> None:
-    Participant.objects.filter(pk=participant.pk).update(reevaluation_requested_at=timezone.now())
+    ScreeningState.objects.filter(participant_id=participant.pk).update(
+        reevaluation_requested_at=timezone.now()
+    )
     participant.refresh_from_db()
 
 

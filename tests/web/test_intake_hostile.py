@@ -16,7 +16,7 @@ from django.utils import timezone
 from participants import services
 from participants.models import Assessment, ClinicalEvent, LabResult, Participant, RecordState
 from screening.evaluation import evaluate_now
-from screening.models import Evaluation
+from screening.models import Evaluation, ScreeningState
 
 from .intake_helpers import RECENT, TODAY, add_url
 
@@ -168,7 +168,9 @@ def test_stored_data_the_engine_refuses_breaks_no_page(client_a, participant_a) 
     assert response.status_code == 200
     assert "0001-01-01 is outside the dates the engine accepts" in response.content.decode()
     assert not LabResult.objects.exists()
-    Participant.objects.filter(pk=participant_a.pk).update(reevaluation_requested_at=timezone.now())
+    ScreeningState.objects.filter(participant_id=participant_a.pk).update(
+        reevaluation_requested_at=timezone.now()
+    )
     assert evaluate_now(participant_a, participant_a.created_by, "a save") is None
     assert not Evaluation.objects.filter(participant=participant_a).exists()
     assert client_a.get(reverse("participants:detail", args=[participant_a.pk])).status_code == 200
