@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from .models import SecurityEventKind
 from .trail import DEFAULT_PARTICIPANT_TYPES, PARTICIPANT_SOURCES
 
 
@@ -60,19 +61,13 @@ class FindParticipantForm(forms.Form):
 class SecurityEventFilterForm(forms.Form):
     """Filters of the security events page; an invalid value is named on the page and ignored."""
 
-    kind = forms.ChoiceField(label="Event", required=False)
+    kind = forms.ChoiceField(label="Event", required=False, choices=[("", "All events"), *SecurityEventKind.choices])
     username = forms.CharField(label="User name", required=False, max_length=150)
     address = forms.GenericIPAddressField(label="Address", required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(
         label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from .models import SecurityEventKind
-
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", "All events"), *SecurityEventKind.choices]  # type: ignore[attr-defined]
 
     def filter(self, events: Any) -> Any:
         if not self.is_valid():
