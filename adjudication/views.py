@@ -169,7 +169,7 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
     if second_factor.has_second_factor(user):  # type: ignore[arg-type]
         return render(request, "adjudication/second_factor.html", {"done": True, "next": next_url})
     device = second_factor.enrolment_device(user)  # type: ignore[arg-type]
-    form = SecondFactorConfirmForm(request.POST or None)
+    form = SecondFactorConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             second_factor.confirm_enrolment(user, form.cleaned_data["code"], request)  # type: ignore[arg-type]
@@ -192,7 +192,7 @@ def second_factor_reset(request: HttpRequest) -> HttpResponse:
     """An administrator removes a signer's lost device, with a reason (a security event)."""
     signers = list(second_factor.signers_for_reset(request.user))  # type: ignore[arg-type]
     choices = [(s.pk, f"{s.get_username()} ({s.display_name()})") for s in signers if s.has_device]  # type: ignore[attr-defined]
-    form = SecondFactorResetForm(request.POST or None, signers=choices)
+    form = SecondFactorResetForm(request.POST if request.method == "POST" else None, signers=choices)
     if request.method == "POST" and form.is_valid():
         try:
             second_factor.reset_second_factor(
