@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Escalation, EscalationDecision, Review, Signature
 
@@ -43,3 +44,9 @@ class SignatureAdmin(ReadOnlyAdmin):
 class EscalationDecisionAdmin(ReadOnlyAdmin):
     list_display = ("escalation", "round", "decision", "date", "evidence_digest")
     list_select_related = ("escalation__participant",)
+
+
+# Signing devices are set up by their signer and reset through the audited reset page
+# (adjudication/second_factor.py), never edited or deleted here.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

@@ -19,7 +19,7 @@ from screening.evaluation import evaluate_participant
 from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, Trigger
 from screening.services import record_adjudication
 
-from . import notifications
+from . import notifications, second_factor
 from .models import (
     SIGNED_ACTIONS,
     Decision,
@@ -52,6 +52,10 @@ class ClaimConflict(AdjudicationError):
 
 class SignatureRefused(AdjudicationError):
     pass
+
+
+class SecondFactorRequired(AdjudicationError):
+    """The signer has no confirmed second factor yet: set-up comes first."""
 
 
 def quorum_for(escalation: Escalation) -> int:
@@ -262,12 +266,16 @@ def _check_shown_evidence(e: Escalation, expected_digest: str | None, verb: str)
         )
 
 
-def verify_password(user: User, password: str, request: HttpRequest | None) -> bool:
-    """Re-authentication for a signature: not a login (it never counts toward the login lockout).
-    Every attempt is announced (`signing_attempted`): the audit trail records it and reports
-    repeated failures (audit/security.py)."""
-    ok = bool(password) and user.check_password(password)
-    signing_attempted.send(sender=Review, user=user, request=request, ok=ok, meaning="")
+def verify_password(user: User, password: str, code: str, request: HttpRequest | None) -> bool:
+    """Re-authentication for a signature: the password plus the current code of the signer's
+    second factor (adjudication/second_factor.py). Not a login: it never counts toward the login
+    lockout. Every attempt is announced (`signing_attempted`, with the factor that failed): the
+    audit trail records it and reports repeated failures (audit/security.py). The code is only
+    tried after a right password, so a wrong password does not use it up."""
+    password_ok = bool(password) and user.check_password(password)
+    ok = password_ok and second_factor.verify_code(user, code)
+    failed = "" if ok else ("code" if password_ok else "password")
+    signing_attempted.send(sender=Review, user=user, request=request, ok=ok, meaning="", failed=failed)
     return ok
 
 
@@ -284,6 +292,7 @@ def sign_review(
     action: str,
     rationale: str,
     password: str,
+    code: str,
     request: HttpRequest | None = None,
     expected_digest: str | None = None,
 ) -> SignOutcome:
@@ -296,9 +305,13 @@ def sign_review(
     rationale = rationale.strip()
     if not rationale:
         raise AdjudicationError("Give the rationale for your decision.")
+    if not second_factor.has_second_factor(user):
+        raise SecondFactorRequired("Set up your second factor before signing. Nothing was signed.")
     # Checked before the transaction: a failed attempt is recorded by the throttle, not rolled back.
-    if not verify_password(user, password, request):
-        raise SignatureRefused("The password is not correct. Nothing was signed.")
+    if not verify_password(user, password, code, request):
+        raise SignatureRefused(
+            "The password or the code is not correct (a code is good once). Nothing was signed."
+        )
     with transaction.atomic(), pghistory.context(user=user.pk, reason=f"review signed: {action}"):
         e = _lock_participant_then_escalation(user, escalation_id)
         _check_shown_evidence(e, expected_digest, "signed")

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from exports import export_format
@@ -19,10 +20,10 @@ from participants.roles import REVIEWER_ROLES, Role
 from participants.selectors import get_participant
 from screening.selectors import latest_evaluation
 
-from . import selectors, services
+from . import second_factor, selectors, services
 from .exports import download_eac_log
 from .filters import QueueFilter
-from .forms import InformationRequestForm, SignForm
+from .forms import InformationRequestForm, SecondFactorConfirmForm, SecondFactorResetForm, SignForm
 from .models import ReviewAction, claim_hours
 from .presentation import evidence_changes, evidence_rows
 
@@ -75,6 +76,7 @@ def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = 
         "meaning_approve": services.signature_meaning(e, ReviewAction.APPROVE),
         "meaning_reject": services.signature_meaning(e, ReviewAction.REJECT),
         "sign_form": sign_form or SignForm(),
+        "has_second_factor": second_factor.has_second_factor(request.user),  # type: ignore[arg-type]
         "info_form": InformationRequestForm(),
         "signed_this_round": any(
             r.reviewer_id == request.user.pk and r.round == e.round and r.action != ReviewAction.REQUEST_INFO
@@ -127,6 +129,9 @@ def _home_list(request: HttpRequest) -> str:
 @require_POST
 def sign(request: HttpRequest, pk: int) -> HttpResponse:
     selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
+    if not second_factor.has_second_factor(request.user):  # type: ignore[arg-type]
+        messages.error(request, "Set up your second factor before signing. Nothing was signed.")
+        return redirect(f"{reverse('adjudication:second_factor')}?next={reverse('adjudication:review', args=[pk])}")
     form = SignForm(request.POST)
     if form.is_valid():
         try:
@@ -136,6 +141,7 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
                 action=form.cleaned_data["action"],
                 rationale=form.cleaned_data["rationale"],
                 password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
                 request=request,
                 expected_digest=form.cleaned_data["evidence_digest"] or None,
             )
@@ -151,6 +157,61 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(_home_list(request))
     context = _review_context(request, pk, sign_form=form)
     return render(request, "adjudication/review.html", context, status=400)
+
+
+@role_required(*REVIEWER_ROLES)
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Set-up on first use: the secret as a QR code and as text, confirmed with a current code."""
+    user = request.user
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if second_factor.has_second_factor(user):  # type: ignore[arg-type]
+        return render(request, "adjudication/second_factor.html", {"done": True, "next": next_url})
+    device = second_factor.enrolment_device(user)  # type: ignore[arg-type]
+    form = SecondFactorConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            second_factor.confirm_enrolment(user, form.cleaned_data["code"], request)  # type: ignore[arg-type]
+        except second_factor.SecondFactorError as exc:
+            form.add_error("code", str(exc))
+        else:
+            messages.success(request, "Your second factor is set up. Sign with your password and a code.")
+            return redirect(next_url or _home_list(request))
+    context = {
+        "form": form,
+        "next": next_url,
+        "qr_svg": second_factor.qr_svg(device),
+        "secret": second_factor.secret_text(device),
+    }
+    return render(request, "adjudication/second_factor.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.ADMIN)
+def second_factor_reset(request: HttpRequest) -> HttpResponse:
+    """An administrator removes a signer's lost device, with a reason (a security event)."""
+    signers = list(second_factor.signers_for_reset(request.user))  # type: ignore[arg-type]
+    choices = [(s.pk, f"{s.get_username()} ({s.display_name()})") for s in signers if s.has_device]  # type: ignore[attr-defined]
+    form = SecondFactorResetForm(request.POST if request.method == "POST" else None, signers=choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            second_factor.reset_second_factor(
+                request.user,  # type: ignore[arg-type]
+                form.cleaned_data["signer"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except second_factor.SecondFactorError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Second factor reset. The signer sets up a new one before signing.")
+            return redirect("adjudication:second_factor_reset")
+    return render(
+        request,
+        "adjudication/second_factor_reset.html",
+        {"form": form, "signers": signers},
+        status=400 if form.errors else 200,
+    )
 
 
 @role_required(*REVIEWER_ROLES)

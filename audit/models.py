@@ -140,6 +140,8 @@ class SecurityEventKind(models.TextChoices):
     SIGNATURE_VERIFIED = "signature_verified", "Signing password accepted"
     SIGNATURE_FAILED = "signature_failed", "Signing password refused"
     SIGNING_FAILURES_REPORTED = "signing_failures_reported", "Repeated signing failures reported"
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Signing second factor set up"
+    SECOND_FACTOR_RESET = "second_factor_reset", "Signing second factor reset"
     EXPORT = "export", "Export"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_USED = "token_used", "API token used"

@@ -67,13 +67,18 @@ def record(
 # --- Signing (21 CFR 11.200, 11.300(d)) --------------------------------------------------------
 
 
-def record_signing_attempt(user: User, ok: bool, request: HttpRequest | None, meaning: str = "") -> None:
+def record_signing_attempt(
+    user: User, ok: bool, request: HttpRequest | None, meaning: str = "", failed: str = ""
+) -> None:
     """An electronic signature's password re-entry, recorded.
 
     This is not a login: a wrong password here never counts toward the login lockout (a reviewer
     mistyping while signing must not lock themself out of the application). Repeated failures
-    within the lockout window are reported to the administrators by e-mail and recorded."""
+    within the lockout window are reported to the administrators by e-mail and recorded. `failed`
+    names the factor refused ("password" or "code" of the second factor)."""
     detail = {"meaning": meaning[:300]} if meaning else {}
+    if failed:
+        detail["failed"] = failed
     if ok:
         record(SecurityEventKind.SIGNATURE_VERIFIED, request=request, user=user, detail=detail)
         return
@@ -95,7 +100,7 @@ def _report_signing_failures(user: User, failures: int, request: HttpRequest | N
     )
     subject = f"Repeated failed signing attempts by {user.get_username()}"
     body = (
-        f"{failures} signing attempts with a wrong password by {user.get_username()} "
+        f"{failures} signing attempts with a wrong password or code by {user.get_username()} "
         f"({user.display_name()}) within {settings.AXES_COOLOFF_TIME}. "
         "See the security events page of the administration."
     )

@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from adjudication.signals import signing_attempted
+from adjudication.signals import second_factor_changed, signing_attempted
 from api.models import ApiToken
 from api.signals import token_created, token_revoked, token_used
 from participants.models import Membership
@@ -100,6 +100,25 @@ def _token_revoked(
 
 @receiver(signing_attempted)
 def _signing_attempted(
-    sender: Any, user: Any, request: HttpRequest | None, ok: bool, meaning: str = "", **kwargs: Any
+    sender: Any,
+    user: Any,
+    request: HttpRequest | None,
+    ok: bool,
+    meaning: str = "",
+    failed: str = "",
+    **kwargs: Any,
 ) -> None:
-    record_signing_attempt(user, ok, request, meaning)
+    record_signing_attempt(user, ok, request, meaning, failed)
+
+
+_SECOND_FACTOR_KINDS = {
+    "enrolled": SecurityEventKind.SECOND_FACTOR_ENROLLED,
+    "reset": SecurityEventKind.SECOND_FACTOR_RESET,
+}
+
+
+@receiver(second_factor_changed)
+def _second_factor_changed(
+    sender: Any, user: Any, request: HttpRequest | None, change: str, detail: dict[str, Any], **kwargs: Any
+) -> None:
+    record(_SECOND_FACTOR_KINDS[change], request=request, user=user, detail=detail)

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "csp",
     "pgtrigger",
     "pghistory",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "participants",
     "screening",
     "adjudication",
@@ -180,6 +182,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 # Wrong signing passwords in this window that are reported to the administrators (21 CFR 11.300(d)).
 SIGNING_FAILURE_REPORT_LIMIT = env.int("SIGNING_FAILURE_REPORT_LIMIT", default=3)
+# The second factor of a signature (django-otp TOTP): the issuer shown in the signer's app.
+OTP_TOTP_ISSUER = "ALLO-329"
 
 # Content-Security-Policy (django-csp): scripts and styles from this site only, no inline code.
 CONTENT_SECURITY_POLICY = {

@@ -4,8 +4,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from participants.models import Membership, Role, Site, User
+from participants.roles import REVIEWER_ROLES
 
 from .factories import MembershipFactory, ParticipantFactory, SiteFactory, UserFactory
 
@@ -26,14 +29,30 @@ def site_b() -> Site:
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
-    def make(role: Role, site: Site | None = None, username: str | None = None) -> User:
+    """A user with one membership. Signers (EAC reviewers, investigators) get a confirmed second
+    factor unless `second_factor=False`; `signing_code` gives its current code."""
+
+    def make(
+        role: Role, site: Site | None = None, username: str | None = None, *, second_factor: bool = True
+    ) -> User:
         user = UserFactory(username=username) if username else UserFactory()
         user.set_password(PASSWORD)
         user.save()
         MembershipFactory(user=user, role=role, site=site)
+        if second_factor and role in REVIEWER_ROLES:
+            TOTPDevice.objects.get_or_create(user=user, defaults={"name": "Signing", "confirmed": True})
         return user
 
     return make
+
+
+def signing_code(user: User) -> str:
+    """What the signer's authenticator app shows now. A code is good once: if this step's code was
+    used, the next step's (within the device's tolerance of one step), as a signer who waits."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.drift += max(0, device.last_t + 1 - totp.t())
+    return f"{totp.token():0{device.digits}d}"
 
 
 @pytest.fixture
@@ -56,7 +75,7 @@ def participant_b(site_b: Site, coordinator_b: User):  # type: ignore[no-untyped
     return ParticipantFactory(site=site_b, created_by=coordinator_b)
 
 
-__all__ = ["Membership", "ARTIFACTS", "PASSWORD"]
+__all__ = ["Membership", "ARTIFACTS", "PASSWORD", "signing_code"]
 
 
 @pytest.fixture(autouse=True)

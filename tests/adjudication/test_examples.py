@@ -13,7 +13,7 @@ from adjudication.models import Escalation, ReviewAction
 from participants.models import Participant
 from screening import criteria
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +41,7 @@ def test_committee_decision_gives_the_engines_result_on_the_file(
                 action=ACTIONS[adjudication["decision"]],
                 rationale="As decided.",
                 password=PASSWORD,
+                code=signing_code(reviewer),
             )
     evaluation = participant.evaluations.latest()
     shifted = shift_case(case, evaluation.as_of)

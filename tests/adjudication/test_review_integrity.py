@@ -16,7 +16,7 @@ from participants.models import Role, Site
 from screening.evaluation import evaluate_participant
 from screening.models import Trigger
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,13 @@ def test_a_signature_on_evidence_replaced_since_the_page_was_opened_is_refused(
         evaluate_participant(participant.pk, trigger=Trigger.DATA_CHANGE)
     e.refresh_from_db()
     assert e.round == 2 and e.evidence_digest != shown
-    sign = {"action": "approve", "rationale": "FSH confirms", "password": PASSWORD, "evidence_digest": shown}
+    sign = {
+        "action": "approve",
+        "rationale": "FSH confirms",
+        "password": PASSWORD,
+        "code": signing_code(investigator_a),
+        "evidence_digest": shown,
+    }
     response = client.post(reverse("adjudication:sign", args=[e.pk]), sign)
     assert response.status_code == 400
     assert "The evidence changed since this page was opened (now round 2)" in response.text
@@ -52,6 +58,7 @@ def test_a_signature_on_evidence_replaced_since_the_page_was_opened_is_refused(
     # The page now carries the new evidence; signing it works.
     assert f'name="evidence_digest" value="{e.evidence_digest}"' in response.text
     sign["evidence_digest"] = e.evidence_digest
+    sign["code"] = signing_code(investigator_a)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("adjudication:sign", args=[e.pk]), sign).status_code == 302
     assert EscalationDecision.objects.get().evidence_digest == e.evidence_digest
@@ -68,7 +75,8 @@ def test_a_decision_does_not_answer_another_items_information_request(
     with django_capture_on_commit_callbacks(execute=True):
         services.request_information(investigator_a, washout.pk, rationale="When was the last dose?")
         services.sign_review(
-            investigator_a, refractory.pk, action="approve", rationale="standard of care", password=PASSWORD
+            investigator_a, refractory.pk, action="approve", rationale="standard of care", password=PASSWORD,
+            code=signing_code(investigator_a),
         )
     washout.refresh_from_db()
     assert washout.state == EscalationState.INFO_REQUESTED, washout.state_note
@@ -92,7 +100,9 @@ def test_a_signer_with_long_names_signs(enter, reviewer_b) -> None:  # type: ign
     reviewer_b.full_name, reviewer_b.first_name, reviewer_b.last_name = "", "A" * 150, "B" * 150
     reviewer_b.save()
     services.claim(reviewer_b, e.pk)
-    services.sign_review(reviewer_b, e.pk, action="approve", rationale="ok", password=PASSWORD)
+    services.sign_review(
+        reviewer_b, e.pk, action="approve", rationale="ok", password=PASSWORD, code=signing_code(reviewer_b)
+    )
     assert Signature.objects.get().signer_name == "A" * 150 + " " + "B" * 150
 
 
@@ -104,7 +114,9 @@ def test_the_review_page_counts_approvals_and_rejections_apart(
     e = Escalation.objects.get(participant=enter("sle-ln-no-biopsy.json"))
     for user, action in ((reviewer_b, "approve"), (reviewer_c, "reject")):
         services.claim(user, e.pk)
-        services.sign_review(user, e.pk, action=action, rationale="x", password=PASSWORD)
+        services.sign_review(
+            user, e.pk, action=action, rationale="x", password=PASSWORD, code=signing_code(user)
+        )
     third = make_user(Role.EAC_REVIEWER, Site.objects.create(code="D04", name="Site D"), "eac.d")
     page = client_for(third).get(reverse("adjudication:review", args=[e.pk])).text
     assert "1 approve, 1 reject</strong>. A decision needs 2 agreeing." in page

@@ -12,7 +12,7 @@ from adjudication import services
 from adjudication.models import Escalation
 from audit.models import EVENT_MODELS
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,9 @@ def test_a_stale_claim_is_taken_over_and_the_trail_names_the_holder(held, review
     assert last.pgh_context["reason"].startswith(f"stale claim taken over from {reviewer_b}")
     # The former holder can no longer sign, and must claim (now fresh for someone else) again.
     with pytest.raises(services.AdjudicationError, match="Claim the item before signing"):
-        services.sign_review(reviewer_b, e.pk, action="approve", rationale="ok", password=PASSWORD)
+        services.sign_review(
+            reviewer_b, e.pk, action="approve", rationale="ok", password=PASSWORD, code=signing_code(reviewer_b)
+        )
     with pytest.raises(services.ClaimConflict):
         services.claim(reviewer_b, e.pk)
 

@@ -15,7 +15,7 @@ from adjudication import services
 from adjudication.models import Escalation, Review, ReviewAction, Signature
 from participants.models import Role
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_wrong_password_in_the_form_signs_nothing_and_is_a_failed_signature_not_
     client.post(reverse("adjudication:claim", args=[escalation.pk]))
     response = client.post(
         reverse("adjudication:sign", args=[escalation.pk]),
-        {"action": "approve", "rationale": "fine", "password": "wrong-password"},
+        {"action": "approve", "rationale": "fine", "password": "wrong-password", "code": signing_code(reviewer_b)},
     )
     assert response.status_code == 400
     assert "Nothing was signed" in response.text
@@ -117,7 +117,7 @@ def test_wrong_password_in_the_form_signs_nothing_and_is_a_failed_signature_not_
     assert failed.user == reviewer_b and failed.role == "eac_reviewer" and failed.address == "127.0.0.1"
     ok = client.post(
         reverse("adjudication:sign", args=[escalation.pk]),
-        {"action": "approve", "rationale": "fine", "password": PASSWORD},
+        {"action": "approve", "rationale": "fine", "password": PASSWORD, "code": signing_code(reviewer_b)},
     )
     assert ok.status_code == 302
     assert Signature.objects.get().signer == reviewer_b
@@ -152,7 +152,12 @@ def test_investigator_signs_off_with_quorum_one(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("adjudication:sign", args=[e.pk]),
-            {"action": "approve", "rationale": "FSH in the menopausal range.", "password": PASSWORD},
+            {
+                "action": "approve",
+                "rationale": "FSH in the menopausal range.",
+                "password": PASSWORD,
+                "code": signing_code(investigator_a),
+            },
         )
     assert response.status_code == 302
     e.refresh_from_db()
@@ -169,6 +174,7 @@ def test_eac_log_export_csv_and_xlsx(client, escalation, reviewer_b, make_user) 
         action=ReviewAction.APPROVE,
         rationale='=HYPERLINK("http://x")',
         password=PASSWORD,
+        code=signing_code(reviewer_b),
     )
     monitor = make_user(Role.MONITOR, None, "monitor.x")
     login(client, monitor)
@@ -201,7 +207,7 @@ def test_a_replayed_signing_post_signs_nothing_more(client, escalation, reviewer
     """The same signing POST sent again (a double click, a resent request) adds no signature."""
     login(client, reviewer_b)
     client.post(reverse("adjudication:claim", args=[escalation.pk]))
-    form = {"action": "approve", "rationale": "fine", "password": PASSWORD}
+    form = {"action": "approve", "rationale": "fine", "password": PASSWORD, "code": signing_code(reviewer_b)}
     assert client.post(reverse("adjudication:sign", args=[escalation.pk]), form).status_code == 302
     replay = client.post(reverse("adjudication:sign", args=[escalation.pk]), form)
     assert replay.status_code == 400

@@ -26,7 +26,7 @@ from participants.models import ScreeningStatus
 from screening.evaluation import case_adjudications, evaluate_participant
 from screening.models import Trigger
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,8 @@ def approve(user, escalation, capture, action=ReviewAction.APPROVE):  # type: ig
     services.claim(user, escalation.pk)
     with capture(execute=True):
         return services.sign_review(
-            user, escalation.pk, action=action, rationale="Exception justified.", password=PASSWORD
+            user, escalation.pk, action=action, rationale="Exception justified.", password=PASSWORD,
+            code=signing_code(user),
         )
 
 
@@ -182,7 +183,8 @@ def test_wrong_password_signs_nothing(enter, reviewer_b) -> None:
     services.claim(reviewer_b, e.pk)
     with pytest.raises(services.SignatureRefused):
         services.sign_review(
-            reviewer_b, e.pk, action=ReviewAction.APPROVE, rationale="ok", password="not-my-password"
+            reviewer_b, e.pk, action=ReviewAction.APPROVE, rationale="ok", password="not-my-password",
+            code=signing_code(reviewer_b),
         )
     assert not Review.objects.exists() and not Signature.objects.exists()
     e.refresh_from_db()

@@ -63,7 +63,7 @@ def adjudicated(
     from adjudication.demo import CASES_DIR, enter_case, load_case_file, shift_case
     from adjudication.models import Escalation, ReviewAction
 
-    from ..conftest import PASSWORD
+    from ..conftest import PASSWORD, signing_code
 
     settings.EAC_QUORUM = 1
     reviewer = make_user(Role.EAC_REVIEWER, site_b, "eac.b")
@@ -80,6 +80,7 @@ def adjudicated(
             action=ReviewAction.APPROVE,
             rationale="Exception justified.",
             password=PASSWORD,
+            code=signing_code(reviewer),
         )
     return {
         "participant": Participant.objects.get(pk=participant.pk),

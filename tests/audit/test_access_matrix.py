@@ -204,6 +204,18 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         Entry(reviewer_action(405, post=False), params=escalation),
         Entry(reviewer_action(302), method="post", params=escalation),
     ),
+    "adjudication:second_factor": (
+        Entry(only(("investigator", "eac_reviewer"))),
+        Entry(
+            only(("investigator", "eac_reviewer")),
+            method="post",
+            note="one's own set-up; the fixture's signers have a device already: the page says so",
+        ),
+    ),
+    "adjudication:second_factor_reset": (
+        Entry(only(("admin",))),
+        Entry(only(("admin",), 400), method="post", note="empty form: 400 with its errors"),
+    ),
     "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
     "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:exports": (Entry(only(("monitor", "admin"))),),

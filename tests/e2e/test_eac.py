@@ -1,16 +1,20 @@
 """The EAC in a real browser: a lupus nephritis participant without a biopsy goes to the committee,
-two reviewers of other sites claim and approve with their password, the site sees it eligible."""
+two reviewers of other sites claim and approve with their password and a one-time code (one sets up
+the second factor on the way), the site sees it eligible."""
 
 from __future__ import annotations
 
+from base64 import b32decode
+
 import pytest
 from django.urls import NoReverseMatch, reverse
+from django_otp.oath import TOTP
 
 from adjudication.demo import CASES_DIR, enter_case, load_case_file, shift_case
 from adjudication.models import Escalation, Signature
 from participants.models import Role
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 from ..factories import SiteFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,12 +41,28 @@ def participant_url(pk: int) -> str:
         return reverse("adjudication:participant_escalations", args=[pk])
 
 
+def set_up_second_factor(page, screenshot) -> None:  # type: ignore[no-untyped-def]
+    """From the review page: open the set-up, read the secret as a person typing it into an
+    authenticator app would, and confirm with the app's code."""
+    page.get_by_test_id("set-up-second-factor").click()
+    page.get_by_test_id("second-factor-qr").locator("svg").wait_for()
+    secret = page.get_by_test_id("second-factor-secret").inner_text().replace(" ", "")
+    screenshot("second-factor-set-up")
+    key = b32decode(secret + "=" * (-len(secret) % 8))
+    page.get_by_label("Code your app shows now").fill(f"{TOTP(key).token():06d}")
+    page.get_by_test_id("confirm-second-factor").click()
+    page.get_by_test_id("sign-form").wait_for()
+
+
 def test_two_reviewers_approve_the_biopsy_exception(
     live_server, page, screenshot, make_user, site_a, coordinator_a
 ) -> None:
     site_b, site_c = SiteFactory(code="B02", name="Site B"), SiteFactory(code="C03", name="Site C")
-    make_user(Role.EAC_REVIEWER, site_b, "eac.b")
-    make_user(Role.EAC_REVIEWER, site_c, "eac.c")
+    reviewers = {
+        "eac.b": make_user(Role.EAC_REVIEWER, site_b, "eac.b"),
+        # Has not set up a second factor: the review page takes them through it first.
+        "eac.c": make_user(Role.EAC_REVIEWER, site_c, "eac.c", second_factor=False),
+    }
     make_user(Role.EAC_REVIEWER, site_a, "eac.a")
     participant = enter_case(
         coordinator_a, site_a, shift_case(load_case_file(CASES_DIR / "sle-ln-no-biopsy.json"))
@@ -78,11 +98,15 @@ def test_two_reviewers_approve_the_biopsy_exception(
         row.get_by_role("button", name="Claim").click()
         page.get_by_test_id("claimed-by-you").wait_for()
         assert "sle.ln_biopsy/no_recent_biopsy" in page.get_by_test_id("evidence").inner_text()
+        if reviewer == "eac.c":
+            set_up_second_factor(page, screenshot)
+            page.get_by_test_id("claimed-by-you").wait_for()
         page.get_by_label("Approve").check()
         page.get_by_label("Rationale").fill(
             "Biopsy contraindicated; the clinical picture supports active lupus nephritis."
         )
         page.get_by_label("Password (electronic signature)").fill(PASSWORD)
+        page.get_by_label("Code from your authenticator app").fill(signing_code(reviewers[reviewer]))
         if n == 0:
             screenshot("eac-review")
         page.get_by_test_id("sign").click()

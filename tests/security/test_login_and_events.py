@@ -20,7 +20,7 @@ from participants.client import client_address
 from participants.models import Membership, Role
 from participants.sessions import SIGNED_IN_AT
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, signing_code
 
 pytestmark = pytest.mark.django_db
 
@@ -241,14 +241,14 @@ def test_repeated_failed_signing_is_reported_to_the_administrators(make_user, si
     admin_user.save()
     signer = make_user(Role.EAC_REVIEWER, site_a, "a.reviewer")
     for _ in range(settings.SIGNING_FAILURE_REPORT_LIMIT):
-        assert verify_password(signer, "wrong-password", None) is False
+        assert verify_password(signer, "wrong-password", "", None) is False
     assert (
         kinds(user=signer).count(SecurityEventKind.SIGNATURE_FAILED) == settings.SIGNING_FAILURE_REPORT_LIMIT
     )
     assert SecurityEventKind.SIGNING_FAILURES_REPORTED in kinds(user=signer)
     recipients = {address for message in mail.outbox for address in message.to}
     assert {"admin@example.org", "it@example.org"} <= recipients
-    assert verify_password(signer, PASSWORD, None) is True
+    assert verify_password(signer, PASSWORD, signing_code(signer), None) is True
     assert kinds(user=signer)[-1] == SecurityEventKind.SIGNATURE_VERIFIED
 
 
