@@ -123,6 +123,8 @@ class ImportBatch(models.Model):
     origin = models.CharField(max_length=10, choices=BatchOrigin.choices)
     status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.STAGING)
     refused = models.TextField(blank=True, help_text="why the whole file was refused")
+    # The file as received, under LAB_IMPORT_DIR, while a worker stages it; empty once staged.
+    kept_file = models.CharField(max_length=255, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
     ignored = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -12,7 +14,7 @@ import pghistory
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from participants.models import LabResult, Participant, Site, User
@@ -32,6 +34,8 @@ from .models import (
     StagedRow,
 )
 from .selectors import import_sites, records_of_results, visible_batches
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -106,8 +110,8 @@ def stage_batch(batch_id: int, path: str) -> ImportBatch:
     run = site_dry_run(site, path, zone=zone, zone_name=zone_name)
     batch.format = run.format or ""
     if run.refused is not None:
-        batch.status, batch.refused = BatchStatus.REFUSED, run.refused
-        batch.save(update_fields=["format", "status", "refused"])
+        batch.status, batch.refused, batch.kept_file = BatchStatus.REFUSED, run.refused, ""
+        batch.save(update_fields=["format", "status", "refused", "kept_file"])
         return batch
     participant_ids = dict(Participant.objects.filter(site=site).values_list("screening_number", "pk"))
     done = 0
@@ -124,7 +128,8 @@ def stage_batch(batch_id: int, path: str) -> ImportBatch:
             chunk = []
     done = _write_rows(batch, chunk, done, participant_ids)
     batch.status, batch.rows_done, batch.ignored = BatchStatus.STAGED, done, dict(run.ignored)
-    batch.save(update_fields=["format", "status", "rows_done", "ignored"])
+    batch.kept_file = ""
+    batch.save(update_fields=["format", "status", "rows_done", "ignored", "kept_file"])
     cache.delete(progress_key(batch.pk))
     return batch
 
@@ -161,6 +166,54 @@ def _write_rows(
     done += len(chunk)
     cache.set(progress_key(batch.pk), done, timeout=3600)
     return done
+
+
+def receive_file(
+    user: User, site: Site, chunks: Iterable[bytes], *, file_name: str, origin: str
+) -> ImportBatch:
+    """Open a batch and keep its file under LAB_IMPORT_DIR. A small file is staged at once; a
+    larger one stays `staging` for `stage_kept`, which a worker runs (labimport.tasks)."""
+    batch = open_batch(user, site, file_name=file_name, origin=origin)
+    directory = Path(settings.LAB_IMPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"batch-{batch.pk}"
+    with path.open("wb") as kept:
+        for chunk in chunks:
+            kept.write(chunk)
+    batch.kept_file = path.name
+    batch.save(update_fields=["kept_file"])
+    if path.stat().st_size <= settings.LAB_IMPORT_INLINE_BYTES:
+        return stage_kept(batch.pk)
+    return batch
+
+
+def stage_kept(batch_id: int) -> ImportBatch:
+    """Stage a batch from its kept file, then let the file go. Idempotent: a staged or refused
+    batch is returned as it is. An unexpected error refuses the batch (nothing of it was stored,
+    so the file can simply be sent again); transient database errors propagate, to be retried."""
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if batch.status != BatchStatus.STAGING or not batch.kept_file:
+        return batch
+    path = Path(settings.LAB_IMPORT_DIR) / batch.kept_file
+    if not path.exists():
+        return _refuse(batch, "the file was lost before it could be staged; send it again")
+    try:
+        batch = stage_batch(batch_id, str(path))
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.exception("lab batch %s could not be staged", batch_id)
+        return _refuse(batch, "the file could not be staged because of an error on our side; send it again")
+    path.unlink(missing_ok=True)
+    return batch
+
+
+def _refuse(batch: ImportBatch, reason: str) -> ImportBatch:
+    ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.STAGING).update(
+        status=BatchStatus.REFUSED, refused=reason
+    )
+    batch.refresh_from_db()
+    return batch
 
 
 def stage_file(user: User, site: Site, path: str, *, file_name: str, origin: str) -> ImportBatch:

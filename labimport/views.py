@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -18,6 +16,7 @@ from . import selectors, services
 from .forms import ReviewForm, UploadForm
 from .models import BatchOrigin, BatchStatus, Review
 from .presentation import previews
+from .tasks import stage_later
 
 
 @role_required(Role.COORDINATOR)
@@ -37,19 +36,16 @@ def upload(request: HttpRequest) -> HttpResponse:
         recent = selectors.visible_batches(user).order_by("-id")[:50]  # type: ignore[arg-type]
         return render(request, "labimport/batches.html", {"form": form, "batches": recent}, status=400)
     sent = form.cleaned_data["file"]
-    with tempfile.NamedTemporaryFile(prefix="lab-", delete=False) as kept:
-        for chunk in sent.chunks():
-            kept.write(chunk)
-    try:
-        batch = services.stage_file(
+    with transaction.atomic():
+        batch = services.receive_file(
             user,  # type: ignore[arg-type]
             form.cleaned_data["site"],
-            kept.name,
+            sent.chunks(),
             file_name=sent.name or "upload",
             origin=BatchOrigin.UPLOAD,
         )
-    finally:
-        os.unlink(kept.name)
+        if batch.status == BatchStatus.STAGING:
+            stage_later(batch.pk)
     if batch.status == BatchStatus.REFUSED:
         messages.error(request, f"The file was refused: {batch.refused}")
     return redirect("labimport:batch", pk=batch.pk)

@@ -14,9 +14,19 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from audit.models import EVENT_MODELS
+from labimport import services
 from labimport.models import BatchOrigin, BatchStatus, ImportBatch, ImportedRow, Review, StagedRow
 from labimport.selectors import get_batch
-from labimport.services import accept_rows, record_hospital_identifier, reject_rows, stage_batch, stage_file
+from labimport.services import (
+    accept_rows,
+    receive_file,
+    record_hospital_identifier,
+    reject_rows,
+    stage_batch,
+    stage_file,
+    stage_kept,
+)
+from labimport.tasks import stage_lab_batch
 from participants.models import LabResult, Participant, RecordState, Site, User
 from participants.services import RecordInvalid
 
@@ -226,3 +236,37 @@ def test_bulk_accept_is_all_or_nothing(tmp_path: Path, known: Participant, coord
         accept_rows(coordinator_a, batch, batch.rows.values_list("pk", flat=True))
     assert not LabResult.objects.exists()
     assert not batch.rows.filter(review=Review.ACCEPTED).exists()
+
+
+def test_the_staging_task_is_idempotent(tmp_path: Path, settings, coordinator_a: User, site_a: Site) -> None:  # type: ignore[no-untyped-def]
+    settings.LAB_IMPORT_DIR = tmp_path / "kept"
+    settings.LAB_IMPORT_INLINE_BYTES = 0
+    content = (LABS / "observations.ndjson").read_bytes()
+    batch = receive_file(
+        coordinator_a, site_a, [content], file_name="observations.ndjson", origin=BatchOrigin.API
+    )
+    assert batch.status == BatchStatus.STAGING and (settings.LAB_IMPORT_DIR / batch.kept_file).exists()
+    assert stage_lab_batch(batch.pk) == BatchStatus.STAGED
+    assert stage_lab_batch(batch.pk) == BatchStatus.STAGED
+    batch.refresh_from_db()
+    assert batch.rows.count() == batch.rows_done > 0
+    assert not any((settings.LAB_IMPORT_DIR).iterdir())
+
+
+def test_an_unexpected_error_refuses_the_batch_and_keeps_nothing(
+    tmp_path: Path, settings, monkeypatch, coordinator_a: User, site_a: Site
+) -> None:  # type: ignore[no-untyped-def]
+    settings.LAB_IMPORT_DIR = tmp_path / "kept"
+    settings.LAB_IMPORT_INLINE_BYTES = 0
+    content = (LABS / "observations.ndjson").read_bytes()
+    batch = receive_file(
+        coordinator_a, site_a, [content], file_name="observations.ndjson", origin=BatchOrigin.API
+    )
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_write_rows", broken)
+    batch = stage_kept(batch.pk)
+    assert batch.status == BatchStatus.REFUSED and "send it again" in batch.refused
+    assert not ImportedRow.objects.exists() and not batch.rows.exists()
