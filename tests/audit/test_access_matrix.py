@@ -210,6 +210,14 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         Entry(lab_coordinator(405, 405), params=batch, note="POST only"),
         Entry(lab_coordinator(302), method="post", params=batch, note="nothing chosen: back to the page"),
     ),
+    "api:fhir": (
+        Entry(everyone(405), note="POST only"),
+        Entry(
+            {**only(("coordinator",), 422), "anonymous": 401},
+            method="post",
+            note="a coordinator's empty body is refused as a file (422); other roles get 403",
+        ),
+    ),
     "adjudication:queue": (Entry(only(("eac_reviewer",))),),
     "adjudication:signoffs": (Entry(only(("investigator",))),),
     # The escalations of the fixture go to the EAC: a reviewer acts on the other site's only; an
