@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from participants.access import role_required
+from participants.changes import announce_saved
+from participants.models import Participant
 from participants.roles import Role
 
 from . import selectors, services
@@ -95,5 +97,10 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
         return redirect("labimport:batch", pk=found.pk)
+    if form.cleaned_data["decision"] == "accept":
+        # As after a save in the intake forms: the pages about to be shown want the new result now.
+        changed = {row.record.participant_id for row in done if row.record is not None}
+        for participant in Participant.objects.filter(pk__in=changed):
+            announce_saved(participant, request.user, f"lab results imported from {found.file_name}")  # type: ignore[arg-type]
     messages.success(request, f"{len(done)} row(s) {form.cleaned_data['decision']}ed.")
     return redirect("labimport:batch", pk=found.pk)
