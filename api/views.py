@@ -18,7 +18,7 @@ from labimport.selectors import import_sites
 from labimport.tasks import stage_later
 from participants.roles import Role
 
-from .auth import Unauthenticated, authenticate, csrf_failure, writable_participants
+from .auth import Caller, Unauthenticated, authenticate, csrf_failure, writable_participants
 from .idempotency import MAX_KEY, Answer, once
 from .lab_import import import_labs
 
@@ -35,6 +35,19 @@ def is_json(request: HttpRequest) -> bool:
     return charset is None or charset.strip().lower() == "utf-8"
 
 
+def _caller(request: HttpRequest) -> Caller | JsonResponse:
+    """The token's owner or the session's user; else the answer: 401 (who?) or 403 (CSRF)."""
+    try:
+        caller = authenticate(request)
+    except Unauthenticated as exc:
+        response = error(401, str(exc))
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if not caller.via_token and csrf_failure(request):
+        return error(403, "CSRF check failed.")
+    return caller
+
+
 @csrf_exempt  # a token needs no CSRF token; a session is checked in the view
 @require_POST
 def labs(request: HttpRequest) -> JsonResponse:
@@ -44,14 +57,9 @@ def labs(request: HttpRequest) -> JsonResponse:
     Rows may carry `"confirmed_low": true` (not stored): a count below its implausibility floor
     (vocabulary.IMPLAUSIBLE_BELOW, compared in the canonical unit) is refused with an error on
     `rows/N/value` unless the row says it was checked, as the web form's "checked" box does."""
-    try:
-        caller = authenticate(request)
-    except Unauthenticated as exc:
-        response = error(401, str(exc))
-        response["WWW-Authenticate"] = "Bearer"
-        return response
-    if not caller.via_token and csrf_failure(request):
-        return error(403, "CSRF check failed.")
+    caller = _caller(request)
+    if isinstance(caller, JsonResponse):
+        return caller
     scope = writable_participants(caller)
     if scope is None:
         return error(403, "Your role cannot record lab results.")
@@ -93,14 +101,9 @@ def fhir(request: HttpRequest) -> JsonResponse:
     browser (shared/labs/README.md); nothing is recorded before that review. 201 with the staged
     rows' counts, 202 when a worker stages a large file, 422 when the whole file is refused.
     `site` may be left out by a coordinator of one site."""
-    try:
-        caller = authenticate(request)
-    except Unauthenticated as exc:
-        response = error(401, str(exc))
-        response["WWW-Authenticate"] = "Bearer"
-        return response
-    if not caller.via_token and csrf_failure(request):
-        return error(403, "CSRF check failed.")
+    caller = _caller(request)
+    if isinstance(caller, JsonResponse):
+        return caller
     sites = import_sites(caller.user)
     if not caller.via_token:
         membership = caller.membership

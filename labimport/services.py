@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from participants.models import LabResult, Participant, Site, User
 from participants.selectors import editable_participants
@@ -76,7 +77,10 @@ def staged_so_far(batch: ImportBatch) -> int:
     """Rows decided so far: published while the staging transaction is still open, then stored."""
     if batch.status != BatchStatus.STAGING:
         return batch.rows_done
-    return int(cache.get(progress_key(batch.pk)) or 0)
+    try:
+        return int(cache.get(progress_key(batch.pk)) or 0)
+    except RedisError:
+        return 0
 
 
 def site_zone(site: Site) -> tuple[ZoneInfo, str]:
@@ -130,7 +134,6 @@ def stage_batch(batch_id: int, path: str) -> ImportBatch:
     batch.status, batch.rows_done, batch.ignored = BatchStatus.STAGED, done, dict(run.ignored)
     batch.kept_file = ""
     batch.save(update_fields=["format", "status", "rows_done", "ignored", "kept_file"])
-    cache.delete(progress_key(batch.pk))
     return batch
 
 
@@ -164,7 +167,10 @@ def _write_rows(
         )
     StagedRow.objects.bulk_create(staged)
     done += len(chunk)
-    cache.set(progress_key(batch.pk), done, timeout=3600)
+    try:
+        cache.set(progress_key(batch.pk), done, timeout=3600)
+    except RedisError:  # the count is only shown while waiting: never fail a staging over it
+        log.warning("progress of lab batch %s not published", batch.pk)
     return done
 
 
