@@ -56,6 +56,8 @@ test: $(STAMP) $(ENGINE_STAMP) browser
 
 bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/engine_bench.py
+	$(PY) bench/labimport_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/labstaging_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
 
 clean-data:

@@ -42,3 +42,24 @@ class ApiToken(models.Model):
         row = cls.objects.create(user=user, name=name, token_hash=hash_token(token), hint=token[:12])
         token_created.send(cls, tokens=[row], request=None)
         return row, token
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a POST that carried an `Idempotency-Key`: a resend with the same key and
+    body gets this answer again and stores nothing; the same key with another body is refused."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    body_sha256 = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotent_request_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

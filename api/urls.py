@@ -6,4 +6,5 @@ app_name = "api"
 
 urlpatterns = [
     path("labs/", views.labs, name="labs"),
+    path("fhir/", views.fhir, name="fhir"),
 ]

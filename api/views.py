@@ -6,11 +6,20 @@ import json
 from decimal import Decimal
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .auth import Unauthenticated, authenticate, csrf_failure, writable_participants
+from labimport import services as lab_services
+from labimport.models import BatchOrigin, BatchStatus
+from labimport.selectors import import_sites
+from labimport.tasks import stage_later
+from participants.roles import Role
+
+from .auth import Caller, Unauthenticated, authenticate, csrf_failure, writable_participants
+from .idempotency import MAX_KEY, Answer, once
 from .lab_import import import_labs
 
 
@@ -26,6 +35,19 @@ def is_json(request: HttpRequest) -> bool:
     return charset is None or charset.strip().lower() == "utf-8"
 
 
+def _caller(request: HttpRequest) -> Caller | JsonResponse:
+    """The token's owner or the session's user; else the answer: 401 (who?) or 403 (CSRF)."""
+    try:
+        caller = authenticate(request)
+    except Unauthenticated as exc:
+        response = error(401, str(exc))
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if not caller.via_token and csrf_failure(request):
+        return error(403, "CSRF check failed.")
+    return caller
+
+
 @csrf_exempt  # a token needs no CSRF token; a session is checked in the view
 @require_POST
 def labs(request: HttpRequest) -> JsonResponse:
@@ -35,14 +57,9 @@ def labs(request: HttpRequest) -> JsonResponse:
     Rows may carry `"confirmed_low": true` (not stored): a count below its implausibility floor
     (vocabulary.IMPLAUSIBLE_BELOW, compared in the canonical unit) is refused with an error on
     `rows/N/value` unless the row says it was checked, as the web form's "checked" box does."""
-    try:
-        caller = authenticate(request)
-    except Unauthenticated as exc:
-        response = error(401, str(exc))
-        response["WWW-Authenticate"] = "Bearer"
-        return response
-    if not caller.via_token and csrf_failure(request):
-        return error(403, "CSRF check failed.")
+    caller = _caller(request)
+    if isinstance(caller, JsonResponse):
+        return caller
     scope = writable_participants(caller)
     if scope is None:
         return error(403, "Your role cannot record lab results.")
@@ -58,8 +75,56 @@ def labs(request: HttpRequest) -> JsonResponse:
         return error(400, "The body must be JSON.")
     if not isinstance(payload, dict):
         return error(400, "The body must be a JSON object with a list of rows.")
-    result = import_labs(caller.user, scope, payload.get("rows"))
-    if result.errors:
-        status = 404 if result.not_found else 400
-        return error(status, "Nothing was saved.", errors=result.errors)
-    return JsonResponse({"saved": result.saved, "participants": result.participants}, status=201)
+
+    def work() -> Answer:
+        result = import_labs(caller.user, scope, payload.get("rows"))
+        if result.errors:
+            return (404 if result.not_found else 400), {"error": "Nothing was saved.", "errors": result.errors}
+        return 201, {"saved": result.saved, "participants": result.participants}
+
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        status, answer = work()
+    elif len(key) > MAX_KEY:
+        return error(400, f"An Idempotency-Key has at most {MAX_KEY} characters.")
+    else:
+        status, answer = once(caller.user, "labs", key, request.body, work)
+    return JsonResponse(answer, status=status)
+
+
+@csrf_exempt  # a token needs no CSRF token; a session is checked in the view
+@require_POST
+def fhir(request: HttpRequest) -> JsonResponse:
+    """POST /api/fhir/[?site=CODE] with a FHIR R4 Bundle, FHIR NDJSON or HL7 v2 messages as the body.
+
+    The file is staged for review by a coordinator of the site, exactly as an upload in the
+    browser (shared/labs/README.md); nothing is recorded before that review. 201 with the staged
+    rows' counts, 202 when a worker stages a large file, 422 when the whole file is refused.
+    `site` may be left out by a coordinator of one site."""
+    caller = _caller(request)
+    if isinstance(caller, JsonResponse):
+        return caller
+    sites = import_sites(caller.user)
+    if not caller.via_token:
+        membership = caller.membership
+        role = membership.role if membership is not None else None
+        sites = sites.filter(pk=membership.site_id) if role == Role.COORDINATOR and membership else sites.none()
+    code = request.GET.get("site")
+    chosen = list(sites.filter(code=code)[:2] if code else sites[:2])
+    if not chosen and not sites.exists():
+        return error(403, "Only a site's coordinators import its lab files.")
+    if len(chosen) != 1:
+        return error(400, "Name the site: ?site=CODE, one of the sites you coordinate.")
+    chunks = iter(lambda: request.read(64 * 1024), b"")
+    name = request.headers.get("Content-Disposition", "").partition("filename=")[2].strip('"; ') or "api"
+    with transaction.atomic():
+        batch = lab_services.receive_file(caller.user, chosen[0], chunks, file_name=name, origin=BatchOrigin.API)
+        if batch.status == BatchStatus.STAGING:
+            stage_later(batch.pk)
+    summary: dict[str, object] = {"batch": batch.pk, "status": batch.status, "format": batch.format or None}
+    if batch.status == BatchStatus.REFUSED:
+        return JsonResponse({"error": f"The file was refused: {batch.refused}", **summary}, status=422)
+    if batch.status == BatchStatus.STAGING:
+        return JsonResponse(summary, status=202)
+    actions = dict(batch.rows.values_list("action").annotate(n=Count("pk")).order_by("action"))
+    return JsonResponse({**summary, "rows": batch.rows_done, "actions": actions}, status=201)

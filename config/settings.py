@@ -231,6 +231,11 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="allo329-screening@localhost")
 
 # Celery: tasks are acknowledged after they ran, so a worker lost mid-task leaves them queued.
+# Lab files too large to stage during the request wait here for a worker (web and worker share it).
+LAB_IMPORT_DIR = Path(env.str("LAB_IMPORT_DIR", default=str(BASE_DIR / ".var" / "lab-import")))
+# Files up to this size are staged during the upload's request; larger ones by a worker.
+LAB_IMPORT_INLINE_BYTES = env.int("LAB_IMPORT_INLINE_BYTES", default=1_000_000)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

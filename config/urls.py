@@ -38,6 +38,7 @@ urlpatterns = [
     path("eac/", include("adjudication.urls")),
     path("screening/", include("screening.urls")),
     path("api/", include("api.urls")),
+    path("labs/", include("labimport.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

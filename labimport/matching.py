@@ -7,9 +7,11 @@ by (system, value), and its earlier imports replayed in arrival order into a `ma
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 
 from participants.models import Participant, Site
 
+from .dryrun import DryRun, dry_run
 from .mapping import Earlier, History, Row
 from .models import HospitalIdentifier, ImportedRow
 from .reading import Identifier, SentValue
@@ -60,6 +62,18 @@ def site_history(site: Site) -> History:
         )
         history.add(source or None, result or None, earlier)
     return history
+
+
+def site_dry_run(site: Site, path: str, *, zone: tzinfo, zone_name: str) -> DryRun:
+    """The dry run of a file for a site, against its identifiers and everything it imported."""
+    return dry_run(
+        path,
+        site=site.code,
+        zone=zone,
+        zone_name=zone_name,
+        participant_of=participant_lookup(site),
+        history=site_history(site),
+    )
 
 
 def imported_row(site: Site, file_name: str, row: Row, participant: Participant | None) -> ImportedRow:

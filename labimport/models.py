@@ -7,10 +7,11 @@ supersede and void). Staging and review of a file's rows come with the upload pa
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from participants.models import Participant, Site
+from participants.models import LabResult, Participant, Site
 
 
 class HospitalIdentifier(models.Model):
@@ -99,3 +100,109 @@ class ImportedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source or '(no source)'}: {self.action}"
+
+
+class BatchOrigin(models.TextChoices):
+    UPLOAD = "upload", "Upload in the browser"
+    API = "api", "POST /api/fhir/"
+    COMMAND = "command", "stage_labs command"
+
+
+class BatchStatus(models.TextChoices):
+    STAGING = "staging", "Staging"
+    STAGED = "staged", "Staged, to review"
+    REFUSED = "refused", "Refused"
+
+
+class ImportBatch(models.Model):
+    """One file (or one API body) imported for a site: who sent it, how, and how far staging got."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lab_batches")
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=40, blank=True)
+    origin = models.CharField(max_length=10, choices=BatchOrigin.choices)
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.STAGING)
+    refused = models.TextField(blank=True, help_text="why the whole file was refused")
+    # The file as received, under LAB_IMPORT_DIR, while a worker stages it; empty once staged.
+    kept_file = models.CharField(max_length=255, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    ignored = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(origin__in=BatchOrigin.values), name="import_batch_origin_valid"),
+            models.CheckConstraint(condition=Q(status__in=BatchStatus.values), name="import_batch_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=BatchStatus.REFUSED) | Q(refused=""), name="import_batch_refused_only_when_refused"
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class Review(models.TextChoices):
+    """A coordinator's decision on a staged row; rows that wait or are skipped have nothing to review."""
+
+    PENDING = "pending", "To review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    NONE = "none", "Nothing to review"
+
+
+REVIEWABLE_ACTIONS = (ImportAction.STAGE, ImportAction.SUPERSEDE, ImportAction.VOID)
+
+
+class StagedRow(models.Model):
+    """One observation of a batch, as the dry run decided it (README § 1), and its review.
+
+    `shown` is the dry run's row object; the columns below repeat what accepting needs. A row that
+    was not skipped has its `ImportedRow` (the site's bookkeeping of sources and versions).
+    """
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="rows")
+    position = models.PositiveIntegerField()
+    shown = models.JSONField(encoder=DjangoJSONEncoder)
+    action = models.CharField(max_length=10)
+    imported = models.OneToOneField(
+        ImportedRow, on_delete=models.PROTECT, null=True, blank=True, related_name="staged"
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="staged_lab_rows"
+    )
+    test = models.CharField(max_length=30, blank=True)
+    value_number = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    value_text = models.CharField(max_length=20, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    uln = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    specimen = models.CharField(max_length=10, blank=True)
+    collected = models.DateField(null=True, blank=True)
+    review = models.CharField(max_length=10, choices=Review.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    record = models.ForeignKey(
+        LabResult, on_delete=models.PROTECT, null=True, blank=True, related_name="imported_from",
+        help_text="the lab record that accepting created (stage, supersede) or voided (void)",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="staged_row_position_once"),
+            models.CheckConstraint(condition=Q(review__in=Review.values), name="staged_row_review_valid"),
+            models.CheckConstraint(
+                condition=Q(review=Review.NONE) | Q(action__in=REVIEWABLE_ACTIONS),
+                name="staged_row_review_only_reviewable",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review=Review.ACCEPTED) | Q(record__isnull=False),
+                name="staged_row_accepted_has_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}#{self.position}: {self.action} ({self.review})"

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from adjudication.models import Escalation
+from labimport.models import BatchOrigin, BatchStatus, ImportBatch
 from participants.models import LabResult, Participant, Role, User
 from screening.models import CriterionResult, Evaluation
 
@@ -127,6 +128,21 @@ def escalation(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": Escalation.objects.get(participant=p).pk}, {}
 
 
+def batch(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A staged lab file of the participant's site."""
+    found, _ = ImportBatch.objects.get_or_create(
+        site=p.site,
+        file_name="matrix.json",
+        defaults={"origin": BatchOrigin.UPLOAD, "status": BatchStatus.STAGED, "created_by": p.created_by},
+    )
+    return {"pk": found.pk}, {}
+
+
+def lab_coordinator(own: Status = 200, other: Status | None = None) -> dict[str, Status]:
+    """Lab files are imported and reviewed by the site's coordinators only (404 elsewhere)."""
+    return {**only(("coordinator",)), "coordinator": (own, 404 if other is None else other)}
+
+
 def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"fmt": "csv"}, {}
 
@@ -181,6 +197,25 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
             {**writer(own=415, anonymous=401), "coordinator": 415, "investigator": 415},
             method="post",
             note="a form-encoded body is refused by a writer's import (415, not JSON); other roles get 403",
+        ),
+    ),
+    "labimport:batches": (Entry(only(("coordinator",))),),
+    "labimport:upload": (
+        Entry(only(("coordinator",), 405), note="POST only"),
+        Entry(only(("coordinator",), 400), method="post", note="empty form: 400 with its errors"),
+    ),
+    "labimport:batch": (Entry(lab_coordinator(), params=batch),),
+    "labimport:progress": (Entry(lab_coordinator(), params=batch, note="polled by htmx"),),
+    "labimport:review": (
+        Entry(lab_coordinator(405, 405), params=batch, note="POST only"),
+        Entry(lab_coordinator(302), method="post", params=batch, note="nothing chosen: back to the page"),
+    ),
+    "api:fhir": (
+        Entry(everyone(405), note="POST only"),
+        Entry(
+            {**only(("coordinator",), 422), "anonymous": 401},
+            method="post",
+            note="a coordinator's empty body is refused as a file (422); other roles get 403",
         ),
     ),
     "adjudication:queue": (Entry(only(("eac_reviewer",))),),

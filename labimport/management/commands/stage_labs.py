@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from labimport.dryrun import DryRun, dry_run, write_json
-from labimport.matching import participant_lookup, site_history
+from labimport.dryrun import DryRun, write_json
+from labimport.matching import site_dry_run
 from participants.models import Site
 
 USAGE = 2
@@ -55,14 +55,7 @@ class Command(BaseCommand):
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             raise CommandError(f"unknown time zone: {zone_name}", returncode=USAGE) from None
-        run = dry_run(
-            path,
-            site=site.code,
-            zone=zone,
-            zone_name=zone_name,
-            participant_of=participant_lookup(site),
-            history=site_history(site),
-        )
+        run = site_dry_run(site, path, zone=zone, zone_name=zone_name)
         if options["format"] == "json":
             read = write_json(run, _Verbatim(self.stdout))
         else:
