@@ -18,6 +18,7 @@ from participants.case_builder import Case, assemble, build_case, current_record
 from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
 from screening.models import Adjudication, CriterionResult, Evaluation, Trigger
+from screening.protocols import version_in_force, versions_in_force
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def evaluate_participant(
     as_of: date | None = None,
     only_if_marked: bool = False,
 ) -> Evaluation | None:
-    """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
+    """Evaluate as of today (or `as_of`) under the version the participant's site uses that day, store the evaluation and its criterion rows, copy the
     status to the participant and clear the mark for the data version it read.
 
     The participant row (only it: not its site) is locked for the whole evaluation, so a change
@@ -66,7 +67,12 @@ def evaluate_participant(
         if only_if_marked and participant.reevaluation_requested_at is None:
             return None
         as_of = as_of or timezone.localdate()
-        case = build_case(participant, as_of, adjudications=case_adjudications(participant))
+        case = build_case(
+            participant,
+            as_of,
+            adjudications=case_adjudications(participant),
+            protocol_version=version_in_force(participant.site_id, as_of),
+        )
         result = run_engine(case)
         last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
         evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
@@ -160,6 +166,7 @@ def evaluate_marked(
         ids = [p.pk for p in participants]
         records = current_records_many(ids)
         adjudications = case_adjudications_many(ids)
+        versions = versions_in_force({p.site_id for p in participants}, as_of)
         last = dict(
             Evaluation.objects.filter(participant__in=participants)
             .values("participant")
@@ -169,7 +176,11 @@ def evaluate_marked(
         done: list[tuple[Participant, Evaluation, criteria.Evaluation]] = []
         for participant in participants:
             case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
+                participant,
+                as_of,
+                **records[participant.pk],
+                adjudications=adjudications[participant.pk],
+                protocol_version=versions[participant.site_id],
             )
             try:
                 result = run_engine(case)

@@ -26,11 +26,11 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from participants.models import Participant
-from screening.models import Trigger
+from screening.models import SiteApproval, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ class SweepResult:
     expired: int
     batches: int
     enqueue_failed: bool = False
+    amended: int = 0
 
 
 # One statement per group selects and marks (renewing the mark's time, so that the next sweep leaves
@@ -142,6 +143,30 @@ def mark_expired(now: datetime) -> list[int]:
     today = timezone.localdate(now)
     day_start = timezone.make_aware(datetime.combine(today, time.min))
     return _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
+
+
+_MARK_SITES = """
+    UPDATE {table} SET reevaluation_requested_at = %(now)s
+    WHERE site_id = ANY(%(sites)s)
+    RETURNING id"""
+
+
+def mark_amended(now: datetime) -> list[int]:
+    """Apply the site approvals whose day has come and that are not applied yet: mark, and return,
+    every participant of their sites (all are still in screening: there is no enrolment yet) and
+    stamp the approvals applied. Runs in the caller's transaction when there is one (activation),
+    else in its own (the sweep); an approval being applied elsewhere is skipped."""
+    today = timezone.localdate(now)
+    with transaction.atomic():
+        due = list(
+            SiteApproval.objects.select_for_update(skip_locked=True)
+            .filter(applied_at__isnull=True, approved_on__lte=today)
+            .values_list("pk", "site_id")
+        )
+        if not due:
+            return []
+        SiteApproval.objects.filter(pk__in=[pk for pk, _ in due]).update(applied_at=now)
+        return _mark(_MARK_SITES, now=now, sites=sorted({site_id for _, site_id in due}))
 
 
 def batches(ids: list[int], size: int) -> Iterator[list[int]]:

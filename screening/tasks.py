@@ -20,6 +20,7 @@ from screening.reevaluation import (
     SweepResult,
     batches,
     claim_enqueue,
+    mark_amended,
     mark_expired,
     mark_stale,
     release_enqueue,
@@ -92,7 +93,12 @@ def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.S
 def sweep_reevaluations() -> dict[str, int]:
     """Celery beat: re-evaluate participants still marked and those whose results have expired."""
     result = sweep()
-    return {"stale": result.stale, "expired": result.expired, "batches": result.batches}
+    return {
+        "stale": result.stale,
+        "expired": result.expired,
+        "amended": result.amended,
+        "batches": result.batches,
+    }
 
 
 # --- Queueing (after commit) and the sweep --------------------------------------------------------
@@ -117,27 +123,50 @@ def enqueue(participant_id: int, reason: str, trigger: Trigger = Trigger.DATA_CH
     return True
 
 
+def enqueue_batches(ids: list[int], trigger: Trigger) -> tuple[int, bool]:
+    """Send `ids` as sweep batches (REEVALUATION_SWEEP_BATCH_SIZE each) evaluated with `trigger`:
+    the number of batches sent, and False if the broker refused one (the marks of the rest remain
+    for a later sweep)."""
+    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    sent = 0
+    for batch in batches(ids, size):
+        try:
+            reevaluate_participants.apply_async((batch, str(trigger)))
+        except Exception:
+            log.warning("could not enqueue; the marks remain for a later sweep", exc_info=True)
+            return sent, False
+        sent += 1
+    return sent, True
+
+
 def sweep(now: datetime | None = None) -> SweepResult:
     """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
 
     - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
     - expired results: unmarked, status_valid_until before today, not evaluated today (an
-      evaluation today already saw today's date).
+      evaluation today already saw today's date);
+    - protocol amendments: every participant of a site whose approval of a version takes effect
+      today (or took effect and was not applied yet).
 
-    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
+    One statement per group selects and marks; then one message per REEVALUATION_SWEEP_BATCH_SIZE
+    IDs."""
     now = now or timezone.now()
     stale = mark_stale(now)
     expired = mark_expired(now)
-    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    amended = mark_amended(now)
     sent = 0
-    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
-        for batch in batches(ids, size):
-            try:
-                reevaluate_participants.apply_async((batch, str(trigger)))
-            except Exception:
-                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
-                return SweepResult(len(stale), len(expired), sent, enqueue_failed=True)
-            sent += 1
-    if stale or expired:
-        log.info("sweep: %s stale marks, %s expired results, %s batches", len(stale), len(expired), sent)
-    return SweepResult(len(stale), len(expired), sent)
+    groups = ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY), (amended, Trigger.PROTOCOL_AMENDMENT))
+    for ids, trigger in groups:
+        sent_now, ok = enqueue_batches(ids, trigger)
+        sent += sent_now
+        if not ok:
+            return SweepResult(len(stale), len(expired), sent, enqueue_failed=True, amended=len(amended))
+    if stale or expired or amended:
+        log.info(
+            "sweep: %s stale marks, %s expired results, %s amended, %s batches",
+            len(stale),
+            len(expired),
+            len(amended),
+            sent,
+        )
+    return SweepResult(len(stale), len(expired), sent, amended=len(amended))
