@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from participants.case_import import import_case
@@ -24,6 +25,7 @@ from screening.evaluation import evaluate_marked, evaluate_participant
 from screening.models import Evaluation, SiteApproval, Trigger
 from screening.protocols import FIRST_VERSION, version_in_force, versions_in_force
 from screening.reevaluation import mark_amended
+from tests.audit.test_exports import read_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +134,29 @@ def test_only_an_administrator_activates_a_released_version_once(
         activate_version(admin, site=site_a, version=AMENDMENT, approved_on=APPROVED)
     with pytest.raises(ValidationError):
         record_release(admin, version="2099-01-01.1", title="unknown", released_on=APPROVED)
+
+
+def test_the_screening_log_and_the_funnel_filter_by_version(
+    admin: User, coordinator_a: User, coordinator_b: User, site_a: Site, site_b: Site, client: Any
+) -> None:
+    a = import_case(coordinator_a, site_a, _case("sle-eligible"))
+    b = import_case(coordinator_b, site_b, _case("sle-eligible"))
+    activate_version(admin, site=site_a, version=AMENDMENT, approved_on=APPROVED)
+    evaluate_participant(a.pk, trigger=Trigger.MANUAL)
+    evaluate_participant(b.pk, trigger=Trigger.MANUAL)
+    client.force_login(admin)
+    url = reverse("audit:screening_log", args=["csv"])
+    log = read_csv(client.get(url, {"protocol": AMENDMENT}))
+    version_column = log[0].index("Protocol version")
+    assert [(r[1], r[version_column]) for r in log[1:]] == [(a.screening_number, AMENDMENT)]
+    response = client.get(url, {"protocol": FIRST_VERSION})
+    assert f"screening-log-protocol-{FIRST_VERSION}-" in response["Content-Disposition"]
+    assert [r[1] for r in read_csv(response)[1:]] == [b.screening_number]
+    assert len(read_csv(client.get(url))) == 3  # no filter: both
+    funnel = read_csv(client.get(reverse("audit:funnel", args=["csv"]), {"protocol": AMENDMENT}))
+    counts = {(r[0], r[1]): int(r[3]) for r in funnel[1:]}
+    assert counts[("Total", "")] == 1
+    assert counts[("Protocol version", AMENDMENT)] == 1
+    assert ("Protocol version", FIRST_VERSION) not in counts
+    page = client.get(reverse("audit:exports"), {"protocol": AMENDMENT}).content.decode()
+    assert f"?protocol={AMENDMENT}" in page
