@@ -49,7 +49,9 @@ def admin(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(tasks.reevaluate_participants, "apply_async", lambda args, **kw: calls.append(tuple(args)))
+    monkeypatch.setattr(
+        tasks.reevaluate_participants, "apply_async", lambda args, **kw: calls.append(tuple(args))
+    )
     return calls
 
 
@@ -57,7 +59,10 @@ def test_the_site_changes_version_on_the_day_of_its_approval(admin: User, site_a
     activate_version(admin, site=site_a, version=AMENDMENT, approved_on=APPROVED)
     assert version_in_force(site_a.pk, APPROVED - timedelta(days=1)) == FIRST_VERSION
     assert version_in_force(site_a.pk, APPROVED) == AMENDMENT
-    assert versions_in_force([site_a.pk, site_b.pk], APPROVED) == {site_a.pk: AMENDMENT, site_b.pk: FIRST_VERSION}
+    assert versions_in_force([site_a.pk, site_b.pk], APPROVED) == {
+        site_a.pk: AMENDMENT,
+        site_b.pk: FIRST_VERSION,
+    }
 
 
 def test_an_evaluation_names_the_version_in_force_on_its_day(
