@@ -6,15 +6,17 @@ delivered again) and idempotent: `only_if_marked` makes a repeated or duplicate 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from participants.models import Participant
+from participants.models import Participant, Site
 from screening.evaluation import evaluate_marked, evaluate_participant
+from screening.impact import impact_report
 from screening.models import Evaluation, Trigger
 from screening.reevaluation import (
     SweepResult,
@@ -170,3 +172,32 @@ def sweep(now: datetime | None = None) -> SweepResult:
             sent,
         )
     return SweepResult(len(stale), len(expired), sent, amended=len(amended))
+
+
+# --- Impact report of a candidate protocol version (screening.impact) ---------------------------
+
+IMPACT_REPORT_SECONDS = 24 * 3600  # how long a computed report stays available to its page
+
+
+def impact_key(report_id: str) -> str:
+    return f"amendment-impact:{report_id}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def impact_report_task(report_id: str, version: str, site_id: int | None, as_of: str) -> None:
+    """Compute an impact report for its page, publishing progress after each chunk. Stores no
+    evaluation; a repeated delivery computes the same report again."""
+    participants = Participant.objects.all()
+    site_code = ""
+    if site_id is not None:
+        participants = participants.filter(site_id=site_id)
+        site_code = Site.objects.get(pk=site_id).code
+
+    def progress(done: int, total: int) -> None:
+        cache.set(impact_key(report_id), {"done": done, "total": total}, IMPACT_REPORT_SECONDS)
+
+    report = impact_report(
+        version, participants, date.fromisoformat(as_of), site_code=site_code, progress=progress
+    )
+    total = report.evaluated + len(report.refused)
+    cache.set(impact_key(report_id), {"done": total, "total": total, "report": report}, IMPACT_REPORT_SECONDS)
