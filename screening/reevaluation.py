@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from participants.models import Participant
@@ -145,28 +145,25 @@ def mark_expired(now: datetime) -> list[int]:
     return _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
 
 
-_MARK_SITES = """
+# Applies the approvals whose day has come in the same statement that marks their sites'
+# participants: a concurrent sweep waits on the approval rows, then finds them applied.
+_MARK_AMENDED = """
+    WITH due AS (
+        UPDATE {approvals} SET applied_at = %(now)s
+        WHERE applied_at IS NULL AND approved_on <= %(today)s
+        RETURNING site_id
+    )
     UPDATE {table} SET reevaluation_requested_at = %(now)s
-    WHERE site_id = ANY(%(sites)s)
+    WHERE site_id IN (SELECT site_id FROM due)
     RETURNING id"""
 
 
 def mark_amended(now: datetime) -> list[int]:
-    """Apply the site approvals whose day has come and that are not applied yet: mark, and return,
-    every participant of their sites (all are still in screening: there is no enrolment yet) and
-    stamp the approvals applied. Runs in the caller's transaction when there is one (activation),
-    else in its own (the sweep); an approval being applied elsewhere is skipped."""
-    today = timezone.localdate(now)
-    with transaction.atomic():
-        due = list(
-            SiteApproval.objects.select_for_update(skip_locked=True)
-            .filter(applied_at__isnull=True, approved_on__lte=today)
-            .values_list("pk", "site_id")
-        )
-        if not due:
-            return []
-        SiteApproval.objects.filter(pk__in=[pk for pk, _ in due]).update(applied_at=now)
-        return _mark(_MARK_SITES, now=now, sites=sorted({site_id for _, site_id in due}))
+    """Apply the site approvals whose day has come and that are not applied yet: stamp them
+    applied, and mark, and return, every participant of their sites (all are still in screening:
+    enrolment does not exist yet). One statement, in the caller's transaction if any."""
+    approvals = connection.ops.quote_name(SiteApproval._meta.db_table)
+    return _mark(_MARK_AMENDED.replace("{approvals}", approvals), now=now, today=timezone.localdate(now))
 
 
 def batches(ids: list[int], size: int) -> Iterator[list[int]]:

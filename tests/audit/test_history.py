@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pghistory
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -19,7 +21,7 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import CriterionResult, Evaluation, ProtocolVersion
+from screening.models import CriterionResult, Evaluation, ProtocolVersion, SiteApproval
 
 from ..factories import ParticipantFactory
 
@@ -186,6 +188,9 @@ def test_access_control_changes_are_tracked_without_secrets(make_user, site_a) -
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET pgh_label = 'forged'", "DELETE FROM {table}"])
 def test_history_tables_refuse_update_and_delete(screened, adjudicated, statement) -> None:
     ProtocolVersion.objects.update(title="touched")
+    SiteApproval.objects.create(
+        site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
+    )
     for entry in TRACKED:
         event_model = EVENT_MODELS[entry.model]
         before = event_model.objects.count()
