@@ -57,6 +57,7 @@ test: $(STAMP) $(ENGINE_STAMP) browser
 bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/engine_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 10000 20000
 
 clean-data:
 	rm -rf .var

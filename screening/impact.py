@@ -20,7 +20,7 @@ from participants.case_builder import assemble, current_records_many
 from participants.models import Participant
 from screening import criteria
 from screening.criteria.catalogue import catalogue
-from screening.evaluation import case_adjudications_many, run_engine
+from screening.evaluation import case_adjudications_many
 from screening.protocols import versions_in_force
 
 CHUNK = 500
@@ -143,6 +143,7 @@ def impact_report(
 
 
 def _evaluate_chunk(report: ImpactReport, ids: list[int], titles: dict[str, str]) -> None:
+    candidate = criteria.get_protocol(report.version)
     people = list(Participant.objects.filter(pk__in=ids).select_related("site").order_by("pk"))
     records = current_records_many(ids)
     adjudications = case_adjudications_many(ids)
@@ -154,8 +155,9 @@ def _evaluate_chunk(report: ImpactReport, ids: list[int], titles: dict[str, str]
             p, report.as_of, **records[p.pk], adjudications=adjudications[p.pk], protocol_version=current
         )
         try:
-            before = run_engine(case)
-            after = run_engine({**case, "protocol_version": report.version})
+            loaded = criteria.load_case(case)  # read once, evaluated under both versions
+            before = criteria.evaluate(loaded)
+            after = criteria.evaluate(loaded, candidate)
         except criteria.CaseError:
             counts.refused += 1
             report.refused.append(p.screening_number)
