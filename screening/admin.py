@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from screening.amendments import activate_version
+from screening.amendments import activate_version, check_activation
 from screening.models import SiteApproval
 
 
@@ -19,6 +19,15 @@ class SiteApprovalForm(ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = SiteApproval
         fields = ("site", "protocol", "approved_on")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("site") and data.get("protocol") and data.get("approved_on"):
+            try:
+                check_activation(data["site"], data["protocol"], data["approved_on"])
+            except ValidationError as exc:
+                self.add_error(None, exc.messages)
+        return data
 
 
 @admin.register(SiteApproval)
@@ -35,14 +44,10 @@ class SiteApprovalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def save_model(self, request: HttpRequest, obj: SiteApproval, form: Any, change: bool) -> None:
-        try:
-            saved = activate_version(
-                request.user,  # type: ignore[arg-type]
-                site=obj.site,
-                version=obj.protocol.version,
-                approved_on=obj.approved_on,
-            )
-        except ValidationError as exc:
-            # The admin has validated the form already; a refusal here is the service's rule.
-            raise ValidationError(exc.messages) from exc
+        saved = activate_version(
+            request.user,  # type: ignore[arg-type]
+            site=obj.site,
+            version=obj.protocol.version,
+            approved_on=obj.approved_on,
+        )
         obj.pk = saved.pk

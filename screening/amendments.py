@@ -37,20 +37,30 @@ def record_release(user: User, *, version: str, title: str, released_on: date) -
     return protocol
 
 
+def check_activation(site: Site, protocol: ProtocolVersion | None, approved_on: date) -> ProtocolVersion:
+    """The rules of an approval (the admin's form checks them too): a released version, not
+    approved before its release, once per site."""
+    if protocol is None:
+        raise ValidationError({"version": "this protocol version has not been released"})
+    if approved_on < protocol.effective_from:
+        raise ValidationError({"approved_on": "an approval cannot precede the version's release"})
+    if SiteApproval.objects.filter(site=site, protocol=protocol).exists():
+        raise ValidationError({"version": f"site {site.code} already has an approval of {protocol.version}"})
+    return protocol
+
+
 def activate_version(user: User, *, site: Site, version: str, approved_on: date) -> SiteApproval:
     """Record the site's ethics approval of a released version. From `approved_on` the site's
     participants are evaluated under it; if that day has come, they are marked now and queued for
     re-evaluation after commit, else the sweep does it on that day."""
     _require_admin(user)
-    protocol = ProtocolVersion.objects.filter(version=version).first()
-    if protocol is None:
-        raise ValidationError({"version": f"protocol version {version!r} has not been released"})
-    if approved_on < protocol.effective_from:
-        raise ValidationError({"approved_on": "an approval cannot precede the version's release"})
     reason = f"protocol {version} approved at site {site.code} on {approved_on.isoformat()}"
     with transaction.atomic(), pghistory.context(user=user.pk, reason=reason):
-        if SiteApproval.objects.filter(site=site, protocol=protocol).exists():
-            raise ValidationError({"version": f"site {site.code} already has an approval of {version}"})
+        # The site row is locked so that two activations for one site are checked one at a time.
+        Site.objects.select_for_update().filter(pk=site.pk).first()
+        protocol = check_activation(
+            site, ProtocolVersion.objects.filter(version=version).first(), approved_on
+        )
         approval = SiteApproval.objects.create(
             site=site, protocol=protocol, approved_on=approved_on, recorded_by=user
         )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from participants.case_import import import_case
 from participants.models import Participant, Role, Site, User
 from screening import tasks
+from screening.amendments import record_release
 from screening.models import SiteApproval
 from tests.audit.test_exports import read_csv
 
@@ -98,3 +99,28 @@ def test_only_administrators_reach_the_amendment_pages(client: Client, coordinat
     assert client.get(reverse("screening:amendments")).status_code == 403
     assert client.post(reverse("screening:start_impact"), {"version": AMENDMENT}).status_code == 403
     assert client.get(reverse("screening:impact", args=["x"])).status_code == 403
+
+
+def test_the_django_admin_records_an_approval_through_the_service(
+    client: Client,
+    admin: User,
+    participant_a: Participant,
+    site_a: Site,
+    run_tasks_here: list[tuple[Any, ...]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    protocol = record_release(admin, version=AMENDMENT, title="Amendment 3", released_on=date(2025, 11, 14))
+    client.force_login(admin)
+    url = reverse("admin:screening_siteapproval_add")
+    data = {"site": site_a.pk, "protocol": protocol.pk, "approved_on": timezone.localdate().isoformat()}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+    approval = SiteApproval.objects.get(site=site_a, protocol=protocol)
+    assert approval.recorded_by == admin and approval.applied_at is not None
+    assert run_tasks_here == [([participant_a.pk], "protocol_amendment")]
+    again = client.post(url, data)
+    assert again.status_code == 200 and "already has an approval" in again.content.decode()
+    early = client.post(url, {**data, "approved_on": "2025-01-01"})
+    assert early.status_code == 200 and "cannot precede" in early.content.decode()
