@@ -73,6 +73,7 @@ def test_administrator_activates_the_amendment_for_one_site(  # type: ignore[no-
     page.context.clear_cookies()
     log_in(page, live_server.url, "coord.s01")
     page.get_by_role("heading", name="Participants at S01").wait_for()
+    assert f"protocol {AMENDMENT} in force" in page.get_by_test_id("protocol-in-force").inner_text()
     page.get_by_role("link", name="S01-0001", exact=True).first.click()
     page.get_by_test_id("overall-status").wait_for()
     assert f"protocol {AMENDMENT}" in page.content()
