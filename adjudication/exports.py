@@ -26,6 +26,7 @@ HEADER = [
     "opened_at",
     "round",
     "evidence_digest",
+    "protocol_version",
     "review_round",
     "review_action",
     "reviewer",
@@ -57,6 +58,8 @@ def rows(escalations: QuerySet[Escalation]) -> Iterator[list[Any]]:
             e.opened_at,
             e.round,
             e.evidence_digest,
+            # The version of the latest evaluation that gave this REVIEW result.
+            e.latest_result.evaluation.protocol_version,
         ]
         reviews = list(e.reviews.all())
         if not reviews:

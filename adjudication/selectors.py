@@ -160,7 +160,7 @@ def eac_log(user: User) -> QuerySet[Escalation]:
     """Every escalation the user may export (admins and monitors), with reviews and decisions."""
     return (
         Escalation.objects.filter(participant__in=visible_participants(user))
-        .select_related("participant__site")
+        .select_related("participant__site", "latest_result__evaluation")
         .prefetch_related(
             Prefetch(
                 "reviews",

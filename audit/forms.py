@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from screening.criteria import PROTOCOL_VERSIONS
+
 from .models import SecurityEventKind
 from .trail import DEFAULT_PARTICIPANT_TYPES, PARTICIPANT_SOURCES
 
@@ -85,3 +87,17 @@ class SecurityEventFilterForm(forms.Form):
         if end:
             events = events.filter(recorded_at__lt=end)
         return events
+
+
+class ProtocolFilterForm(forms.Form):
+    """The screening log and the funnel, for the participants whose latest evaluation ran under one
+    protocol version (blank: all)."""
+
+    protocol = forms.ChoiceField(
+        label="Protocol version",
+        required=False,
+        choices=[("", "All versions"), *((v, v) for v in sorted(PROTOCOL_VERSIONS))],
+    )
+
+    def version(self) -> str:
+        return str(self.cleaned_data["protocol"]) if self.is_valid() else ""

@@ -33,7 +33,14 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import Adjudication, CriterionResult, Evaluation, ProtocolVersion, ScreeningState
+from screening.models import (
+    Adjudication,
+    CriterionResult,
+    Evaluation,
+    ProtocolVersion,
+    ScreeningState,
+    SiteApproval,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ TRACKED: list[Tracked] = [
     Tracked(Site, exclude=("last_screening_sequence",), participant_path=""),
     Tracked(Membership, participant_path=""),
     Tracked(ProtocolVersion, participant_path=""),
+    Tracked(SiteApproval, participant_path=""),
     # Participants and their clinical records. The re-evaluation bookkeeping of a participant is
     # left out: it changes on every save and every evaluation, and the evaluations are tracked.
     Tracked(Participant, exclude=("data_version",), participant_path="id"),

@@ -106,6 +106,16 @@ def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Part
     )
 
 
+def under_protocol(participants: QuerySet[Participant], version: str) -> QuerySet[Participant]:
+    """The participants whose latest evaluation ran under protocol `version` (all when empty)."""
+    if not version:
+        return participants
+    latest = Evaluation.objects.filter(participant=OuterRef("pk")).order_by("-sequence")
+    return participants.annotate(
+        latest_protocol_version=Subquery(latest.values("protocol_version")[:1])
+    ).filter(latest_protocol_version=version)
+
+
 def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any]]:
     for p in screening_log_queryset(participants).iterator(chunk_size=CHUNK_SIZE):
         state = screening_state(p)
@@ -198,6 +208,7 @@ class Funnel:
     total: int
     by_status: list[Bar]
     by_failing_criterion: list[Bar]
+    by_protocol: list[Bar]
 
     def rows(self) -> Iterator[list[Any]]:
         yield ["Total", "", "Participants screened", self.total]
@@ -205,10 +216,13 @@ class Funnel:
             yield ["Overall status", bar.key, bar.label, bar.count]
         for bar in self.by_failing_criterion:
             yield ["Failing criterion", bar.key, bar.label, bar.count]
+        for bar in self.by_protocol:
+            yield ["Protocol version", bar.key, bar.label, bar.count]
 
 
 def funnel(participants: QuerySet[Participant]) -> Funnel:
-    """Participants by overall status, and by each criterion their latest evaluation fails (three queries)."""
+    """Participants by overall status, by each criterion their latest evaluation fails and by the
+    protocol version of that evaluation (four queries)."""
     # A participant without a state row yet (added in bulk) is not evaluated yet.
     status = Coalesce(F("screening_state__status"), Value(ScreeningStatus.NOT_EVALUATED.value))
     counts = dict(participants.order_by().values_list(status).annotate(n=Count("pk")))
@@ -226,7 +240,19 @@ def funnel(participants: QuerySet[Participant]) -> Funnel:
         .order_by("-n", "criterion_id")
     )
     by_criterion = [Bar(cid, CRITERION_TITLES.get(cid, cid), n) for cid, n in failing]
-    return Funnel(total=sum(counts.values()), by_status=by_status, by_failing_criterion=by_criterion)
+    versions = (
+        Evaluation.objects.filter(pk__in=latest)
+        .values_list("protocol_version")
+        .annotate(n=Count("pk"))
+        .order_by("protocol_version")
+    )
+    by_protocol = [Bar(v, f"Latest evaluation under {v}", n) for v, n in versions]
+    return Funnel(
+        total=sum(counts.values()),
+        by_status=by_status,
+        by_failing_criterion=by_criterion,
+        by_protocol=by_protocol,
+    )
 
 
 # --- Chart --------------------------------------------------------------------------------------

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from exports import ExportFormat, download, export_format
 from participants.access import role_required
-from participants.models import Role
+from participants.models import Participant, Role
 from participants.selectors import get_participant, sees_every_participant, visible_participants
 
 from . import reports, trail
-from .forms import AuditExportForm, FindParticipantForm, SecurityEventFilterForm, TrailFilterForm
+from .forms import (
+    AuditExportForm,
+    FindParticipantForm,
+    ProtocolFilterForm,
+    SecurityEventFilterForm,
+    TrailFilterForm,
+)
 from .models import SecurityEvent
 
 TRAIL_READERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR, Role.ADMIN)
@@ -54,9 +61,16 @@ def find_participant(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+def _by_protocol(request: HttpRequest) -> tuple[str, QuerySet[Participant]]:
+    """The version chosen (`?protocol=`, blank: all) and the visible participants it selects."""
+    version = ProtocolFilterForm(request.GET).version()
+    return version, reports.under_protocol(visible_participants(request.user), version)  # type: ignore[arg-type]
+
+
 @role_required(*EXPORTERS)
 def exports_page(request: HttpRequest) -> HttpResponse:
-    funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
+    version, participants = _by_protocol(request)
+    funnel = reports.funnel(participants)
     return render(
         request,
         "audit/exports.html",
@@ -67,6 +81,8 @@ def exports_page(request: HttpRequest) -> HttpResponse:
                 "Participants by failing criterion (latest evaluation)", funnel.by_failing_criterion
             ),
             "audit_form": AuditExportForm(),
+            "protocol_form": ProtocolFilterForm(request.GET),
+            "protocol": version,
             "formats": ExportFormat.ALL,
         },
     )
@@ -75,8 +91,9 @@ def exports_page(request: HttpRequest) -> HttpResponse:
 @role_required(*EXPORTERS)
 def screening_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
-    rows = reports.screening_log_rows(visible_participants(request.user))  # type: ignore[arg-type]
-    return download(fmt, "screening-log", reports.SCREENING_LOG_HEADER, rows, "Screening log")
+    version, participants = _by_protocol(request)
+    rows = reports.screening_log_rows(participants)
+    return download(fmt, _named("screening-log", version), reports.SCREENING_LOG_HEADER, rows, "Screening log")
 
 
 @role_required(*EXPORTERS)
@@ -109,8 +126,15 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @role_required(*EXPORTERS)
 def funnel_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
-    funnel = reports.funnel(visible_participants(request.user))  # type: ignore[arg-type]
-    return download(fmt, "screening-funnel", reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel")
+    version, participants = _by_protocol(request)
+    funnel = reports.funnel(participants)
+    return download(
+        fmt, _named("screening-funnel", version), reports.FUNNEL_HEADER, funnel.rows(), "Screening funnel"
+    )
+
+
+def _named(basename: str, version: str) -> str:
+    return f"{basename}-protocol-{version}" if version else basename
 
 
 SECURITY_EVENTS_PER_PAGE = 100

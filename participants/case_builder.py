@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from participants.extensions import protocol_version_in_force
 from participants.models import (
     Assessment,
     ClinicalEvent,
@@ -78,11 +79,12 @@ def event_entry(e: ClinicalEvent) -> dict[str, Any]:
     return {"kind": e.kind, "date": e.date.isoformat(), **e.details}
 
 
-def header(participant: Participant, as_of: date) -> Case:
+def header(participant: Participant, as_of: date, protocol_version: str | None = None) -> Case:
     case: Case = {
         "case_id": participant.screening_number,
-        # Named explicitly: the app keeps evaluating under 2025-03-31.2 until sites activate versions.
-        "protocol_version": "2025-03-31.2",
+        # Always named: the version the participant's site uses that day (decided by the
+        # evaluation layer), never the engine's latest.
+        "protocol_version": protocol_version or protocol_version_in_force(participant.site_id, as_of),
         "cohort": participant.cohort,
     }
     if participant.lupus_nephritis is not None:
@@ -108,9 +110,11 @@ def assemble(
     events: Iterable[ClinicalEvent],
     reviews: Iterable[HistoryReview],
     adjudications: Iterable[dict[str, Any]] = (),
+    protocol_version: str | None = None,
 ) -> Case:
-    """A case from records already in memory (the live preview adds the unsaved one)."""
-    case = header(participant, as_of)
+    """A case from records already in memory (the live preview adds the unsaved one). Without
+    `protocol_version`, the one the participant's site uses on `as_of` (one query)."""
+    case = header(participant, as_of, protocol_version)
     case["labs"] = [lab_entry(x) for x in sorted(labs, key=lambda x: (x.collected, x.pk or 0))]
     case["facts"] = {a.key: assessment_entry(a) for a in sorted(assessments, key=lambda a: a.key)}
     case["therapies"] = [therapy_entry(t) for t in sorted(therapies, key=lambda t: (t.start, t.pk or 0))]
@@ -127,11 +131,21 @@ def current_records(participant: Participant) -> dict[str, list[Any]]:
 
 
 def build_case(
-    participant: Participant, as_of: date, *, adjudications: Iterable[dict[str, Any]] = ()
+    participant: Participant,
+    as_of: date,
+    *,
+    adjudications: Iterable[dict[str, Any]] = (),
+    protocol_version: str | None = None,
 ) -> Case:
     """The case from the participant's current records; the evaluation layer supplies the
     committee's decisions (`adjudications`), which are not records of the site."""
-    return assemble(participant, as_of, **current_records(participant), adjudications=adjudications)
+    return assemble(
+        participant,
+        as_of,
+        **current_records(participant),
+        adjudications=adjudications,
+        protocol_version=protocol_version,
+    )
 
 
 def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:

@@ -2,11 +2,13 @@
 
 The site dashboard lists participants (this layer) with what their latest evaluation says (the
 evaluation layer, screening). Screening provides that reading here in ScreeningConfig.ready(); the
-dashboard asks for it through `latest_results`."""
+dashboard asks for it through `latest_results`. Likewise the protocol version a site uses on a day
+(screening.protocols), which the case document names: `protocol_version_in_force`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,3 +39,20 @@ def latest_results(participant_ids: Sequence[int]) -> QuerySet[Any]:
     if not _latest_results:
         raise ImproperlyConfigured("no app provides the latest evaluation results (screening)")
     return _latest_results[0](participant_ids)
+
+
+VersionInForce = Callable[[int, date], str]
+
+_version_in_force: list[VersionInForce] = []
+
+
+def provide_protocol_version_in_force(reader: VersionInForce) -> None:
+    """Called once by the evaluation layer: `reader(site_id, day)` gives the protocol version the
+    site uses that day."""
+    _version_in_force[:] = [reader]
+
+
+def protocol_version_in_force(site_id: int, on: date) -> str:
+    if not _version_in_force:
+        raise ImproperlyConfigured("no app decides the protocol version in force (screening)")
+    return _version_in_force[0](site_id, on)

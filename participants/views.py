@@ -5,9 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .access import role_required
+from .extensions import protocol_version_in_force
 from .memberships import choose_membership
 from .models import Cohort, Role, ScreeningStatus
 from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
@@ -52,6 +54,10 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         "filters": dashboard.filters.chosen,
         "ignored_filters": dashboard.filters.ignored,
         "site": membership.site,
+        # The version the site's participants are evaluated under today (a site role's dashboard).
+        "protocol": protocol_version_in_force(membership.site_id, timezone.localdate())
+        if membership.site_id
+        else "",
         "statuses": ScreeningStatus.choices,
         "cohorts": Cohort.choices,
         "read_only": membership.role not in PARTICIPANT_WRITER_ROLES,

@@ -10,9 +10,10 @@ class ScreeningConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from participants.changes import records_changed, records_saved
-        from participants.extensions import provide_latest_results
+        from participants.extensions import provide_latest_results, provide_protocol_version_in_force
         from participants.models import Participant
 
+        from .protocols import version_in_force
         from .selectors import latest_results
         from .services import on_participant_saved, on_records_changed, on_records_saved
 
@@ -23,3 +24,4 @@ class ScreeningConfig(AppConfig):
         records_changed.connect(on_records_changed, dispatch_uid="screening.mark_for_reevaluation")
         records_saved.connect(on_records_saved, dispatch_uid="screening.evaluate_after_save")
         provide_latest_results(latest_results)
+        provide_protocol_version_in_force(version_in_force)

@@ -18,6 +18,7 @@ from participants.case_builder import Case, assemble, build_case, current_record
 from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
 from screening.models import Adjudication, CriterionResult, Evaluation, ScreeningState, Trigger
+from screening.protocols import version_in_force, versions_in_force
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ def evaluate_participant(
     as_of: date | None = None,
     only_if_marked: bool = False,
 ) -> Evaluation | None:
-    """Evaluate as of today (or `as_of`), store the evaluation and its criterion rows, copy the
-    status to the participant's screening state and clear the mark for the data version it read.
+    """Evaluate as of today (or `as_of`) under the version the participant's site uses that day,
+    store the evaluation and its criterion rows, copy the status to the participant's screening state
+    and clear the mark for the data version it read.
 
     The participant row and its state row (not its site) are locked for the whole evaluation, so
     neither a change of the data (its service locks the participant) nor a committee decision (it
@@ -69,7 +71,12 @@ def evaluate_participant(
         if only_if_marked and state.reevaluation_requested_at is None:
             return None
         as_of = as_of or timezone.localdate()
-        case = build_case(participant, as_of, adjudications=case_adjudications(participant))
+        case = build_case(
+            participant,
+            as_of,
+            adjudications=case_adjudications(participant),
+            protocol_version=version_in_force(participant.site_id, as_of),
+        )
         result = run_engine(case)
         last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
         evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
@@ -181,6 +188,7 @@ def evaluate_marked(
         ids = [p.pk for p in participants]
         records = current_records_many(ids)
         adjudications = case_adjudications_many(ids)
+        versions = versions_in_force({p.site_id for p in participants}, as_of)
         last = dict(
             Evaluation.objects.filter(participant__in=participants)
             .values("participant")
@@ -191,7 +199,11 @@ def evaluate_marked(
         for state in states:
             participant = state.participant
             case = assemble(
-                participant, as_of, **records[participant.pk], adjudications=adjudications[participant.pk]
+                participant,
+                as_of,
+                **records[participant.pk],
+                adjudications=adjudications[participant.pk],
+                protocol_version=versions[participant.site_id],
             )
             try:
                 result = run_engine(case)

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from participants.choices import engine_choices
-from participants.models import Participant, ScreeningStatus
+from participants.models import Participant, ScreeningStatus, Site
 from screening.criteria import results as criteria
 
 
@@ -33,6 +33,33 @@ class ProtocolVersion(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+
+class SiteApproval(models.Model):
+    """A site's ethics board approved a protocol version on `approved_on`: from that day the
+    site's participants are evaluated under it (screening.protocols.versions_in_force). Evaluating
+    under a version before its approval would be a protocol deviation, so nothing else decides.
+
+    `applied_at` is when the site's participants were marked for re-evaluation under it (on
+    activation when the date has come, else by the sweep on that day)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="protocol_approvals")
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="site_approvals")
+    approved_on = models.DateField(help_text="The date the site's ethics board approved the version.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site_id", "approved_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "protocol"], name="one_approval_per_site_and_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol_id} at site {self.site_id} from {self.approved_on}"
 
 
 # The engine's enums as Django choices (screening/criteria/results.py is the one source).
@@ -61,6 +88,7 @@ class Trigger(models.TextChoices):
     EXPIRY = "expiry", "A result reached its valid-until date"
     DECISION = "decision", "Review decision"
     MANUAL = "manual", "Requested by a user"
+    PROTOCOL_AMENDMENT = "protocol_amendment", "Protocol amendment"
 
 
 class ScreeningState(models.Model):

@@ -29,7 +29,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from screening.models import ScreeningState, Trigger
+from participants.models import Participant
+from screening.models import ScreeningState, SiteApproval, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class SweepResult:
     expired: int
     batches: int
     enqueue_failed: bool = False
+    amended: int = 0
 
 
 # One statement per group selects and marks (renewing the mark's time, so that the next sweep leaves
@@ -153,6 +155,31 @@ def mark_expired(now: datetime) -> list[int]:
     today = timezone.localdate(now)
     day_start = timezone.make_aware(datetime.combine(today, time.min))
     return _mark(_MARK_EXPIRED, now=now, today=today, day_start=day_start)
+
+
+# Applies the approvals whose day has come in the same statement that marks their sites'
+# participants: a concurrent sweep waits on the approval rows, then finds them applied.
+_MARK_AMENDED = """
+    WITH due AS (
+        UPDATE {approvals} SET applied_at = %(now)s
+        WHERE applied_at IS NULL AND approved_on <= %(today)s
+        RETURNING site_id
+    )
+    UPDATE {table} AS state SET reevaluation_requested_at = %(now)s
+    FROM {participants} AS participant
+    WHERE participant.id = state.participant_id AND participant.site_id IN (SELECT site_id FROM due)
+    RETURNING state.participant_id"""
+
+
+def mark_amended(now: datetime) -> list[int]:
+    """Apply the site approvals whose day has come and that are not applied yet: stamp them
+    applied, and mark, and return, every participant of their sites (all are still in screening:
+    enrolment does not exist yet). One statement, in the caller's transaction if any."""
+    quote = connection.ops.quote_name
+    sql = _MARK_AMENDED.replace("{approvals}", quote(SiteApproval._meta.db_table)).replace(
+        "{participants}", quote(Participant._meta.db_table)
+    )
+    return _mark(sql, now=now, today=timezone.localdate(now))
 
 
 def batches(ids: list[int], size: int) -> Iterator[list[int]]:

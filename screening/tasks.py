@@ -6,20 +6,23 @@ delivered again) and idempotent: `only_if_marked` makes a repeated or duplicate 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from participants.models import Participant
+from participants.models import Participant, Site
 from screening.evaluation import evaluate_marked, evaluate_participant
+from screening.impact import impact_report
 from screening.models import Evaluation, Trigger
 from screening.reevaluation import (
     SweepResult,
     batches,
     claim_enqueue,
+    mark_amended,
     mark_expired,
     mark_stale,
     release_enqueue,
@@ -92,7 +95,12 @@ def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.S
 def sweep_reevaluations() -> dict[str, int]:
     """Celery beat: re-evaluate participants still marked and those whose results have expired."""
     result = sweep()
-    return {"stale": result.stale, "expired": result.expired, "batches": result.batches}
+    return {
+        "stale": result.stale,
+        "expired": result.expired,
+        "amended": result.amended,
+        "batches": result.batches,
+    }
 
 
 # --- Queueing (after commit) and the sweep --------------------------------------------------------
@@ -117,27 +125,79 @@ def enqueue(participant_id: int, reason: str, trigger: Trigger = Trigger.DATA_CH
     return True
 
 
+def enqueue_batches(ids: list[int], trigger: Trigger) -> tuple[int, bool]:
+    """Send `ids` as sweep batches (REEVALUATION_SWEEP_BATCH_SIZE each) evaluated with `trigger`:
+    the number of batches sent, and False if the broker refused one (the marks of the rest remain
+    for a later sweep)."""
+    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    sent = 0
+    for batch in batches(ids, size):
+        try:
+            reevaluate_participants.apply_async((batch, str(trigger)))
+        except Exception:
+            log.warning("could not enqueue; the marks remain for a later sweep", exc_info=True)
+            return sent, False
+        sent += 1
+    return sent, True
+
+
 def sweep(now: datetime | None = None) -> SweepResult:
     """Mark and enqueue, in batches, the participants the fast path missed or time has changed:
 
     - stale marks: marked longer than REEVALUATION_STALE_SECONDS ago (broker down, task lost);
     - expired results: unmarked, status_valid_until before today, not evaluated today (an
-      evaluation today already saw today's date).
+      evaluation today already saw today's date);
+    - protocol amendments: every participant of a site whose approval of a version takes effect
+      today (or took effect and was not applied yet).
 
-    Two statements select and mark; then one message per REEVALUATION_SWEEP_BATCH_SIZE IDs."""
+    One statement per group selects and marks; then one message per REEVALUATION_SWEEP_BATCH_SIZE
+    IDs."""
     now = now or timezone.now()
     stale = mark_stale(now)
     expired = mark_expired(now)
-    size = max(1, settings.REEVALUATION_SWEEP_BATCH_SIZE)
+    amended = mark_amended(now)
     sent = 0
-    for ids, trigger in ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY)):
-        for batch in batches(ids, size):
-            try:
-                reevaluate_participants.apply_async((batch, str(trigger)))
-            except Exception:
-                log.warning("sweep could not enqueue; the marks remain for a later sweep", exc_info=True)
-                return SweepResult(len(stale), len(expired), sent, enqueue_failed=True)
-            sent += 1
-    if stale or expired:
-        log.info("sweep: %s stale marks, %s expired results, %s batches", len(stale), len(expired), sent)
-    return SweepResult(len(stale), len(expired), sent)
+    groups = ((stale, Trigger.SWEEP), (expired, Trigger.EXPIRY), (amended, Trigger.PROTOCOL_AMENDMENT))
+    for ids, trigger in groups:
+        sent_now, ok = enqueue_batches(ids, trigger)
+        sent += sent_now
+        if not ok:
+            return SweepResult(len(stale), len(expired), sent, enqueue_failed=True, amended=len(amended))
+    if stale or expired or amended:
+        log.info(
+            "sweep: %s stale marks, %s expired results, %s amended, %s batches",
+            len(stale),
+            len(expired),
+            len(amended),
+            sent,
+        )
+    return SweepResult(len(stale), len(expired), sent, amended=len(amended))
+
+
+# --- Impact report of a candidate protocol version (screening.impact) ---------------------------
+
+IMPACT_REPORT_SECONDS = 24 * 3600  # how long a computed report stays available to its page
+
+
+def impact_key(report_id: str) -> str:
+    return f"amendment-impact:{report_id}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def impact_report_task(report_id: str, version: str, site_id: int | None, as_of: str) -> None:
+    """Compute an impact report for its page, publishing progress after each chunk. Stores no
+    evaluation; a repeated delivery computes the same report again."""
+    participants = Participant.objects.all()
+    site_code = ""
+    if site_id is not None:
+        participants = participants.filter(site_id=site_id)
+        site_code = Site.objects.get(pk=site_id).code
+
+    def progress(done: int, total: int) -> None:
+        cache.set(impact_key(report_id), {"done": done, "total": total}, IMPACT_REPORT_SECONDS)
+
+    report = impact_report(
+        version, participants, date.fromisoformat(as_of), site_code=site_code, progress=progress
+    )
+    total = report.evaluated + len(report.refused)
+    cache.set(impact_key(report_id), {"done": total, "total": total, "report": report}, IMPACT_REPORT_SECONDS)

@@ -188,6 +188,7 @@ def test_eac_log_export_csv_and_xlsx(client, escalation, reviewer_b, make_user) 
     assert row["signature_name"] == reviewer_b.display_name()
     assert row["signature_meaning"].startswith("I approve an exception")
     assert row["signed_evidence_digest"] == escalation.evidence_digest
+    assert row["protocol_version"] == escalation.latest_result.evaluation.protocol_version != ""
 
     response = client.get(reverse("adjudication:export_log", args=["xlsx"]))
     assert response.status_code == 200

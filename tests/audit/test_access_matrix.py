@@ -186,6 +186,23 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         Entry(everyone(405), params=kind, note="POST only"),
         Entry(writer(), method="post", params=kind),
     ),
+    "screening:amendments": (Entry(only(("admin",))),),
+    "screening:release": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),
+    "screening:activate": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),
+    "screening:start_impact": (
+        Entry(everyone(405), note="POST only"),
+        Entry(only(("admin",)), method="post"),
+    ),
+    "screening:impact": (
+        Entry(only(("admin",), 404), params=lambda p: ({"report_id": "none"}, {}), note="no such report"),
+    ),
+    "screening:impact_download": (
+        Entry(
+            only(("admin",), 404),
+            params=lambda p: ({"report_id": "none", "part": "participants", "fmt": "csv"}, {}),
+            note="no such report",
+        ),
+    ),
     "screening:evaluation_status": (
         Entry(
             site_reader(reviewer=404), params=pk, note="polled by htmx; reviewers reach no participant here"

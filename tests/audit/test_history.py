@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pghistory
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -20,7 +22,7 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import CriterionResult, Evaluation, ProtocolVersion, ScreeningState
+from screening.models import CriterionResult, Evaluation, ProtocolVersion, ScreeningState, SiteApproval
 
 from ..factories import ParticipantFactory
 
@@ -199,6 +201,9 @@ def test_history_tables_refuse_update_and_delete(screened, adjudicated, statemen
 
     ProtocolVersion.objects.update(title="touched")
     record_hospital_identifier(screened["user"], screened["participant"], system="urn:oid:1.2.3", value="H-1")
+    SiteApproval.objects.create(
+        site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
+    )
     for entry in TRACKED:
         event_model = EVENT_MODELS[entry.model]
         before = event_model.objects.count()

@@ -193,8 +193,8 @@ def test_dashboard_queries_do_not_grow_with_participants(
 
 
 # session, user, memberships (2), counts, page count + rows + their open criteria,
-# expiring participants + results, session save
-DASHBOARD_QUERIES = 13
+# expiring participants + results, the protocol version in force, session save
+DASHBOARD_QUERIES = 14
 
 
 @pytest.mark.django_db
