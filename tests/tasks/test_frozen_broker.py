@@ -108,4 +108,4 @@ def test_saves_return_within_two_seconds_while_the_broker_is_frozen(
     # Every save committed, and the participant stays marked for the sweep.
     assert LabResult.objects.filter(participant=participant_a).count() == SAVES
     participant = Participant.objects.get(pk=participant_a.pk)
-    assert participant.reevaluation_requested_at is not None
+    assert participant.screening_state.reevaluation_requested_at is not None
