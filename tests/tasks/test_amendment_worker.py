@@ -41,3 +41,6 @@ def test_activation_ends_with_every_participant_of_the_site_evaluated_under_the_
         (Trigger.PROTOCOL_AMENDMENT, AMENDMENT)
     }
     assert not Evaluation.objects.filter(participant__in=at_b).exists()
+    # The worker finishes what it is doing (the escalation sync after each stored chunk) and stops
+    # before the test database is emptied, so that the emptying never waits on its transactions.
+    celery_worker_process.stop()
