@@ -46,13 +46,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy screening/criteria
 
+# Two test processes (pytest-xdist), each with its own test database and Redis database
+# (config/pytest_env.py); a module's tests stay in one process (--dist loadscope).
+PYTEST_WORKERS ?= 2
+
 # The engine's tests run twice: on the Python source, then (with everything else) compiled.
 test: $(STAMP) $(ENGINE_STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy screening/criteria
 	$(VENV)/bin/lint-imports
 	ALLO_ENGINE=python $(PY) -m pytest tests/engine -q -p no:cacheprovider
-	ALLO_ENGINE=compiled $(PY) -m config.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	ALLO_ENGINE=compiled $(PY) -m config.devstack exec -- $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/engine_bench.py
