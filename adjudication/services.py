@@ -17,11 +17,12 @@ from participants import second_factor
 from participants.models import Participant, User
 from screening.criteria.catalogue import CRITERIA
 from screening.evaluation import evaluate_participant
-from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, Trigger
+from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, ScreeningOutcome, Trigger
 from screening.services import record_adjudication
 
 from . import notifications
 from .models import (
+    ACTIVE_STATES,
     SIGNED_ACTIONS,
     Decision,
     Escalation,
@@ -198,6 +199,16 @@ def on_evaluation_stored(sender: object, evaluation: Evaluation, **kwargs: objec
         sync_escalations(evaluation)
     except Exception:  # the evaluation is stored; the next one retries the sync
         log.exception("could not update escalations after evaluation %s", evaluation.pk)
+
+
+def on_outcome_recorded(sender: object, outcome: ScreeningOutcome, **kwargs: object) -> None:
+    """Screening has ended (enrolled, screen failed, withdrawn): nothing is left to judge, so the
+    participant's open items are withdrawn with the outcome as the note."""
+    with transaction.atomic(), pghistory.context(reason=f"screening ended: {outcome.get_kind_display()}"):
+        for e in Escalation.objects.select_for_update().filter(
+            participant_id=outcome.participant_id, state__in=ACTIVE_STATES
+        ):
+            _withdraw(e, f"Screening ended: {outcome.get_kind_display()} on {outcome.on_date.isoformat()}.")
 
 
 # --- Reviewer actions ----------------------------------------------------------------------------
