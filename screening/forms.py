@@ -26,13 +26,19 @@ class EnrollForm(forms.Form):
 
 
 class ScreenFailureForm(forms.Form):
-    category = forms.ChoiceField(label="Reason category", choices=FailureCategory.choices, widget=forms.RadioSelect)
+    category = forms.ChoiceField(
+        label="Reason category", choices=FailureCategory.choices, widget=forms.RadioSelect
+    )
     detail = forms.CharField(
-        label="Describe the reason (required for Other)", required=False, max_length=1000,
+        label="Describe the reason (required for Other)",
+        required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     on_date = forms.DateField(label="Date of screen failure", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -43,15 +49,15 @@ class ScreenFailureForm(forms.Form):
 
 class WithdrawalForm(forms.Form):
     on_date = forms.DateField(label="Date of withdrawal", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RescreenForm(forms.Form):
     """One confirmation box per undated item of the earlier attempt: nothing is copied unticked."""
 
-    confirm = forms.BooleanField(
-        label="I start a new screening attempt for this candidate", required=True
-    )
+    confirm = forms.BooleanField(label="I start a new screening attempt for this candidate", required=True)
 
     def __init__(self, *args: Any, items: list[Assessment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -232,7 +232,11 @@ def enroll(
     if blocks:
         raise OutcomeRefused("Enrollment is blocked: " + " ".join(blocks))
     evaluation = evaluate_participant(
-        participant.pk, trigger=Trigger.ENROLLMENT, detail=f"enrollment on {on_date}", user=user, as_of=on_date
+        participant.pk,
+        trigger=Trigger.ENROLLMENT,
+        detail=f"enrollment on {on_date}",
+        user=user,
+        as_of=on_date,
     )
     if evaluation is None:
         raise OutcomeRefused("This participant's screening has already ended.")
@@ -254,17 +258,29 @@ def enroll(
         raise SignatureRefused(
             "The password or the code is not correct (a code is good once). Nothing was signed."
         )
-    with transaction.atomic(), pghistory.context(user=user.pk, reason="enrolled: eligibility checklist signed"):
-        locked = Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant.pk)
+    with (
+        transaction.atomic(),
+        pghistory.context(user=user.pk, reason="enrolled: eligibility checklist signed"),
+    ):
+        locked = (
+            Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant.pk)
+        )
         state = locked_state(locked)
         latest = locked.evaluations.order_by("-sequence").values_list("pk", flat=True).first()
         if state.outcome != OutcomeStatus.IN_SCREENING:
             raise OutcomeRefused("This participant's screening has already ended.")
         if latest != evaluation.pk or locked.data_version != evaluation.data_version:
-            raise ChecklistChanged("The data changed while signing. Nothing was signed: read the checklist again.")
+            raise ChecklistChanged(
+                "The data changed while signing. Nothing was signed: read the checklist again."
+            )
         signed_at = timezone.now()
         meaning = signature_meaning(checklist)
-        signature = {"name": user.display_name(), "username": user.get_username(), "meaning": meaning, "at": signed_at}
+        signature = {
+            "name": user.display_name(),
+            "username": user.get_username(),
+            "meaning": meaning,
+            "at": signed_at,
+        }
         html = render_to_string(
             "screening/_checklist.html",
             {"checklist": checklist, "signature": signature, "digest": checklist.digest},

@@ -65,7 +65,9 @@ def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, 
             and role in PARTICIPANT_WRITER_ROLES
             and rescreen_refusal(participant) is None
         ),
-        "later_attempt": Participant.objects.filter(previous_attempt=participant).only("pk", "screening_number").first(),
+        "later_attempt": Participant.objects.filter(previous_attempt=participant)
+        .only("pk", "screening_number")
+        .first(),
     }
 
 

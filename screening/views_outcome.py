@@ -50,7 +50,9 @@ def enroll(request: HttpRequest, pk: int) -> HttpResponse:
         return ended
     if not second_factor.has_second_factor(user):
         messages.error(request, "Set up your second factor before signing. Nothing was signed.")
-        return redirect(f"{reverse('adjudication:second_factor')}?next={reverse('screening:enroll', args=[pk])}")
+        return redirect(
+            f"{reverse('adjudication:second_factor')}?next={reverse('screening:enroll', args=[pk])}"
+        )
     today = timezone.localdate()
     form = EnrollForm(request.POST or None)
     status = 200
@@ -70,7 +72,9 @@ def enroll(request: HttpRequest, pk: int) -> HttpResponse:
             except outcomes.OutcomeRefused as exc:
                 form.add_error("password" if isinstance(exc, outcomes.SignatureRefused) else None, str(exc))
             else:
-                messages.success(request, f"{participant.screening_number} is enrolled; the checklist is signed.")
+                messages.success(
+                    request, f"{participant.screening_number} is enrolled; the checklist is signed."
+                )
                 return redirect("participants:detail", pk=pk)
     checklist = outcomes.checklist_on(participant, today)
     blocks = outcomes.enrollment_blocks(participant, today)
@@ -123,7 +127,12 @@ def screen_failure(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "screening/outcome_form.html",
-        {"participant": participant, "form": form, "title": "Record a screen failure", "action": "screen-failure"},
+        {
+            "participant": participant,
+            "form": form,
+            "title": "Record a screen failure",
+            "action": "screen-failure",
+        },
         status=status,
     )
 
@@ -151,7 +160,12 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "screening/outcome_form.html",
-        {"participant": participant, "form": form, "title": "Record a withdrawal before enrollment", "action": "withdraw"},
+        {
+            "participant": participant,
+            "form": form,
+            "title": "Record a withdrawal before enrollment",
+            "action": "withdraw",
+        },
         status=status,
     )
 
@@ -168,7 +182,10 @@ def rescreen(request: HttpRequest, pk: int) -> HttpResponse:
         except outcomes.OutcomeRefused as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{new.screening_number} is the new screening attempt of {participant.screening_number}.")
+            messages.success(
+                request,
+                f"{new.screening_number} is the new screening attempt of {participant.screening_number}.",
+            )
             return redirect("participants:detail", pk=new.pk)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -201,7 +218,11 @@ def checklist(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "screening/checklist.html",
         # Our own template's output, escaped when it was rendered and stored at signing.
-        {"participant": outcome.participant, "outcome": outcome, "stored_html": mark_safe(outcome.checklist_html)},  # noqa: S308
+        {
+            "participant": outcome.participant,
+            "outcome": outcome,
+            "stored_html": mark_safe(outcome.checklist_html),
+        },  # noqa: S308
     )
 
 

@@ -183,7 +183,9 @@ def test_after_enrollment_the_participant_is_not_evaluated_and_a_change_is_flagg
 ) -> None:
     outcome = _enroll(investigator_a, eligible)
     evaluations = Evaluation.objects.filter(participant=eligible).count()
-    record_assessment(coordinator_a, eligible, key="history_pml", value=False, reason="re-confirmed with the patient")
+    record_assessment(
+        coordinator_a, eligible, key="history_pml", value=False, reason="re-confirmed with the patient"
+    )
     assert Participant.objects.get(pk=eligible.pk).data_version > outcome.data_version
     assert ScreeningOutcome.objects.get(pk=outcome.pk).changed_after
     # Still recorded and audited, but not evaluated: the task, the batch and the sweep leave it.
@@ -201,7 +203,9 @@ def test_after_enrollment_the_participant_is_not_evaluated_and_a_change_is_flagg
     assert Evaluation.objects.filter(participant=eligible).count() == evaluations
 
 
-def test_an_outcome_is_final_and_append_only(eligible: Participant, investigator_a: User, coordinator_a: User) -> None:
+def test_an_outcome_is_final_and_append_only(
+    eligible: Participant, investigator_a: User, coordinator_a: User
+) -> None:
     outcome = _enroll(investigator_a, eligible)
     with pytest.raises(outcomes.OutcomeRefused, match="already ended"):
         outcomes.record_withdrawal(coordinator_a, eligible.pk, reason="moved away", on_date=AS_OF)
@@ -224,7 +228,9 @@ def test_an_outcome_withdraws_the_open_escalations(
         opened_at=timezone.now(),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes.record_withdrawal(coordinator_a, failing.pk, reason="consent withdrawn by phone", on_date=AS_OF)
+        outcomes.record_withdrawal(
+            coordinator_a, failing.pk, reason="consent withdrawn by phone", on_date=AS_OF
+        )
     escalation.refresh_from_db()
     assert escalation.state == EscalationState.WITHDRAWN
     assert "Screening ended" in escalation.state_note
@@ -235,7 +241,11 @@ def test_an_outcome_withdraws_the_open_escalations(
 
 def test_criteria_not_met_records_the_failing_criteria(failing: Participant, coordinator_a: User) -> None:
     outcome = outcomes.record_screen_failure(
-        coordinator_a, failing.pk, category=FailureCategory.CRITERIA_NOT_MET, reason="ANC too low", on_date=AS_OF
+        coordinator_a,
+        failing.pk,
+        category=FailureCategory.CRITERIA_NOT_MET,
+        reason="ANC too low",
+        on_date=AS_OF,
     )
     assert outcome.failing_criteria == ["inc.heme.anc"]
     assert outcome.evaluation == Evaluation.objects.filter(participant=failing).latest()
@@ -335,13 +345,19 @@ def test_a_screen_failed_participant_is_re_screened_as_a_linked_attempt(
 def test_the_re_screening_cap_is_a_protocol_setting(
     failing: Participant, coordinator_a: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outcomes.record_screen_failure(coordinator_a, failing.pk, category="lost_to_follow_up", reason="x", on_date=AS_OF)
+    outcomes.record_screen_failure(
+        coordinator_a, failing.pk, category="lost_to_follow_up", reason="x", on_date=AS_OF
+    )
     monkeypatch.setattr(outcomes, "rescreens_allowed", lambda participant, on_date=None: 0)
     with pytest.raises(outcomes.OutcomeRefused, match="allows 0"):
         outcomes.rescreen(coordinator_a, failing.pk)
 
 
-def test_another_site_cannot_re_screen(failing: Participant, coordinator_a: User, coordinator_b: User) -> None:
-    outcomes.record_screen_failure(coordinator_a, failing.pk, category="lost_to_follow_up", reason="x", on_date=AS_OF)
+def test_another_site_cannot_re_screen(
+    failing: Participant, coordinator_a: User, coordinator_b: User
+) -> None:
+    outcomes.record_screen_failure(
+        coordinator_a, failing.pk, category="lost_to_follow_up", reason="x", on_date=AS_OF
+    )
     with pytest.raises(PermissionDenied):
         outcomes.rescreen(coordinator_b, failing.pk)
