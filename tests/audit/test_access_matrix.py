@@ -338,6 +338,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
     "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:exports": (Entry(only(("monitor", "admin"))),),
+    "audit:screening_log_page": (Entry(only(READERS), note="each reader sees the sites they may see"),),
     "audit:participant": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
         Entry(
