@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from adjudication.models import EscalationDecision
 from participants.models import OutcomeStatus, Participant, ScreeningStatus
+from participants.selectors import days_in_screening
 from screening.criteria import CRITERIA
 from screening.models import CriterionResult, Evaluation, FailureCategory, Outcome, ScreeningOutcome
 from screening.selectors import screening_state
@@ -134,12 +135,6 @@ def outcome_of(p: Participant) -> ScreeningOutcome | None:
         return p.screening_outcome  # type: ignore[no-any-return]
     except ScreeningOutcome.DoesNotExist:
         return None
-
-
-def days_in_screening(p: Participant, outcome_on: date | None, today: date) -> int:
-    """From the start of screening (or registration) to the outcome, or to today while in screening."""
-    start = p.screening_start or timezone.localdate(p.created_at)
-    return ((outcome_on or today) - start).days
 
 
 def outcome_columns(p: Participant, today: date) -> list[Any]:
