@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from participants.forms import DateInput
 from participants.models import Assessment
 from screening.models import FailureCategory
 
@@ -35,7 +36,7 @@ class ScreenFailureForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    on_date = forms.DateField(label="Date of screen failure", widget=forms.DateInput(attrs={"type": "date"}))
+    on_date = forms.DateField(label="Date of screen failure", widget=DateInput())
     reason = forms.CharField(
         label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -48,7 +49,7 @@ class ScreenFailureForm(forms.Form):
 
 
 class WithdrawalForm(forms.Form):
-    on_date = forms.DateField(label="Date of withdrawal", widget=forms.DateInput(attrs={"type": "date"}))
+    on_date = forms.DateField(label="Date of withdrawal", widget=DateInput())
     reason = forms.CharField(
         label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
