@@ -111,6 +111,10 @@ class OutcomeStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn before enrollment"
 
 
+# The outcomes that end screening.
+ENDED = (OutcomeStatus.ENROLLED, OutcomeStatus.SCREEN_FAILED, OutcomeStatus.WITHDRAWN)
+
+
 class Participant(models.Model):
     """A screening candidate. Identifying data is kept to what the criteria need."""
 

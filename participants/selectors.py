@@ -21,6 +21,7 @@ from screening.criteria.results import Outcome
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
 from .models import (
+    ENDED,
     Assessment,
     ClinicalRecord,
     HistoryReview,
@@ -180,6 +181,7 @@ def site_dashboard(
     expiring_participants = list(
         scope.select_related(STATE_RELATION)
         .filter(**{STATE + "status_valid_until__lte": horizon})
+        .exclude(**{STATE + "outcome__in": ENDED})  # screening has ended: nothing expires for it
         .order_by(STATE + "status_valid_until", "screening_number")[:50]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}

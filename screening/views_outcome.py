@@ -78,11 +78,6 @@ def enroll(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("participants:detail", pk=pk)
     checklist = outcomes.checklist_on(participant, today)
     blocks = outcomes.enrollment_blocks(participant, today)
-    form.data = form.data.copy() if form.is_bound else form.data
-    form.initial["checklist_digest"] = checklist.digest
-    if form.is_bound:
-        form.data["checklist_digest"] = checklist.digest  # type: ignore[index]
-        form.data["password"] = form.data["code"] = ""  # type: ignore[index]
     return render(
         request,
         "screening/enroll.html",
