@@ -301,6 +301,10 @@ class Funnel:
     by_site: list[SiteOutcomes] = field(default_factory=list)
 
     @property
+    def screen_failures(self) -> int:
+        return sum(b.count for b in self.by_failure_category)
+
+    @property
     def enrolled(self) -> int:
         return next((b.count for b in self.by_outcome if b.key == OutcomeStatus.ENROLLED), 0)
 

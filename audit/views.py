@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -110,6 +112,15 @@ SCREENING_LOG_PAGE_COLUMNS = (
 _PAGE_INDEXES = [reports.SCREENING_LOG_HEADER.index(c) for c in SCREENING_LOG_PAGE_COLUMNS]
 
 
+def _cell(value: object) -> object:
+    """Dates as the rest of the pages write them (YYYY-MM-DD, local HH:MM)."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 @role_required(*TRAIL_READERS)
 def screening_log_page(request: HttpRequest) -> HttpResponse:
     """The screening log of the sites the user may see: the CONSORT-style attrition, outcomes and
@@ -123,7 +134,7 @@ def screening_log_page(request: HttpRequest) -> HttpResponse:
     rows = []
     for p in page.object_list:
         values = reports.screening_log_row(p, today)
-        rows.append((p, [values[i] for i in _PAGE_INDEXES]))
+        rows.append((p, [_cell(values[i]) for i in _PAGE_INDEXES]))
     return render(
         request,
         "audit/screening_log.html",
