@@ -23,6 +23,7 @@ from participants.models import Assessment, LabResult, OutcomeStatus, Participan
 from participants.services import record_assessment, undated_history
 from screening import outcomes
 from screening.evaluation import evaluate_marked, evaluate_participant
+from screening.impact import impact_report
 from screening.models import Evaluation, FailureCategory, ScreeningOutcome, ScreeningState, Trigger
 from screening.reevaluation import mark, mark_expired, mark_stale
 from tests.conftest import PASSWORD, signing_code
@@ -361,3 +362,11 @@ def test_another_site_cannot_re_screen(
     )
     with pytest.raises(PermissionDenied):
         outcomes.rescreen(coordinator_b, failing.pk)
+
+
+def test_an_amendments_impact_report_leaves_out_ended_screenings(
+    eligible: Participant, failing: Participant, coordinator_a: User
+) -> None:
+    assert impact_report("2025-11-14.3", Participant.objects.all(), AS_OF).evaluated == 2
+    outcomes.record_withdrawal(coordinator_a, failing.pk, reason="moved abroad", on_date=AS_OF)
+    assert impact_report("2025-11-14.3", Participant.objects.all(), AS_OF).evaluated == 1
