@@ -47,6 +47,6 @@ class EscalationDecisionAdmin(ReadOnlyAdmin):
 
 
 # Signing devices are set up by their signer and reset through the audited reset page
-# (adjudication/second_factor.py), never edited or deleted here.
+# (participants/second_factor.py), never edited or deleted here.
 if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)

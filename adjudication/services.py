@@ -13,14 +13,16 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from participants import second_factor
 from participants.models import Participant, User
 from screening.criteria.catalogue import CRITERIA
 from screening.evaluation import evaluate_participant
-from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, Trigger
+from screening.models import CriterionResult, Evaluation, Outcome, ReviewBy, ScreeningOutcome, Trigger
 from screening.services import record_adjudication
 
-from . import notifications, second_factor
+from . import notifications
 from .models import (
+    ACTIVE_STATES,
     SIGNED_ACTIONS,
     Decision,
     Escalation,
@@ -31,7 +33,6 @@ from .models import (
     Signature,
 )
 from .selectors import get_escalation
-from .signals import signing_attempted
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,16 @@ def on_evaluation_stored(sender: object, evaluation: Evaluation, **kwargs: objec
         log.exception("could not update escalations after evaluation %s", evaluation.pk)
 
 
+def on_outcome_recorded(sender: object, outcome: ScreeningOutcome, **kwargs: object) -> None:
+    """Screening has ended (enrolled, screen failed, withdrawn): nothing is left to judge, so the
+    participant's open items are withdrawn with the outcome as the note."""
+    with transaction.atomic(), pghistory.context(reason=f"screening ended: {outcome.get_kind_display()}"):
+        for e in Escalation.objects.select_for_update().filter(
+            participant_id=outcome.participant_id, state__in=ACTIVE_STATES
+        ):
+            _withdraw(e, f"Screening ended: {outcome.get_kind_display()} on {outcome.on_date.isoformat()}.")
+
+
 # --- Reviewer actions ----------------------------------------------------------------------------
 
 
@@ -266,17 +277,9 @@ def _check_shown_evidence(e: Escalation, expected_digest: str | None, verb: str)
         )
 
 
-def verify_password(user: User, password: str, code: str, request: HttpRequest | None) -> bool:
-    """Re-authentication for a signature: the password plus the current code of the signer's
-    second factor (adjudication/second_factor.py). Not a login: it never counts toward the login
-    lockout. Every attempt is announced (`signing_attempted`, with the factor that failed): the
-    audit trail records it and reports repeated failures (audit/security.py). The code is only
-    tried after a right password, so a wrong password does not use it up."""
-    password_ok = bool(password) and user.check_password(password)
-    ok = password_ok and second_factor.verify_code(user, code)
-    failed = "" if ok else ("code" if password_ok else "password")
-    signing_attempted.send(sender=Review, user=user, request=request, ok=ok, meaning="", failed=failed)
-    return ok
+# The signature's credentials check lives with the users (participants.second_factor), shared with
+# the investigator's enrollment signature.
+verify_password = second_factor.verify_signature
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from exports import export_format
+from participants import second_factor
 from participants.access import role_required
 from participants.roles import REVIEWER_ROLES, Role
 from participants.selectors import get_participant
 from screening.selectors import latest_evaluation
 
-from . import second_factor, selectors, services
+from . import selectors, services
 from .exports import download_eac_log
 from .filters import QueueFilter
 from .forms import InformationRequestForm, SecondFactorConfirmForm, SecondFactorResetForm, SignForm

@@ -38,6 +38,7 @@ from screening.models import (
     CriterionResult,
     Evaluation,
     ProtocolVersion,
+    ScreeningOutcome,
     ScreeningState,
     SiteApproval,
 )
@@ -74,6 +75,8 @@ TRACKED: list[Tracked] = [
     Tracked(Adjudication),
     # The status copied from the latest evaluation (its bookkeeping left out, as above).
     Tracked(ScreeningState, exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at")),
+    # How screening ended (enrollment with its signed checklist, screen failure, withdrawal).
+    Tracked(ScreeningOutcome),
     # Adjudication
     Tracked(Escalation),
     Tracked(Review, participant_path="escalation__participant"),

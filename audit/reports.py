@@ -7,21 +7,24 @@ Each takes the participants the user may see (participants.selectors) and reads 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from adjudication.models import EscalationDecision
-from participants.models import Participant, ScreeningStatus
+from participants.models import OutcomeStatus, Participant, ScreeningStatus
+from participants.selectors import days_in_screening
 from screening.criteria import CRITERIA
-from screening.models import CriterionResult, Evaluation, Outcome
+from screening.models import CriterionResult, Evaluation, FailureCategory, Outcome, ScreeningOutcome
 from screening.selectors import screening_state
 
 from . import trail
@@ -51,6 +54,21 @@ SCREENING_LOG_HEADER = [
     "Missing criteria",
     "Review criteria",
     "EAC decisions",
+    "Attempt",
+    "Earlier attempt",
+    "Later attempt",
+    "Outcome",
+    "Outcome date",
+    "Failure category",
+    "Failure detail",
+    "Failing criteria at screen failure",
+    "Reason for change",
+    "Outcome recorded by",
+    "Investigator sign-off",
+    "Signed at",
+    "Checklist digest",
+    "Changed after the outcome",
+    "Days in screening",
 ]
 
 
@@ -91,9 +109,15 @@ def eac_decisions() -> Subquery:
 
 def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Participant]:
     latest = Evaluation.objects.filter(participant=OuterRef("pk")).order_by("-sequence")
+    later = Participant.objects.filter(previous_attempt=OuterRef("pk")).values("screening_number")[:1]
     return (
-        participants.select_related("site", "screening_state")
+        participants.select_related(
+            "site", "screening_state", "previous_attempt", "screening_outcome__recorded_by"
+        )
+        # The signed checklist itself is on its own page (and PDF); the log names its digest.
+        .defer("screening_outcome__checklist_html", "screening_outcome__checklist_json")
         .annotate(
+            later_attempt=Subquery(later),
             latest_evaluation_id=Subquery(latest.values("pk")[:1]),
             latest_sequence=Subquery(latest.values("sequence")[:1]),
             latest_protocol=Subquery(latest.values("protocol_version")[:1]),
@@ -102,8 +126,43 @@ def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Part
             review=_criteria_of_latest(Outcome.REVIEW, with_reviewer=True),
             eac=eac_decisions(),
         )
-        .order_by("site__code", "screening_sequence")
+        .order_by("site__code", "screening_sequence", "attempt")
     )
+
+
+def outcome_of(p: Participant) -> ScreeningOutcome | None:
+    try:
+        return p.screening_outcome  # type: ignore[no-any-return]
+    except ScreeningOutcome.DoesNotExist:
+        return None
+
+
+def outcome_columns(p: Participant, today: date) -> list[Any]:
+    outcome = outcome_of(p)
+    earlier = p.previous_attempt.screening_number if p.previous_attempt_id else ""  # type: ignore[union-attr]
+    links = [p.attempt + 1, earlier, p.later_attempt or ""]  # type: ignore[attr-defined]
+    if outcome is None:
+        return [
+            *links,
+            OutcomeStatus.IN_SCREENING.label,
+            *[""] * 10,
+            days_in_screening(p, None, today),
+        ]
+    return [
+        *links,
+        outcome.get_kind_display(),
+        outcome.on_date,
+        outcome.get_failure_category_display() if outcome.failure_category else "",
+        outcome.failure_detail,
+        "; ".join(outcome.failing_criteria),
+        outcome.reason,
+        outcome.recorded_by.display_name(),
+        outcome.signer_name,
+        outcome.signed_at,
+        outcome.checklist_digest,
+        p.data_version > outcome.data_version,
+        days_in_screening(p, outcome.on_date, today),
+    ]
 
 
 def under_protocol(participants: QuerySet[Participant], version: str) -> QuerySet[Participant]:
@@ -117,29 +176,36 @@ def under_protocol(participants: QuerySet[Participant], version: str) -> QuerySe
 
 
 def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any]]:
+    today = timezone.localdate()
     for p in screening_log_queryset(participants).iterator(chunk_size=CHUNK_SIZE):
-        state = screening_state(p)
-        yield [
-            p.site.code,
-            p.screening_number,
-            p.cohort,
-            "" if p.lupus_nephritis is None else p.lupus_nephritis,
-            p.get_sex_display(),
-            p.created_at,
-            p.screening_start,
-            p.icf_signed,
-            p.planned_enrollment,
-            p.planned_day0,
-            state.get_status_display(),
-            state.status_valid_until,
-            state.evaluated_at,
-            p.latest_sequence,  # type: ignore[attr-defined]
-            p.latest_protocol or "",  # type: ignore[attr-defined]
-            p.failed or "",  # type: ignore[attr-defined]
-            p.missing or "",  # type: ignore[attr-defined]
-            p.review or "",  # type: ignore[attr-defined]
-            p.eac or "",  # type: ignore[attr-defined]
-        ]
+        yield screening_log_row(p, today)
+
+
+def screening_log_row(p: Participant, today: date) -> list[Any]:
+    """One participant's row of the screening log (p from screening_log_queryset)."""
+    state = screening_state(p)
+    return [
+        p.site.code,
+        p.screening_number,
+        p.cohort,
+        "" if p.lupus_nephritis is None else p.lupus_nephritis,
+        p.get_sex_display(),
+        p.created_at,
+        p.screening_start,
+        p.icf_signed,
+        p.planned_enrollment,
+        p.planned_day0,
+        state.get_status_display(),
+        state.status_valid_until,
+        state.evaluated_at,
+        p.latest_sequence,  # type: ignore[attr-defined]
+        p.latest_protocol or "",  # type: ignore[attr-defined]
+        p.failed or "",  # type: ignore[attr-defined]
+        p.missing or "",  # type: ignore[attr-defined]
+        p.review or "",  # type: ignore[attr-defined]
+        p.eac or "",  # type: ignore[attr-defined]
+        *outcome_columns(p, today),
+    ]
 
 
 # --- Audit trail --------------------------------------------------------------------------------
@@ -204,11 +270,56 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class SiteOutcomes:
+    """One site's screening attempts by outcome; the screen-failure rate is per attempt screened."""
+
+    code: str
+    screened: int
+    in_screening: int
+    enrolled: int
+    screen_failed: int
+    withdrawn: int
+
+    @property
+    def failure_rate(self) -> Decimal | None:
+        if not self.screened:
+            return None
+        return (Decimal(100 * self.screen_failed) / self.screened).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
 class Funnel:
     total: int
     by_status: list[Bar]
     by_failing_criterion: list[Bar]
     by_protocol: list[Bar]
+    # CONSORT-style attrition: screened -> excluded by a criterion -> eligible -> enrolled.
+    excluded_by_criterion: int = 0
+    eligible: int = 0
+    by_outcome: list[Bar] = field(default_factory=list)
+    by_failure_category: list[Bar] = field(default_factory=list)
+    by_site: list[SiteOutcomes] = field(default_factory=list)
+
+    @property
+    def screen_failures(self) -> int:
+        return sum(b.count for b in self.by_failure_category)
+
+    @property
+    def enrolled(self) -> int:
+        return next((b.count for b in self.by_outcome if b.key == OutcomeStatus.ENROLLED), 0)
+
+    @property
+    def attrition(self) -> list[Bar]:
+        return [
+            Bar("screened", "Screened (attempts)", self.total),
+            Bar(
+                "excluded_by_criterion",
+                "Excluded by a criterion (latest evaluation)",
+                self.excluded_by_criterion,
+            ),
+            Bar("eligible", "Eligible (latest evaluation)", self.eligible),
+            Bar("enrolled", "Enrolled", self.enrolled),
+        ]
 
     def rows(self) -> Iterator[list[Any]]:
         yield ["Total", "", "Participants screened", self.total]
@@ -218,11 +329,25 @@ class Funnel:
             yield ["Failing criterion", bar.key, bar.label, bar.count]
         for bar in self.by_protocol:
             yield ["Protocol version", bar.key, bar.label, bar.count]
+        for bar in self.attrition:
+            yield ["Attrition", bar.key, bar.label, bar.count]
+        for bar in self.by_outcome:
+            yield ["Outcome", bar.key, bar.label, bar.count]
+        for bar in self.by_failure_category:
+            yield ["Screen-failure category", bar.key, bar.label, bar.count]
+        for site in self.by_site:
+            yield [
+                "Screen-failure rate (%)",
+                site.code,
+                f"Site {site.code}: {site.screen_failed} of {site.screened}",
+                site.failure_rate,
+            ]
 
 
 def funnel(participants: QuerySet[Participant]) -> Funnel:
     """Participants by overall status, by each criterion their latest evaluation fails and by the
-    protocol version of that evaluation (four queries)."""
+    protocol version of that evaluation; the attrition from screened to enrolled; attempts by
+    outcome and site, and screen failures by category (seven queries, whatever the number)."""
     # A participant without a state row yet (added in bulk) is not evaluated yet.
     status = Coalesce(F("screening_state__status"), Value(ScreeningStatus.NOT_EVALUATED.value))
     counts = dict(participants.order_by().values_list(status).annotate(n=Count("pk")))
@@ -247,11 +372,42 @@ def funnel(participants: QuerySet[Participant]) -> Funnel:
         .order_by("protocol_version")
     )
     by_protocol = [Bar(v, f"Latest evaluation under {v}", n) for v, n in versions]
+    excluded = CriterionResult.objects.filter(evaluation_id__in=latest, outcome=Outcome.FAIL).aggregate(
+        n=Count("evaluation_id", distinct=True)
+    )["n"]
+    # Attempts by site and outcome (one query), and screen failures by category (one query).
+    outcome = Coalesce(F("screening_state__outcome"), Value(OutcomeStatus.IN_SCREENING.value))
+    per_site: dict[str, dict[str, int]] = {}
+    for code, kind, n in participants.order_by().values_list("site__code", outcome).annotate(n=Count("pk")):
+        per_site.setdefault(code, {})[kind] = n
+    totals = {k.value: sum(site.get(k.value, 0) for site in per_site.values()) for k in OutcomeStatus}
+    categories = dict(
+        ScreeningOutcome.objects.filter(
+            participant__in=participants.order_by().values("pk"), kind=OutcomeStatus.SCREEN_FAILED
+        )
+        .values_list("failure_category")
+        .annotate(n=Count("pk"))
+    )
     return Funnel(
         total=sum(counts.values()),
         by_status=by_status,
         by_failing_criterion=by_criterion,
         by_protocol=by_protocol,
+        excluded_by_criterion=excluded,
+        eligible=counts.get(ScreeningStatus.ELIGIBLE.value, 0),
+        by_outcome=[Bar(k.value, str(k.label), totals[k.value]) for k in OutcomeStatus],
+        by_failure_category=[Bar(c.value, str(c.label), categories.get(c.value, 0)) for c in FailureCategory],
+        by_site=[
+            SiteOutcomes(
+                code=code,
+                screened=sum(kinds.values()),
+                in_screening=kinds.get(OutcomeStatus.IN_SCREENING, 0),
+                enrolled=kinds.get(OutcomeStatus.ENROLLED, 0),
+                screen_failed=kinds.get(OutcomeStatus.SCREEN_FAILED, 0),
+                withdrawn=kinds.get(OutcomeStatus.WITHDRAWN, 0),
+            )
+            for code, kinds in sorted(per_site.items())
+        ],
     )
 
 

@@ -11,11 +11,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from adjudication.signals import second_factor_changed, signing_attempted
 from api.models import ApiToken
 from api.signals import token_created, token_revoked, token_used
 from participants.models import Membership
 from participants.sessions import SIGNED_IN_AT
+from participants.signals import second_factor_changed, signing_attempted
 
 from .models import SecurityEventKind
 from .security import record, record_signing_attempt

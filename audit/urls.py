@@ -6,6 +6,7 @@ app_name = "audit"
 
 urlpatterns = [
     path("exports/", views.exports_page, name="exports"),
+    path("screening-log/", views.screening_log_page, name="screening_log_page"),
     path("participants/<int:pk>/", views.participant_trail, name="participant"),
     path("participants/find/", views.find_participant, name="find_participant"),
     path("exports/screening-log.<str:fmt>", views.screening_log_export, name="screening_log"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -84,6 +86,67 @@ def exports_page(request: HttpRequest) -> HttpResponse:
             "protocol_form": ProtocolFilterForm(request.GET),
             "protocol": version,
             "formats": ExportFormat.ALL,
+        },
+    )
+
+
+SCREENING_LOG_PAGE_SIZE = 50
+# The columns of the screening log the page shows (the exports carry every column).
+SCREENING_LOG_PAGE_COLUMNS = (
+    "Site",
+    "Screening number",
+    "ICF signed",
+    "Protocol version",
+    "Overall status",
+    "Outcome",
+    "Outcome date",
+    "Failure category",
+    "Failing criteria at screen failure",
+    "Earlier attempt",
+    "Later attempt",
+    "Investigator sign-off",
+    "Signed at",
+    "Changed after the outcome",
+    "Days in screening",
+)
+_PAGE_INDEXES = [reports.SCREENING_LOG_HEADER.index(c) for c in SCREENING_LOG_PAGE_COLUMNS]
+
+
+def _cell(value: object) -> object:
+    """Dates as the rest of the pages write them (YYYY-MM-DD, local HH:MM)."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@role_required(*TRAIL_READERS)
+def screening_log_page(request: HttpRequest) -> HttpResponse:
+    """The screening log of the sites the user may see: the CONSORT-style attrition, outcomes and
+    the screen-failure rate per site, and one row per screening attempt (a constant number of
+    queries per page)."""
+    version, participants = _by_protocol(request)
+    page = Paginator(reports.screening_log_queryset(participants), SCREENING_LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    today = timezone.localdate()
+    rows = []
+    for p in page.object_list:
+        values = reports.screening_log_row(p, today)
+        rows.append((p, [_cell(values[i]) for i in _PAGE_INDEXES]))
+    return render(
+        request,
+        "audit/screening_log.html",
+        {
+            "funnel": reports.funnel(participants),
+            "page": page,
+            "rows": rows,
+            "columns": SCREENING_LOG_PAGE_COLUMNS,
+            "protocol_form": ProtocolFilterForm(request.GET),
+            "protocol": version,
+            "formats": ExportFormat.ALL,
+            "can_export": request.membership.role in EXPORTERS,  # type: ignore[attr-defined]
         },
     )
 

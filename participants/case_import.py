@@ -32,6 +32,11 @@ def import_case(user: User, site: Site, case: dict[str, Any]) -> Participant:
         planned_enrollment=_d(dates.get("planned_enrollment")),
         planned_day0=_d(dates.get("planned_day0")),
     )
+    return import_records(user, participant, case)
+
+
+def import_records(user: User, participant: Participant, case: dict[str, Any]) -> Participant:
+    """Record the case's labs, facts, therapies, events and histories for a registered participant."""
     for lab in case.get("labs", []):
         value = lab["value"]
         services.record_lab(

@@ -15,7 +15,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from .extensions import STATE
-from .models import Cohort, Participant, ScreeningStatus
+from .models import Cohort, OutcomeStatus, Participant, ScreeningStatus
 
 
 class PageFilterSet(django_filters.FilterSet):
@@ -54,10 +54,14 @@ class PrintableTextFilter(django_filters.CharFilter):
 
 
 class ParticipantListFilter(PageFilterSet):
-    """The participant list: status, cohort, screening number and, for cross-site roles, site."""
+    """The participant list: status, screening outcome, cohort, screening number and, for
+    cross-site roles, site."""
 
     status = django_filters.ChoiceFilter(
         field_name=STATE + "status", choices=ScreeningStatus.choices, label="Status"
+    )
+    outcome = django_filters.ChoiceFilter(
+        field_name=STATE + "outcome", choices=OutcomeStatus.choices, label="Outcome"
     )
     cohort = django_filters.ChoiceFilter(choices=Cohort.choices, label="Cohort")
     # PostgreSQL text cannot hold NUL: the form refuses it (the value is then ignored).

@@ -100,6 +100,21 @@ ScreeningStatus = engine_choices(
 )
 
 
+class OutcomeStatus(models.TextChoices):
+    """How a screening attempt ended (the screening log's outcome). Stored by the evaluation layer
+    (screening.ScreeningState.outcome, with the signed record in screening.ScreeningOutcome); the
+    dashboard's filter offers these values."""
+
+    IN_SCREENING = "in_screening", "In screening"
+    ENROLLED = "enrolled", "Enrolled"
+    SCREEN_FAILED = "screen_failed", "Screen failed"
+    WITHDRAWN = "withdrawn", "Withdrawn before enrollment"
+
+
+# The outcomes that end screening.
+ENDED = (OutcomeStatus.ENROLLED, OutcomeStatus.SCREEN_FAILED, OutcomeStatus.WITHDRAWN)
+
+
 class Participant(models.Model):
     """A screening candidate. Identifying data is kept to what the criteria need."""
 
@@ -122,11 +137,24 @@ class Participant(models.Model):
     # in the same transaction; the evaluation layer keeps the version its latest evaluation read, the
     # mark and the status in its own table (screening.ScreeningState, `screening_state`).
     data_version = models.PositiveIntegerField(default=0)
+    # A re-screening is a new attempt of the same candidate under the same sequence number
+    # (S01-0007-R1): its own records and evaluations, linked to the attempt before it.
+    attempt = models.PositiveSmallIntegerField(default=0, help_text="0 for the first screening.")
+    previous_attempt = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="next_attempt"
+    )
 
     class Meta:
-        ordering = ["site__code", "screening_sequence"]
+        ordering = ["site__code", "screening_sequence", "attempt"]
         constraints = [
-            models.UniqueConstraint(fields=["site", "screening_sequence"], name="participant_site_sequence"),
+            models.UniqueConstraint(
+                fields=["site", "screening_sequence", "attempt"], name="participant_site_sequence_attempt"
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt=0, previous_attempt__isnull=True)
+                | Q(attempt__gt=0, previous_attempt__isnull=False),
+                name="participant_rescreen_links_earlier_attempt",
+            ),
             models.CheckConstraint(
                 condition=Q(cohort=Cohort.SLE, lupus_nephritis__isnull=False)
                 | (~Q(cohort=Cohort.SLE) & Q(lupus_nephritis__isnull=True)),

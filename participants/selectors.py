@@ -21,6 +21,7 @@ from screening.criteria.results import Outcome
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
 from .models import (
+    ENDED,
     Assessment,
     ClinicalRecord,
     HistoryReview,
@@ -107,6 +108,13 @@ def get_participant_with_counts(user: User, pk: int) -> Participant:
     return participant
 
 
+def days_in_screening(participant: Participant, outcome_on: date | None, today: date) -> int:
+    """Days from the start of screening (or registration, before a start date is entered) to the
+    screening outcome, or to today while in screening."""
+    start = participant.screening_start or timezone.localdate(participant.created_at)
+    return ((outcome_on or today) - start).days
+
+
 @dataclass(frozen=True)
 class ExpiringParticipant:
     participant: Participant
@@ -162,7 +170,7 @@ def site_dashboard(
     cross_site = membership is None or membership.role not in SITE_ROLES
     sites = list(Site.objects.filter(pk__in=scope.values("site_id"))) if cross_site else []
     chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
-    counted = chosen.narrow(scope, ("site", "cohort", "q"))
+    counted = chosen.narrow(scope, ("site", "cohort", "q", "outcome"))
     counts = dict(counted.order_by().values_list(STATE + "status").annotate(n=Count("pk")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
     paginator = Paginator(
@@ -173,6 +181,7 @@ def site_dashboard(
     expiring_participants = list(
         scope.select_related(STATE_RELATION)
         .filter(**{STATE + "status_valid_until__lte": horizon})
+        .exclude(**{STATE + "outcome__in": ENDED})  # screening has ended: nothing expires for it
         .order_by(STATE + "status_valid_until", "screening_number")[:50]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
@@ -200,6 +209,8 @@ def site_dashboard(
             item.failing.append(result.criterion_id)
     for p in rows:
         p.attention = attention[p.pk]  # type: ignore[attr-defined]
+        state = getattr(p, STATE_RELATION, None)
+        p.days_in_screening = days_in_screening(p, getattr(state, "outcome_on", None), today)  # type: ignore[attr-defined]
     return Dashboard(
         page=listed,
         status_counts=status_counts,

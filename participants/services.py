@@ -655,3 +655,60 @@ def record_service(kind: str) -> Callable[..., Any]:
     """The service that records a record kind's form entry (the registry names it)."""
     service: Callable[..., Any] = globals()[RECORD_KINDS[kind].service_name]
     return service
+
+
+# --- Re-screening ---------------------------------------------------------------------------------
+
+
+def undated_history(participant: Participant) -> list[Assessment]:
+    """The participant's current undated facts (history flags, statements): what a re-screening may
+    copy, item by item, once the coordinator confirms each. Dated records never carry over."""
+    return list(
+        Assessment.objects.filter(participant=participant, state=RecordState.CURRENT, date__isnull=True)
+        .order_by("key")
+    )
+
+
+@transaction.atomic
+def register_rescreen(user: User, earlier: Participant, *, copy: Sequence[int] = ()) -> Participant:
+    """A new screening attempt of the candidate of `earlier` (which the evaluation layer has found
+    screen failed and within the protocol's re-screening cap): the same site, sequence, cohort,
+    stratum, sex and birth date, numbered `<number>-R<attempt>`, linked to `earlier`, with no
+    dated data. `copy` names undated facts of `earlier` (undated_history) that the coordinator
+    confirmed one by one; each is recorded anew on the new attempt."""
+    earlier = _lock(user, earlier)
+    if Participant.objects.filter(previous_attempt=earlier).exists():
+        raise ValidationError("This attempt has been re-screened already: re-screen the latest attempt.")
+    if not Membership.objects.filter(
+        user=user, site_id=earlier.site_id, role__in=[Role.COORDINATOR, Role.INVESTIGATOR]
+    ).exists():
+        raise PermissionDenied("Only the site's coordinators and investigators re-screen its participants.")
+    offered = {a.pk: a for a in undated_history(earlier)}
+    unknown = [pk for pk in copy if pk not in offered]
+    if unknown:
+        raise ValidationError("Only the earlier attempt's current undated history can be copied.")
+    first_number = earlier.screening_number.split("-R")[0] if earlier.attempt else earlier.screening_number
+    attempt = earlier.attempt + 1
+    participant = Participant(
+        site_id=earlier.site_id,
+        screening_sequence=earlier.screening_sequence,
+        screening_number=f"{first_number}-R{attempt}",
+        attempt=attempt,
+        previous_attempt=earlier,
+        cohort=earlier.cohort,
+        lupus_nephritis=earlier.lupus_nephritis,
+        sex=earlier.sex,
+        birth_date=earlier.birth_date,
+        created_by=user,
+    )
+    reason = f"re-screening of {earlier.screening_number}"
+    with pghistory.context(user=user.pk, reason=reason):
+        participant.save(force_insert=True)
+        for pk in copy:
+            source = offered[pk]
+            Assessment.objects.create(
+                participant=participant, key=source.key, value=source.value, date=None, entered_by=user
+            )
+    detail = f"; {len(copy)} undated item(s) copied from it, each confirmed" if copy else ""
+    announce_change(participant.pk, reason=reason + detail)
+    return participant

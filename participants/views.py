@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from .access import role_required
 from .extensions import protocol_version_in_force
 from .memberships import choose_membership
-from .models import Cohort, Role, ScreeningStatus
+from .models import Cohort, OutcomeStatus, Role, ScreeningStatus
 from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from .selectors import site_dashboard
 
@@ -60,6 +60,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         else "",
         "statuses": ScreeningStatus.choices,
         "cohorts": Cohort.choices,
+        "outcomes": OutcomeStatus.choices,
         "read_only": membership.role not in PARTICIPANT_WRITER_ROLES,
     }
     return render(request, "participants/list.html", context)

@@ -23,7 +23,8 @@ from participants.demo_password import DEMO_PASSWORD
 from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
 from participants.services import record_lab, register_participant, update_participant
 from screening.evaluation import evaluate_participant
-from screening.models import Trigger
+from screening.models import FailureCategory, Trigger
+from screening.outcomes import record_screen_failure, rescreen
 
 SITES = [("S01", "University Hospital North"), ("S02", "City Medical Centre South")]
 
@@ -65,6 +66,10 @@ DEMO_CASES: dict[str, tuple[tuple[str, int], ...]] = {
         ("ssc-lung-borderline", 3),
     ),
 }
+# Cases whose screening ends in the demo: a screen failure for the criteria it fails, then a
+# re-screening as a linked new attempt (enrollment is left to the demo investigator, who signs).
+SCREEN_FAILED_THEN_RESCREENED = ("sle-anc-low",)
+
 # The case whose participant gets a history: entered with a low ANC and no planned Day 0, then
 # the Day 0 is set and the ANC redrawn, each step evaluated.
 STORY_CASE = "sle-eligible"
@@ -134,6 +139,17 @@ def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tup
                         detail="screening data entered",
                         user=coordinator,
                     )
+                    if name in SCREEN_FAILED_THEN_RESCREENED:
+                        record_screen_failure(
+                            coordinator,
+                            participant.pk,
+                            category=FailureCategory.CRITERIA_NOT_MET,
+                            reason="Failing criteria at screening",
+                        )
+                        again = rescreen(coordinator, participant.pk)
+                        evaluate_participant(
+                            again.pk, trigger=Trigger.DATA_CHANGE, detail="re-screening", user=coordinator
+                        )
         except Exception:  # a case the services refuse: the rest of the demo still loads
             log.warning("demo case %s could not be entered", name, exc_info=True)
             continue

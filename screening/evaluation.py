@@ -15,7 +15,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from participants.case_builder import Case, assemble, build_case, current_records_many
-from participants.models import Participant, ScreeningStatus, User
+from participants.models import OutcomeStatus, Participant, ScreeningStatus, User
 from screening import criteria
 from screening.models import Adjudication, CriterionResult, Evaluation, ScreeningState, Trigger
 from screening.protocols import version_in_force, versions_in_force
@@ -68,6 +68,13 @@ def evaluate_participant(
             Participant.objects.select_for_update(of=("self",)).select_related("site").get(pk=participant_id)
         )
         state = locked_state(participant)
+        if state.outcome != OutcomeStatus.IN_SCREENING:
+            # Screening has ended: the participant is no longer evaluated (a data change after the
+            # outcome is flagged against the outcome instead); a leftover mark is cleared.
+            if state.reevaluation_requested_at is not None:
+                state.reevaluation_requested_at = None
+                state.save(update_fields=["reevaluation_requested_at"])
+            return None
         if only_if_marked and state.reevaluation_requested_at is None:
             return None
         as_of = as_of or timezone.localdate()
@@ -175,11 +182,19 @@ def evaluate_marked(
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic(), pghistory.context(**audit_context(trigger)):
+        # A participant whose screening has ended is not evaluated: its leftover mark is cleared.
+        ScreeningState.objects.filter(
+            participant_id__in=participant_ids, reevaluation_requested_at__isnull=False
+        ).exclude(outcome=OutcomeStatus.IN_SCREENING).update(reevaluation_requested_at=None)
         # The participant and its state row are locked together, as evaluate_participant locks them.
         states = list(
             ScreeningState.objects.select_for_update(of=("self", "participant"), skip_locked=True)
             .select_related("participant__site")
-            .filter(participant_id__in=participant_ids, reevaluation_requested_at__isnull=False)
+            .filter(
+                participant_id__in=participant_ids,
+                reevaluation_requested_at__isnull=False,
+                outcome=OutcomeStatus.IN_SCREENING,
+            )
             .order_by("participant_id")
         )
         if not states:

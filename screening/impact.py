@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from participants.case_builder import assemble, current_records_many
-from participants.models import Participant
+from participants.models import ENDED, Participant
 from screening import criteria
 from screening.criteria.catalogue import catalogue
 from screening.evaluation import case_adjudications_many
@@ -128,10 +128,12 @@ def impact_report(
     chunk: int = CHUNK,
 ) -> ImpactReport:
     """Evaluate `participants` under the version in force at their site and under `version`, as
-    of `as_of`, without storing anything. `progress(done, total)` is called after each chunk."""
+    of `as_of`, without storing anything. `progress(done, total)` is called after each chunk.
+    Participants whose screening has ended are left out: an amendment no longer concerns them."""
     criteria.get_protocol(version)  # an unknown version is refused before any work
     report = ImpactReport(version=version, as_of=as_of, site_code=site_code)
-    ids = list(participants.order_by("pk").values_list("pk", flat=True))
+    in_screening = participants.exclude(screening_state__outcome__in=ENDED)
+    ids = list(in_screening.order_by("pk").values_list("pk", flat=True))
     titles = _titles(version)
     for start in range(0, len(ids), chunk):
         _evaluate_chunk(report, ids[start : start + chunk], titles)

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from participants.choices import engine_choices
-from participants.models import Participant, ScreeningStatus, Site
+from participants.models import OutcomeStatus, Participant, ScreeningStatus, Site, User
 from screening.criteria import results as criteria
 
 
@@ -89,6 +89,7 @@ class Trigger(models.TextChoices):
     DECISION = "decision", "Review decision"
     MANUAL = "manual", "Requested by a user"
     PROTOCOL_AMENDMENT = "protocol_amendment", "Protocol amendment"
+    ENROLLMENT = "enrollment", "Enrollment check on the enrollment date"
 
 
 class ScreeningState(models.Model):
@@ -110,6 +111,21 @@ class ScreeningState(models.Model):
     )
     status_valid_until = models.DateField(null=True, blank=True, db_index=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
+    # How screening ended (copied from the participant's ScreeningOutcome, for lists and the sweep,
+    # which leaves a participant with an outcome alone).
+    outcome = models.CharField(
+        max_length=20, choices=OutcomeStatus.choices, default=OutcomeStatus.IN_SCREENING, db_index=True
+    )
+    outcome_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome=OutcomeStatus.IN_SCREENING, outcome_on__isnull=True)
+                | (~Q(outcome=OutcomeStatus.IN_SCREENING) & Q(outcome_on__isnull=False)),
+                name="screening_state_outcome_has_date",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant_id}: {self.status}"
@@ -230,3 +246,101 @@ class Adjudication(models.Model):
         if self.note:
             entry["note"] = self.note
         return entry
+
+
+class FailureCategory(models.TextChoices):
+    """Why screening failed (the screening log's failure category)."""
+
+    CRITERIA_NOT_MET = "criteria_not_met", "Eligibility criteria not met"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    INVESTIGATOR_DECISION = "investigator_decision", "Investigator decision"
+    SPONSOR_DECISION = "sponsor_decision", "Sponsor decision or slot not available"
+    OTHER = "other", "Other"
+
+
+class ScreeningOutcome(models.Model):
+    """How a participant's screening ended: enrolled (with the investigator's signed eligibility
+    checklist), screen failed (with its category) or withdrawn before enrollment. One per
+    participant (a re-screening is a new participant), append-only: the screening log is an
+    essential document, and a later data change is flagged against `data_version`, never folded
+    back into the outcome."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="screening_outcome"
+    )
+    kind = models.CharField(max_length=20, choices=OutcomeStatus.choices)
+    on_date = models.DateField(help_text="The date of enrollment, screen failure or withdrawal.")
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=1000, blank=True, help_text="The reason for change.")
+    # The participant's data version when the outcome was recorded: a higher one later means the
+    # data changed after the outcome (flagged for the sponsor).
+    data_version = models.PositiveIntegerField()
+    failure_category = models.CharField(max_length=30, choices=FailureCategory.choices, blank=True)
+    failure_detail = models.CharField(max_length=1000, blank=True)
+    # The criteria failing in `evaluation` (criteria not met), in catalogue order.
+    failing_criteria = models.JSONField(default=list, blank=True)
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Enrollment: the eligibility checklist exactly as the investigator signed it (the JSON, the
+    # HTML shown, and the SHA-256 of the JSON), with the signature's manifestation.
+    checklist_json = models.TextField(blank=True)
+    checklist_html = models.TextField(blank=True)
+    checklist_digest = models.CharField(max_length=64, blank=True)
+    signer = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    signer_name = models.CharField(max_length=150, blank=True)
+    signature_meaning = models.CharField(max_length=500, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=OutcomeStatus.IN_SCREENING), name="screening_outcome_is_an_end"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=OutcomeStatus.ENROLLED)
+                | (
+                    Q(signer__isnull=False, signed_at__isnull=False, evaluation__isnull=False)
+                    & ~Q(signer_name="")
+                    & ~Q(signature_meaning="")
+                    & ~Q(checklist_digest="")
+                    & ~Q(checklist_json="")
+                    & ~Q(checklist_html="")
+                ),
+                name="screening_outcome_enrollment_is_signed",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=OutcomeStatus.ENROLLED) | ~Q(reason=""),
+                name="screening_outcome_end_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=OutcomeStatus.SCREEN_FAILED) & ~Q(failure_category=""))
+                | (~Q(kind=OutcomeStatus.SCREEN_FAILED) & Q(failure_category="")),
+                name="screening_outcome_failure_has_category",
+            ),
+            models.CheckConstraint(
+                condition=~Q(failure_category=FailureCategory.OTHER) | ~Q(failure_detail=""),
+                name="screening_outcome_other_has_text",
+            ),
+            models.CheckConstraint(
+                condition=~Q(failure_category=FailureCategory.CRITERIA_NOT_MET)
+                | Q(evaluation__isnull=False),
+                name="screening_outcome_criteria_failure_names_evaluation",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="screening_outcome_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.kind} on {self.on_date}"
+
+    @property
+    def changed_after(self) -> bool:
+        """The participant's data changed after the outcome was recorded."""
+        return self.participant.data_version > self.data_version

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from participants.models import Participant
+from participants.models import OutcomeStatus, Participant
 from screening.models import ScreeningState, SiteApproval, Trigger
 
 log = logging.getLogger(__name__)
@@ -128,16 +128,18 @@ class SweepResult:
 # UPDATE ... RETURNING; the conditions are the ones documented in docs/reevaluation.md.
 _MARK_STALE = """
     UPDATE {table} SET reevaluation_requested_at = %(now)s
-    WHERE reevaluation_requested_at < %(cutoff)s
+    WHERE reevaluation_requested_at < %(cutoff)s AND outcome = %(in_screening)s
     RETURNING participant_id"""
 _MARK_EXPIRED = """
     UPDATE {table} SET reevaluation_requested_at = %(now)s
     WHERE reevaluation_requested_at IS NULL AND status_valid_until < %(today)s
-      AND (evaluated_at IS NULL OR evaluated_at < %(day_start)s)
+      AND (evaluated_at IS NULL OR evaluated_at < %(day_start)s) AND outcome = %(in_screening)s
     RETURNING participant_id"""
 
 
 def _mark(sql: str, **params: object) -> list[int]:
+    """Run a marking statement; participants whose screening has ended are never marked."""
+    params["in_screening"] = OutcomeStatus.IN_SCREENING.value
     with connection.cursor() as cursor:
         cursor.execute(sql.format(table=connection.ops.quote_name(ScreeningState._meta.db_table)), params)
         return sorted(row[0] for row in cursor.fetchall())
@@ -168,13 +170,14 @@ _MARK_AMENDED = """
     UPDATE {table} AS state SET reevaluation_requested_at = %(now)s
     FROM {participants} AS participant
     WHERE participant.id = state.participant_id AND participant.site_id IN (SELECT site_id FROM due)
+      AND state.outcome = %(in_screening)s
     RETURNING state.participant_id"""
 
 
 def mark_amended(now: datetime) -> list[int]:
     """Apply the site approvals whose day has come and that are not applied yet: stamp them
-    applied, and mark, and return, every participant of their sites (all are still in screening:
-    enrolment does not exist yet). One statement, in the caller's transaction if any."""
+    applied, and mark, and return, every participant of their sites still in screening. One
+    statement, in the caller's transaction if any."""
     quote = connection.ops.quote_name
     sql = _MARK_AMENDED.replace("{approvals}", quote(SiteApproval._meta.db_table)).replace(
         "{participants}", quote(Participant._meta.db_table)

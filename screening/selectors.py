@@ -17,7 +17,7 @@ from participants.models import Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
 from screening.diff import EvaluationDiff, diff_evaluations
-from screening.models import CriterionResult, Evaluation, Outcome, ScreeningState
+from screening.models import CriterionResult, Evaluation, Outcome, ScreeningOutcome, ScreeningState
 
 HISTORY_PAGE_SIZE = 10
 
@@ -198,6 +198,20 @@ def screening_state(participant: Participant) -> ScreeningState:
         return participant.screening_state  # type: ignore[no-any-return]
     except ScreeningState.DoesNotExist:
         return ScreeningState(participant=participant)
+
+
+def outcome_of(participant: Participant) -> ScreeningOutcome | None:
+    """How the participant's screening ended (None while in screening), with `changed_after` set
+    when its data changed since: one query."""
+    outcome = (
+        ScreeningOutcome.objects.filter(participant=participant)
+        .select_related("recorded_by", "evaluation")
+        .defer("checklist_html", "checklist_json")
+        .first()
+    )
+    if outcome is not None:
+        outcome.participant = participant
+    return outcome
 
 
 def latest_evaluation(participant: Participant) -> Evaluation | None:

@@ -3,6 +3,8 @@ above add) and the re-evaluation notice it polls."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,11 +14,13 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from participants.access import role_required
+from participants.models import OutcomeStatus, Participant, Role
 from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from participants.selectors import get_participant, get_participant_with_counts
 from screening.criteria.calendar_math import age_on
+from screening.outcomes import rescreen_refusal
 from screening.pages import participant_panels
-from screening.selectors import arrange, evaluation_history, latest_evaluation, screening_state
+from screening.selectors import arrange, evaluation_history, latest_evaluation, outcome_of, screening_state
 
 
 def _history_page(value: str | None) -> int:
@@ -39,9 +43,32 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "current": arrange(latest, today) if latest else None,
         "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
+        **_outcome_panel(request, participant),
         **participant_panels(request.user, participant),  # type: ignore[arg-type]
     }
     return render(request, "participants/detail.html", context)
+
+
+def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, Any]:
+    """How screening ended (or the actions that end it), the linked attempts, and the flag of a
+    data change after the outcome."""
+    role = request.membership.role  # type: ignore[attr-defined]
+    outcome = outcome_of(participant)
+    in_screening = outcome is None
+    return {
+        "outcome": outcome,
+        "can_enroll": in_screening and role == Role.INVESTIGATOR,
+        "can_end": in_screening and role in PARTICIPANT_WRITER_ROLES,
+        "can_rescreen": (
+            outcome is not None
+            and outcome.kind == OutcomeStatus.SCREEN_FAILED
+            and role in PARTICIPANT_WRITER_ROLES
+            and rescreen_refusal(participant) is None
+        ),
+        "later_attempt": Participant.objects.filter(previous_attempt=participant)
+        .only("pk", "screening_number")
+        .first(),
+    }
 
 
 @require_GET

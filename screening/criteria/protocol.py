@@ -30,6 +30,8 @@ class Settings:
     muscle_biopsy_window_months: int
     nyha_exclusion_min_class: int
     unlisted_agent_lookback_days: int
+    # Re-screenings a screen-failed participant may have (each a new, linked attempt).
+    rescreen_attempts_max: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from adjudication import second_factor, services
+from adjudication import services
 from adjudication.models import Escalation, Signature
 from audit.models import SecurityEvent, SecurityEventKind
+from participants import second_factor
 from participants.models import Role, Site
 
 from ..conftest import PASSWORD, signing_code

@@ -21,7 +21,7 @@ from django.utils import timezone
 from adjudication.models import Escalation
 from labimport.models import BatchOrigin, BatchStatus, ImportBatch
 from participants.models import LabResult, Participant, Role, User
-from screening.models import CriterionResult, Evaluation
+from screening.models import CriterionResult, Evaluation, ScreeningOutcome
 
 from ..factories import ParticipantFactory
 
@@ -97,6 +97,11 @@ def writer(own: int = 200, anonymous: int = 302) -> dict[str, Status]:
     }
 
 
+def investigator_only(own: int = 200) -> dict[str, Status]:
+    """An investigator's action on a participant of their site (enrollment)."""
+    return {**writer(own), "coordinator": 403}
+
+
 def reviewer_action(other: int, post: bool = True) -> dict[str, Status]:
     """An EAC reviewer's page or action on an escalation: only on another site's participant.
     `post=False`: a GET on a POST-only action (405 once the role is accepted)."""
@@ -143,6 +148,50 @@ def lab_coordinator(own: Status = 200, other: Status | None = None) -> dict[str,
     return {**only(("coordinator",)), "coordinator": (own, 404 if other is None else other)}
 
 
+def enrolled(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Another participant of p's site, enrolled with a signed checklist."""
+    sibling, created = Participant.objects.get_or_create(
+        site=p.site,
+        screening_sequence=900,
+        defaults={
+            "screening_number": f"{p.site.code}-0900",
+            "cohort": p.cohort,
+            "lupus_nephritis": p.lupus_nephritis,
+            "sex": p.sex,
+            "birth_date": p.birth_date,
+            "created_by": p.created_by,
+        },
+    )
+    if created:
+        evaluation = Evaluation.objects.create(
+            participant=sibling,
+            sequence=1,
+            as_of=date(2025, 6, 3),
+            protocol_version="test",
+            engine_version="test",
+            trigger="enrollment",
+            data_version=0,
+            case_json="{}",
+            overall="ELIGIBLE",
+        )
+        ScreeningOutcome.objects.create(
+            participant=sibling,
+            kind="enrolled",
+            on_date=date(2025, 6, 3),
+            recorded_by=p.created_by,
+            data_version=0,
+            evaluation=evaluation,
+            checklist_json="{}",
+            checklist_html="<p>checklist</p>",
+            checklist_digest="0" * 64,
+            signer=p.created_by,
+            signer_name="An investigator",
+            signature_meaning="Eligibility confirmed",
+            signed_at=timezone.now(),
+        )
+    return {"pk": sibling.pk}, {}
+
+
 def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"fmt": "csv"}, {}
 
@@ -186,6 +235,24 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         Entry(everyone(405), params=kind, note="POST only"),
         Entry(writer(), method="post", params=kind),
     ),
+    "screening:enroll": (
+        Entry(investigator_only(), params=pk),
+        Entry(investigator_only(400), method="post", params=pk, note="empty form: 400 with its errors"),
+    ),
+    "screening:screen_failure": (
+        Entry(writer(), params=pk),
+        Entry(writer(400), method="post", params=pk, note="empty form: 400 with its errors"),
+    ),
+    "screening:withdraw": (
+        Entry(writer(), params=pk),
+        Entry(writer(400), method="post", params=pk, note="empty form: 400 with its errors"),
+    ),
+    "screening:rescreen": (
+        Entry(writer(), params=pk, note="not screen failed: the page says why"),
+        Entry(writer(400), method="post", params=pk),
+    ),
+    "screening:checklist": (Entry(site_reader(), params=enrolled),),
+    "screening:checklist_pdf": (Entry(site_reader(), params=enrolled),),
     "screening:amendments": (Entry(only(("admin",))),),
     "screening:release": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),
     "screening:activate": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),
@@ -271,6 +338,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "adjudication:participant_escalations": (Entry(site_reader(reviewer=404), params=pk),),
     "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:exports": (Entry(only(("monitor", "admin"))),),
+    "audit:screening_log_page": (Entry(only(READERS), note="each reader sees the sites they may see"),),
     "audit:participant": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
         Entry(

@@ -23,6 +23,7 @@ from participants.models import (
     User,
 )
 from screening.models import CriterionResult, Evaluation, ProtocolVersion, ScreeningState, SiteApproval
+from screening.outcomes import record_withdrawal
 
 from ..factories import ParticipantFactory
 
@@ -204,6 +205,7 @@ def test_history_tables_refuse_update_and_delete(screened, adjudicated, statemen
     SiteApproval.objects.create(
         site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
     )
+    record_withdrawal(screened["user"], screened["participant"].pk, reason="moved away")
     for entry in TRACKED:
         event_model = EVENT_MODELS[entry.model]
         before = event_model.objects.count()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from participants.case_import import shift_case_dates
 from participants.models import Cohort, Membership, Role, ScreeningStatus
 from participants.selectors import site_dashboard
+from screening.models import ScreeningState
 
 from ..factories import ParticipantFactory
 from .pages_helpers import enter, sle_case
@@ -204,3 +205,25 @@ def test_register_link_for_site_staff_only(client: Client, coordinator_a, make_u
     assert f'href="{register}"' in client.get(reverse("participants:list")).content.decode()
     client.force_login(make_user(Role.MONITOR, None))
     assert f'href="{register}"' not in client.get(reverse("participants:list")).content.decode()
+
+
+def test_filter_by_outcome_and_days_in_screening(client: Client, coordinator_a, roster) -> None:
+    today = timezone.localdate()
+    enrolled, waiting = roster["eligible"], roster["review"]
+    ScreeningState.objects.filter(participant=enrolled).update(
+        outcome="enrolled", outcome_on=today - timedelta(days=3)
+    )
+    type(enrolled).objects.filter(pk__in=[enrolled.pk, waiting.pk]).update(
+        screening_start=today - timedelta(days=20)
+    )
+    client.force_login(coordinator_a)
+    html = get(client, outcome="enrolled")
+    assert listed(html) == [enrolled.screening_number]
+    assert counts(html)["ELIGIBLE"] == 1 and counts(html)["PENDING_REVIEW"] == 0  # counts follow it
+    row = re.search(rf'<tr data-participant="{enrolled.screening_number}".*?</tr>', html, re.S)
+    assert row and "Enrolled" in row.group(0)
+    assert re.search(r'data-testid="days-in-screening">17<', row.group(0))  # start to enrollment
+    html = get(client, outcome="in_screening")
+    assert enrolled.screening_number not in listed(html) and waiting.screening_number in listed(html)
+    row = re.search(rf'<tr data-participant="{waiting.screening_number}".*?</tr>', html, re.S)
+    assert row and re.search(r'data-testid="days-in-screening">20<', row.group(0))  # start to today

@@ -63,6 +63,9 @@ def test_demo_loader_is_idempotent_and_shows_every_status() -> None:
     assert Participant.objects.filter(
         screening_state__status_valid_until__lte=today + timedelta(days=7)
     ).exists()
+    # A screen failure re-screened as a linked new attempt.
+    again = Participant.objects.get(previous_attempt__screening_state__outcome="screen_failed")
+    assert again.screening_number == f"{again.previous_attempt.screening_number}-R1"
 
 
 def test_demo_loader_without_cases_registers_plain_participants(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""What the committee's workflow tells the layers above it."""
+"""What the signing credentials check tells the layers above it (audit records both)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The second factor of an electronic signature (21 CFR 11.200(a)(1)): a TOTP device per signer.
+"""The credentials of an electronic signature (21 CFR 11.200(a)(1)): the password again plus a TOTP
+device per signer. It lives with the users (participants) so that every layer that signs uses the
+same check: the EAC's reviews and sign-offs (adjudication) and the investigator's enrollment
+checklist (screening).
 
 EAC reviewers and investigators sign with their password plus a code from an authenticator app.
 The device is set up by its signer on first use (confirmed with a code) and can only be replaced
@@ -19,10 +22,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from participants.models import Membership, User
-from participants.roles import REVIEWER_ROLES, Role
-
-from .signals import second_factor_changed
+from .models import Membership, User
+from .roles import REVIEWER_ROLES, Role
+from .signals import second_factor_changed, signing_attempted
 
 DEVICE_NAME = "Signing"
 
@@ -48,6 +50,19 @@ def verify_code(user: User, code: str) -> bool:
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
         return device is not None and bool(device.verify_token(code))
+
+
+def verify_signature(user: User, password: str, code: str, request: HttpRequest | None) -> bool:
+    """Re-authentication for a signature: the password plus the current code of the signer's
+    second factor. Not a login: it never counts toward the login lockout. Every attempt is
+    announced (`signing_attempted`, with the factor that failed): the audit trail records it and
+    reports repeated failures (audit/security.py). The code is only tried after a right password,
+    so a wrong password does not use it up."""
+    password_ok = bool(password) and user.check_password(password)
+    ok = password_ok and verify_code(user, code)
+    failed = "" if ok else ("code" if password_ok else "password")
+    signing_attempted.send(sender=User, user=user, request=request, ok=ok, meaning="", failed=failed)
+    return ok
 
 
 # --- Set-up on first use --------------------------------------------------------------------------
