@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from participants.access import role_required
+from participants.consent import consent_status
 from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from participants.selectors import get_participant, get_participant_with_counts
 from screening.criteria.calendar_math import age_on
@@ -37,6 +38,7 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "age": age_on(participant.birth_date, today),
         "today": today,
         "current": arrange(latest, today) if latest else None,
+        "consent": consent_status(participant, today),
         "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
         **participant_panels(request.user, participant),  # type: ignore[arg-type]
