@@ -178,12 +178,18 @@ def with_consent(participants: QuerySet[Participant], on_date: date | None = Non
     in_effect = ConsentApproval.objects.filter(
         site_id=OuterRef("site_id"), effective_on__lte=on_date
     ).order_by("-effective_on")
+    # The same, one level deeper: inside the signature's subquery, the participant is two levels out.
+    in_effect_of_signer = ConsentApproval.objects.filter(
+        site_id=OuterRef(OuterRef("site_id")), effective_on__lte=on_date
+    ).order_by("-effective_on")
     return participants.annotate(
         consent_version=Subquery(signed.values("version__label")[:1]),
         consent_signed_on=Subquery(signed.values("signed_on")[:1]),
         consent_version_in_effect=Subquery(in_effect.values("version__label")[:1]),
         consent_in_effect_signed=Exists(
-            signed.filter(version_id=Subquery(in_effect.values("version_id")[:1]), signed_on__lte=on_date)
+            signed.filter(
+                version_id=Subquery(in_effect_of_signer.values("version_id")[:1]), signed_on__lte=on_date
+            )
         ),
     )
 
@@ -230,6 +236,7 @@ def record_consent(
             participant=locked, version=version, signed_on=signed_on, entered_by=user
         )
         if first:
+            # The engine reads the ICF date (not the version): only then is there anything to re-evaluate.
             locked.save(update_fields=["icf_signed"])
-        announce_change(locked.pk, reason=reason)
+            announce_change(locked.pk, reason=reason)
     return signature

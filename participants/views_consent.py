@@ -99,7 +99,8 @@ def participant_consent(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc, {"icf_signed": "signed_on"})
         else:
-            announce_saved(participant, _user(request), "consent recorded")
+            if participant.icf_signed is None:  # the first signature filled the ICF date: evaluate now
+                announce_saved(participant, _user(request), "consent recorded")
             messages.success(request, f"Recorded: {signature}.")
             return redirect("participants:consent", pk=participant.pk)
     return _page(request, participant, form)

@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from adjudication.models import Escalation
 from labimport.models import BatchOrigin, BatchStatus, ImportBatch
-from participants.models import LabResult, Participant, Role, User
+from participants.models import (
+    ConsentApproval,
+    ConsentSignature,
+    ConsentVersion,
+    LabResult,
+    Participant,
+    Role,
+    User,
+)
 from screening.models import CriterionResult, Evaluation
 
 from ..factories import ParticipantFactory
@@ -124,6 +132,20 @@ def record(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": p.pk, "kind": "lab", "record_pk": lab.pk}, {}
 
 
+def signature(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A consent signature of the participant (a version approved at its site, signed)."""
+    version, _ = ConsentVersion.objects.get_or_create(
+        label="matrix", defaults={"document_date": date(2025, 1, 1), "created_by": p.created_by}
+    )
+    ConsentApproval.objects.get_or_create(
+        version=version, site=p.site, defaults={"effective_on": date(2025, 1, 1), "recorded_by": p.created_by}
+    )
+    signed, _ = ConsentSignature.objects.get_or_create(
+        participant=p, version=version, defaults={"signed_on": date(2025, 2, 1), "entered_by": p.created_by}
+    )
+    return {"pk": p.pk, "signature_pk": signed.pk}, {}
+
+
 def escalation(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"pk": Escalation.objects.get(participant=p).pk}, {}
 
@@ -185,6 +207,18 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "participants:preview": (
         Entry(everyone(405), params=kind, note="POST only"),
         Entry(writer(), method="post", params=kind),
+    ),
+    "participants:consent": (
+        Entry(site_reader(), params=pk),
+        Entry(writer(), method="post", params=pk, note="empty form: the page with its errors"),
+    ),
+    "participants:void_consent": (
+        Entry(everyone(405), params=signature, note="POST only"),
+        Entry(writer(), method="post", params=signature, note="no reason: the page with its errors"),
+    ),
+    "participants:consent_versions": (
+        Entry(only(("admin",))),
+        Entry(only(("admin",)), method="post", note="no action chosen: the page again"),
     ),
     "screening:amendments": (Entry(only(("admin",))),),
     "screening:release": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),

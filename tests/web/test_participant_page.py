@@ -182,8 +182,9 @@ def _count_queries(client, participant, django_assert_max_num_queries, limit: in
 
 
 # session, user, memberships (2), participant with counts, latest (2), history (3), session save,
-# and the participant's review items (visibility, escalations, their reviews and decisions)
-PAGE_QUERIES = 17
+# the participant's review items (visibility, escalations, their reviews and decisions), and its
+# consent (the signatures, the version in effect at the site)
+PAGE_QUERIES = 19
 
 
 def test_query_count_does_not_grow_with_evaluations(
