@@ -1,7 +1,7 @@
 """Consent form versions: the administrator's register of versions and of their approval at each
 site, the participant's signatures, and what follows from them: the version in effect at a site on
 a day, "re-consent needed" on the participant's worklist, and the block on enrollment
-(`enrollment_block`) until the version in effect has been signed. docs/consent.md."""
+(`enrollment_block`) until the version in effect has been signed. docs/registration.md, "Consent form versions"."""
 
 from __future__ import annotations
 

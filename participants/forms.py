@@ -402,9 +402,12 @@ class RegisterForm(ParticipantFormBase):
 
 
 class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
+    initials = initials_field(required=False)
+
     def __init__(self, participant: Participant, *args: Any, **kwargs: Any) -> None:
         self.participant = participant
         initial = {
+            "initials": participant.initials,
             "lupus_nephritis": as_yes_no(participant.lupus_nephritis),
             "sex": participant.sex,
             "birth_date": participant.birth_date,
@@ -419,11 +422,18 @@ class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
         self.helper = FormHelper()
         self.helper.form_tag = False
         fields = self.layout_fields()
-        if participant.cohort != Cohort.SLE:
-            fields[0] = Fieldset(
-                "Participant", InlineRadios("sex"), Field("birth_date", wrapper_class="col-md-4")
-            )
+        stratum = [Div(InlineRadios("lupus_nephritis"), css_id="ln-stratum")] if participant.cohort == Cohort.SLE else []
+        fields[0] = Fieldset(
+            "Participant",
+            Field("initials", wrapper_class="col-md-3"),
+            InlineRadios("sex"),
+            *stratum,
+            Field("birth_date", wrapper_class="col-md-4"),
+        )
         self.helper.layout = Layout(*fields, Field("reason"), self.SHOWN)
+
+    def clean_initials(self) -> str:
+        return clean_initials(self.cleaned_data.get("initials", ""))
 
     def chosen_cohort(self) -> str:
         return str(self.participant.cohort)

@@ -324,7 +324,7 @@ def _check_as_shown(shown: Mapping[str, Any] | None, current: Mapping[str, str])
 
 def participant_state(participant: Participant) -> dict[str, str]:
     """What the key-dates form shows, as the stale-form check compares it."""
-    names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
+    names = ("initials", "lupus_nephritis", "sex", "birth_date", *KEY_DATES)
     return {n: str(getattr(participant, n)) for n in names if getattr(participant, n) is not None}
 
 
@@ -697,6 +697,7 @@ def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalR
 
 
 PARTICIPANT_CHANGEABLE = (
+    "initials",
     "lupus_nephritis",
     "sex",
     "birth_date",
@@ -705,6 +706,15 @@ PARTICIPANT_CHANGEABLE = (
     "planned_enrollment",
     "planned_day0",
 )
+
+
+def _checked_initials(recorded: str, new: str) -> str:
+    new = new.strip().upper()
+    if recorded and not new:
+        raise RecordInvalid({"initials": "Recorded initials cannot be removed: correct them instead."})
+    if new and not re.fullmatch(INITIALS_PATTERN, new):
+        raise RecordInvalid({"initials": "Initials are two to four letters, A to Z."})
+    return new
 
 
 @transaction.atomic
@@ -724,10 +734,13 @@ def update_participant(
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a participant")
     _check_as_shown(shown, participant_state(locked))
+    if "initials" in changes:
+        changes["initials"] = _checked_initials(locked.initials, str(changes["initials"] or ""))
     changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
     if not changed:
         return locked
-    overwrites = [k for k in changed if getattr(locked, k) is not None]
+    # Blank initials (registered before they were asked) are unrecorded, like an empty date.
+    overwrites = [k for k in changed if getattr(locked, k) not in (None, "")]
     for k, v in changed.items():
         setattr(locked, k, v)
     missing_reason = {"reason": ["Give the reason for changing a recorded value."]}

@@ -283,3 +283,30 @@ def test_same_site_matches_are_linked(coordinator_a, site_a) -> None:
     html = _post(client).content.decode()
     assert f'href="/participants/{first.pk}/"' in html and first.screening_number in html
     assert "at another site" not in html
+
+
+def test_initials_of_an_earlier_participant_are_added_on_the_key_dates(coordinator_a, participant_a) -> None:
+    assert participant_a.initials == ""
+    p = services.update_participant(coordinator_a, participant_a, reason="", initials="mk")
+    assert p.initials == "MK"
+    with pytest.raises(ValidationError) as raised:
+        services.update_participant(coordinator_a, p, reason="", initials="MN")
+    assert "reason" in raised.value.error_dict  # a recorded value changes only with a reason
+    for bad in ("", "M-K"):
+        with pytest.raises(ValidationError) as raised:
+            services.update_participant(coordinator_a, p, reason="typo", initials=bad)
+        assert "initials" in raised.value.error_dict
+    assert services.update_participant(coordinator_a, p, reason="typo", initials="MN").initials == "MN"
+
+
+def test_the_key_dates_form_offers_the_initials(coordinator_a, participant_a) -> None:
+    client = Client()
+    client.force_login(coordinator_a)
+    url = reverse("participants:edit_dates", args=[participant_a.pk])
+    assert 'name="initials"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"initials": "ab", "sex": "F", "birth_date": "1987-09-14", "lupus_nephritis": "no"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    participant_a.refresh_from_db()
+    assert participant_a.initials == "AB"
