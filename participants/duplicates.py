@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q
 
 from .models import Participant, Site
+
+# The first key of the advisory lock of `lock_identity`: its own space among the application's locks.
+DUPLICATE_LOCK_SPACE = 329_001
 
 
 @dataclass(frozen=True)
@@ -34,3 +38,12 @@ def find_duplicates(*, site: Site, birth_date: date, sex: str, initials: str) ->
     )
     other_site = candidates.exclude(site=site).exists()
     return DuplicateFindings(same_site, other_site)
+
+
+def lock_identity(birth_date: date, sex: str) -> None:
+    """Serialise, until the transaction ends, the registrations of one birth date and sex across
+    all sites (the site's row lock covers only its own), so that two sites registering the same
+    person at the same moment cannot both find nothing. Taken after the site's lock, always."""
+    key = birth_date.toordinal() * 4 + (1 if sex == "F" else 2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DUPLICATE_LOCK_SPACE, key])

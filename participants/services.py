@@ -19,7 +19,7 @@ from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY, F
 
 from .case_builder import assemble, current_records
 from .changes import announce_change
-from .duplicates import DuplicateFindings, find_duplicates
+from .duplicates import DuplicateFindings, find_duplicates, lock_identity
 from .intake import unit_label
 from .models import (
     INITIALS_PATTERN,
@@ -142,6 +142,7 @@ def _register(
     _check_header_with_engine(participant, birth_changed=False)
     check: DuplicateCheck | None = None
     if initials:
+        lock_identity(participant.birth_date, participant.sex)
         found = find_duplicates(site=locked, birth_date=participant.birth_date, sex=participant.sex, initials=initials)
         check = _answered_check(user, locked, participant, not_same_person) if found else None
         if found and (check is None or not _covers(check, found)):
