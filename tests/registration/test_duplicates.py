@@ -310,3 +310,16 @@ def test_the_key_dates_form_offers_the_initials(coordinator_a, participant_a) ->
     assert response.status_code == 302, response.content.decode()[:2000]
     participant_a.refresh_from_db()
     assert participant_a.initials == "AB"
+
+
+def test_the_participants_audit_trail_shows_the_answer_and_nothing_of_the_other_site(
+    coordinator_a, site_a, coordinator_b, site_b, client_b
+) -> None:
+    existing = register(coordinator_a, site_a)
+    check = possible(coordinator_b, site_b)
+    p = register(
+        coordinator_b, site_b, not_same_person=services.NotSamePerson(check.pk, "Different mother's name")
+    )
+    html = client_b.get(reverse("audit:participant", args=[p.pk])).content.decode()
+    assert "Confirmed not the same person" in html and "Different mother&#x27;s name" in html
+    assert existing.screening_number not in html and site_a.name not in html
