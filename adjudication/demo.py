@@ -17,7 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from participants.case_import import import_case
-from participants.models import Site, User
+from participants.consent import record_consent
+from participants.models import ConsentVersion, Site, User
 from screening.evaluation import evaluate_participant
 from screening.models import Evaluation, Trigger
 
@@ -29,6 +30,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Added to the participants demo (which already enters sle-ln-no-biopsy at S01, ssc-crp-only and
 # ssc-lung-borderline at S02): case file, site code of the coordinator who enters it.
+# Initials of these participants: none shared with the other demo participants (screening.demo).
+DEMO_INITIALS = ("PY", "QZ", "RA")
+
 DEMO_CASES = [
     ("ssc-early-progression.json", "S01"),  # ssc.activity REVIEW (eac), early mRSS progression
     ("sle-ln-low-activity.json", "S02"),  # sle.ln_biopsy REVIEW (eac), activity index below 10
@@ -61,10 +65,10 @@ def shift_case(case: dict[str, Any], as_of: date | None = None) -> dict[str, Any
     return shifted
 
 
-def enter_case(coordinator: Any, site: Any, case: dict[str, Any]) -> Any:
+def enter_case(coordinator: Any, site: Any, case: dict[str, Any], *, initials: str = "") -> Any:
     """Enter the case for a new participant at `site`, evaluate it and open its escalations now
     (the after-commit signal then finds them up to date, also inside an outer transaction)."""
-    participant = import_case(coordinator, site, case)
+    participant = import_case(coordinator, site, case, initials=initials)
     evaluation = evaluate_participant(
         participant.pk, trigger=Trigger.MANUAL, detail="demo case", user=coordinator
     )
@@ -80,12 +84,16 @@ def load_demo_escalations() -> dict[str, int]:
         return {"participants": 0, "escalations": 0}
     before = Escalation.objects.count()
     entered = 0
-    for filename, site_code in DEMO_CASES:
+    # The consent form every demo participant signed on its ICF date (screening.demo loads it).
+    signed = ConsentVersion.objects.filter(label="1.0").first()
+    for (filename, site_code), initials in zip(DEMO_CASES, DEMO_INITIALS, strict=True):
         path = CASES_DIR / filename
         site = Site.objects.filter(code=site_code).first()
         coordinator = User.objects.filter(username=f"coord.{site_code.lower()}").first()
         if not path.exists() or site is None or coordinator is None:
             continue
-        enter_case(coordinator, site, shift_case(load_case_file(path)))
+        participant = enter_case(coordinator, site, shift_case(load_case_file(path)), initials=initials)
+        if signed is not None and participant.icf_signed is not None:
+            record_consent(coordinator, participant, version=signed, signed_on=participant.icf_signed)
         entered += 1
     return {"participants": entered, "escalations": Escalation.objects.count() - before}

@@ -25,6 +25,10 @@ from labimport.models import HospitalIdentifier
 from participants.models import (
     Assessment,
     ClinicalEvent,
+    ConsentApproval,
+    ConsentSignature,
+    ConsentVersion,
+    DuplicateCheck,
     HistoryReview,
     LabResult,
     Membership,
@@ -60,6 +64,8 @@ TRACKED: list[Tracked] = [
     Tracked(Membership, participant_path=""),
     Tracked(ProtocolVersion, participant_path=""),
     Tracked(SiteApproval, participant_path=""),
+    Tracked(ConsentVersion, participant_path=""),
+    Tracked(ConsentApproval, participant_path=""),
     # Participants and their clinical records. The re-evaluation bookkeeping of a participant is
     # left out: it changes on every save and every evaluation, and the evaluations are tracked.
     Tracked(Participant, exclude=("data_version",), participant_path="id"),
@@ -68,6 +74,10 @@ TRACKED: list[Tracked] = [
     Tracked(Therapy),
     Tracked(ClinicalEvent),
     Tracked(HistoryReview),
+    Tracked(ConsentSignature),
+    # The duplicate check at registration, and the coordinator's answer; of a registration that
+    # was stopped it belongs to no participant.
+    Tracked(DuplicateCheck),
     Tracked(HospitalIdentifier),
     # Evaluations
     Tracked(Evaluation),

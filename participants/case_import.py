@@ -16,9 +16,10 @@ def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def import_case(user: User, site: Site, case: dict[str, Any]) -> Participant:
+def import_case(user: User, site: Site, case: dict[str, Any], *, initials: str = "") -> Participant:
     """Register the case's participant at `site` and record everything in it. Adjudications are
-    decisions, not data: they are not imported."""
+    decisions, not data: they are not imported. The case format has no initials: with `initials`
+    the registration's duplicate check runs (and may refuse it, `services.PossibleDuplicate`)."""
     dates = case.get("dates", {})
     participant = services.register_participant(
         user,
@@ -26,6 +27,7 @@ def import_case(user: User, site: Site, case: dict[str, Any]) -> Participant:
         cohort=case["cohort"],
         sex=case["sex"],
         birth_date=date.fromisoformat(case["birth_date"]),
+        initials=initials,
         lupus_nephritis=case.get("lupus_nephritis"),
         screening_start=_d(dates.get("screening_start")),
         icf_signed=_d(dates.get("icf_signed")),

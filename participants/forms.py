@@ -10,6 +10,7 @@ alike."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,10 +53,12 @@ from .intake import (
     unit_label,
 )
 from .models import (
+    INITIALS_PATTERN,
     Assessment,
     ClinicalEvent,
     ClinicalRecord,
     Cohort,
+    DuplicateCheck,
     HistoryReview,
     LabResult,
     Participant,
@@ -65,7 +68,15 @@ from .models import (
 from .number_fields import AsciiDecimalField, AsciiIntegerField
 from .records import RECORD_KINDS
 from .selectors import confirmed_areas, current_facts
-from .services import KEY_DATES, FactEntry, StaleForm, fact_state, implausible, participant_state
+from .services import (
+    KEY_DATES,
+    FactEntry,
+    NotSamePerson,
+    StaleForm,
+    fact_state,
+    implausible,
+    participant_state,
+)
 
 
 class LoginForm(AuthenticationForm):
@@ -320,25 +331,83 @@ class ParticipantFormBase(forms.Form):
         ]
 
 
+def initials_field(*, required: bool) -> forms.CharField:
+    return forms.CharField(
+        label="Initials",
+        min_length=2,
+        max_length=4,
+        required=required,
+        help_text="2 to 4 letters (first and last name); used only to find possible duplicates.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "text-uppercase"}),
+    )
+
+
+def clean_initials(value: str) -> str:
+    value = value.strip().upper()
+    if value and not re.fullmatch(INITIALS_PATTERN, value):
+        raise ValidationError("Use 2 to 4 letters, A to Z, without dots or spaces.")
+    return value
+
+
 class RegisterForm(ParticipantFormBase):
-    field_order = ["cohort", "lupus_nephritis", "sex", "birth_date", *KEY_DATES]
+    field_order = ["cohort", "lupus_nephritis", "initials", "sex", "birth_date", *KEY_DATES]
     cohort = forms.ChoiceField(label="Cohort", choices=Cohort.choices, widget=forms.RadioSelect)
+    initials = initials_field(required=True)
+    # The answer to a possible duplicate, rendered by the page's warning (not in the layout).
+    duplicate_check = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    not_same_person_reason = forms.CharField(
+        label="Why this is not the same person",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    ANSWER = ("duplicate_check", "not_same_person_reason")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         first = Fieldset("Cohort", InlineRadios("cohort"))
-        self.helper.layout = Layout(first, *self.layout_fields())
+        fields = self.layout_fields()
+        fields[0] = Fieldset(
+            "Participant",
+            Field("initials", wrapper_class="col-md-3"),
+            InlineRadios("sex"),
+            Div(InlineRadios("lupus_nephritis"), css_id="ln-stratum"),
+            Field("birth_date", wrapper_class="col-md-4"),
+        )
+        self.helper.layout = Layout(first, *fields)
+
+    def clean_initials(self) -> str:
+        return clean_initials(self.cleaned_data.get("initials", ""))
 
     def chosen_cohort(self) -> str:
         return str(self.cleaned_data.get("cohort", ""))
 
+    def registration(self) -> dict[str, Any]:
+        """The registration's data, for services.register_participant."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in self.ANSWER}
+
+    def answer(self) -> NotSamePerson | None:
+        check = self.cleaned_data.get("duplicate_check")
+        if check is None:
+            return None
+        return NotSamePerson(check, self.cleaned_data.get("not_same_person_reason", ""))
+
+    def showing(self, check: DuplicateCheck) -> None:
+        """Show the form again answering `check`: its id travels with the next submission."""
+        data = self.data.copy()
+        data["duplicate_check"] = str(check.pk)
+        self.data = data
+
 
 class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
+    initials = initials_field(required=False)
+
     def __init__(self, participant: Participant, *args: Any, **kwargs: Any) -> None:
         self.participant = participant
         initial = {
+            "initials": participant.initials,
             "lupus_nephritis": as_yes_no(participant.lupus_nephritis),
             "sex": participant.sex,
             "birth_date": participant.birth_date,
@@ -353,11 +422,18 @@ class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
         self.helper = FormHelper()
         self.helper.form_tag = False
         fields = self.layout_fields()
-        if participant.cohort != Cohort.SLE:
-            fields[0] = Fieldset(
-                "Participant", InlineRadios("sex"), Field("birth_date", wrapper_class="col-md-4")
-            )
+        stratum = [Div(InlineRadios("lupus_nephritis"), css_id="ln-stratum")] if participant.cohort == Cohort.SLE else []
+        fields[0] = Fieldset(
+            "Participant",
+            Field("initials", wrapper_class="col-md-3"),
+            InlineRadios("sex"),
+            *stratum,
+            Field("birth_date", wrapper_class="col-md-4"),
+        )
         self.helper.layout = Layout(*fields, Field("reason"), self.SHOWN)
+
+    def clean_initials(self) -> str:
+        return clean_initials(self.cleaned_data.get("initials", ""))
 
     def chosen_cohort(self) -> str:
         return str(self.participant.cohort)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -113,6 +114,8 @@ class OutcomeStatus(models.TextChoices):
 
 # The outcomes that end screening.
 ENDED = (OutcomeStatus.ENROLLED, OutcomeStatus.SCREEN_FAILED, OutcomeStatus.WITHDRAWN)
+# Initials as stored: two to four capital letters (the form upper-cases what is typed).
+INITIALS_PATTERN = r"^[A-Z]{2,4}$"
 
 
 class Participant(models.Model):
@@ -127,6 +130,9 @@ class Participant(models.Model):
     )
     sex = models.CharField(max_length=1, choices=Sex.choices, help_text="Sex assigned at birth.")
     birth_date = models.DateField()
+    # Asked at registration for the duplicate check (2-4 capital letters); blank for participants
+    # registered before it was asked, which the check treats as "could be anyone" (docs/registration.md).
+    initials = models.CharField(max_length=4, blank=True, default="")
     screening_start = models.DateField(null=True, blank=True)
     icf_signed = models.DateField("ICF signed", null=True, blank=True)
     planned_enrollment = models.DateField(null=True, blank=True)
@@ -160,7 +166,12 @@ class Participant(models.Model):
                 | (~Q(cohort=Cohort.SLE) & Q(lupus_nephritis__isnull=True)),
                 name="participant_ln_stratum_only_for_sle",
             ),
+            models.CheckConstraint(
+                condition=Q(initials="") | Q(initials__regex=INITIALS_PATTERN),
+                name="participant_initials_shape",
+            ),
         ]
+        indexes = [models.Index(fields=["birth_date", "sex"], name="participant_identity")]
 
     def __str__(self) -> str:
         return self.screening_number
@@ -321,3 +332,132 @@ class HistoryReview(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"history of {self.area} taken in full"
+
+
+# --- Duplicate check at registration ---------------------------------------------------------------
+
+
+class DuplicateOutcome(models.TextChoices):
+    CLEAR = "clear", "No possible duplicate"
+    POSSIBLE = "possible", "Possible duplicate shown"
+    NOT_SAME = "not_same", "Confirmed not the same person"
+    STOPPED = "stopped", "Registration stopped"
+
+
+class DuplicateCheck(models.Model):
+    """One duplicate check run before a registration is saved, and what the coordinator decided.
+
+    Of another site only the fact that a possible duplicate exists is kept: never its screening
+    number, site or count, so that this record (and the audit trail that shows it) leaks nothing."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="duplicate_checks")
+    checked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(auto_now_add=True)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    initials = models.CharField(max_length=4)
+    same_site_matches = ArrayField(
+        models.CharField(max_length=30), default=list, blank=True, help_text="Screening numbers at the site."
+    )
+    other_site_match = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=DuplicateOutcome.choices)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why the coordinator is sure it is not the same person."
+    )
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The participant registered after the check (CLEAR or NOT_SAME); none while open or stopped.
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="duplicate_checks"
+    )
+
+    class Meta:
+        ordering = ["checked_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome=DuplicateOutcome.CLEAR, same_site_matches=[], other_site_match=False)
+                | (~Q(outcome=DuplicateOutcome.CLEAR) & (~Q(same_site_matches=[]) | Q(other_site_match=True))),
+                name="duplicatecheck_clear_means_no_match",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[DuplicateOutcome.CLEAR, DuplicateOutcome.NOT_SAME], participant__isnull=False)
+                | (
+                    Q(outcome__in=[DuplicateOutcome.POSSIBLE, DuplicateOutcome.STOPPED])
+                    & Q(participant__isnull=True)
+                ),
+                name="duplicatecheck_registered_only_when_cleared",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=DuplicateOutcome.NOT_SAME)
+                | (~Q(reason="") & Q(decided_by__isnull=False) & Q(decided_at__isnull=False)),
+                name="duplicatecheck_not_same_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=DuplicateOutcome.STOPPED)
+                | (Q(decided_by__isnull=False) & Q(decided_at__isnull=False)),
+                name="duplicatecheck_stop_is_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"duplicate check at site {self.site_id}: {self.get_outcome_display()}"
+
+
+# --- Consent form versions ---------------------------------------------------------------------------
+
+
+class ConsentVersion(models.Model):
+    """A version of the informed consent form, registered by an administrator."""
+
+    label = models.CharField(max_length=30, unique=True, help_text="As printed on the form, e.g. 2.0.")
+    document_date = models.DateField(help_text="The date printed on the form.")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_date", "label"]
+
+    def __str__(self) -> str:
+        return f"version {self.label} of {self.document_date.isoformat()}"
+
+
+class ConsentApproval(models.Model):
+    """A site's ethics board approved a consent form version; it is the site's form from
+    `effective_on` until the next approved version takes effect."""
+
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="approvals")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="consent_approvals")
+    effective_on = models.DateField(help_text="Approved for use at the site from this date.")
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site__code", "effective_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "version"], name="consentapproval_once_per_site"),
+            # One form in effect per day: two versions taking effect the same day would be ambiguous.
+            models.UniqueConstraint(fields=["site", "effective_on"], name="consentapproval_one_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} at site {self.site_id} from {self.effective_on.isoformat()}"
+
+
+class ConsentSignature(ClinicalRecord):
+    """The participant signed a consent form version on `signed_on`. A re-consent is another
+    signature; a mistaken entry is voided with a reason (nothing is deleted)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consent_signatures")
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="signatures")
+    signed_on = models.DateField()
+
+    class Meta(ClinicalRecord.Meta):
+        constraints = [
+            *ClinicalRecord.record_constraints("consentsignature"),
+            models.UniqueConstraint(
+                fields=["participant", "version"], condition=Q(state="current"), name="consentsignature_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.version.label} signed {self.signed_on.isoformat()}"

@@ -12,7 +12,15 @@ from typing import Any
 
 from django.db import models
 
-from .models import Assessment, ClinicalEvent, ClinicalRecord, HistoryReview, LabResult, Therapy
+from .models import (
+    Assessment,
+    ClinicalEvent,
+    ClinicalRecord,
+    ConsentSignature,
+    HistoryReview,
+    LabResult,
+    Therapy,
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,11 @@ RECORD_KINDS: dict[str, RecordType] = {
 }
 
 BY_MODEL: dict[type[ClinicalRecord], RecordType] = {t.model: t for t in RECORD_KINDS.values()}
+
+# Clinical records kept like the others (voided with a reason, never deleted) that are no part of
+# the screening case: the engine never reads them, and they have pages of their own (the consent
+# page, docs/registration.md). A mistake is voided and entered again, never corrected.
+OUTSIDE_THE_CASE: tuple[type[ClinicalRecord], ...] = (ConsentSignature,)
 
 # The URL's record kind as choices (the pages' tabs list `RecordKind.choices`).
 RecordKind = models.TextChoices(  # type: ignore[misc]

@@ -24,6 +24,8 @@ from .models import (
     ENDED,
     Assessment,
     ClinicalRecord,
+    DuplicateCheck,
+    DuplicateOutcome,
     HistoryReview,
     Membership,
     Participant,
@@ -68,6 +70,18 @@ def get_participant(user: User, pk: int, *, for_update: bool = False) -> Partici
     """The participant `pk` if the user may see it (or change it, with for_update), else 404."""
     qs = editable_participants(user) if for_update else visible_participants(user)
     return get_object_or_404(qs, pk=pk)
+
+
+def open_duplicate_check(site: Site, check_id: int | None) -> DuplicateCheck | None:
+    """A check of the site still waiting for the coordinator's answer."""
+    if check_id is None:
+        return None
+    return DuplicateCheck.objects.filter(pk=check_id, site=site, outcome=DuplicateOutcome.POSSIBLE).first()
+
+
+def duplicate_links(user: User, numbers: list[str]) -> list[Participant]:
+    """The participants a duplicate check named at the user's own site, as far as the user sees them."""
+    return list(visible_participants(user).filter(screening_number__in=numbers).order_by("screening_sequence"))
 
 
 def current_facts(participant: Participant) -> dict[str, Assessment]:

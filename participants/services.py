@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +19,15 @@ from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY, F
 
 from .case_builder import assemble, current_records
 from .changes import announce_change
+from .duplicates import DuplicateFindings, find_duplicates, lock_identity
 from .intake import unit_label
 from .models import (
+    INITIALS_PATTERN,
     Assessment,
     ClinicalEvent,
     ClinicalRecord,
+    DuplicateCheck,
+    DuplicateOutcome,
     HistoryReview,
     LabResult,
     Membership,
@@ -37,7 +42,31 @@ from .records import RECORD_KINDS, no_records, of
 from .selectors import editable_participants
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class NotSamePerson:
+    """The coordinator's answer to a possible duplicate: the check that was shown (its id) and why
+    the candidate is not the same person."""
+
+    check_id: int
+    reason: str
+
+
+class PossibleDuplicate(ValidationError):
+    """Nothing was registered: the duplicate check found a possible duplicate. `check` is the
+    recorded check (committed), with what the coordinator may be shown."""
+
+    def __init__(self, check: DuplicateCheck) -> None:
+        super().__init__("A possible duplicate was found: nothing was registered.")
+        self.check = check
+
+
+def _covers(check: DuplicateCheck, found: DuplicateFindings) -> bool:
+    """The confirmed check showed at least what is found now (a match added since needs a new look)."""
+    return set(found.same_site) <= set(check.same_site_matches) and (
+        check.other_site_match or not found.other_site
+    )
+
+
 def register_participant(
     user: User,
     *,
@@ -45,42 +74,158 @@ def register_participant(
     cohort: str,
     sex: str,
     birth_date: date,
+    initials: str = "",
     lupus_nephritis: bool | None = None,
     screening_start: date | None = None,
     icf_signed: date | None = None,
     planned_enrollment: date | None = None,
     planned_day0: date | None = None,
+    not_same_person: NotSamePerson | None = None,
 ) -> Participant:
-    """Register a candidate at the user's site with the next screening number of that site."""
+    """Register a candidate at the user's site with the next screening number of that site.
+
+    With initials, the duplicate check runs first, under the site's lock (docs/registration.md): a
+    possible duplicate (same birth date and sex, same initials or none on record, at this site or
+    another) stops the registration with `PossibleDuplicate` after the check is recorded, unless
+    `not_same_person` answers that very check. Without initials (the case import of examples) no
+    check can be made and none is recorded."""
+    with transaction.atomic():
+        outcome = _register(
+            user,
+            site=site,
+            initials=initials.strip().upper(),
+            not_same_person=not_same_person,
+            fields={
+                "cohort": cohort,
+                "sex": sex,
+                "birth_date": birth_date,
+                "lupus_nephritis": lupus_nephritis,
+                "screening_start": screening_start,
+                "icf_signed": icf_signed,
+                "planned_enrollment": planned_enrollment,
+                "planned_day0": planned_day0,
+            },
+        )
+    # Raised after the commit, so that the check the coordinator was shown stays on record.
+    if isinstance(outcome, DuplicateCheck):
+        raise PossibleDuplicate(outcome)
+    return outcome
+
+
+def _register(
+    user: User,
+    *,
+    site: Site,
+    initials: str,
+    not_same_person: NotSamePerson | None,
+    fields: dict[str, Any],
+) -> Participant | DuplicateCheck:
     if not Membership.objects.filter(
         user=user, site=site, role__in=[Role.COORDINATOR, Role.INVESTIGATOR]
     ).exists():
         raise PermissionDenied("Only the site's coordinators and investigators register its participants.")
-    # The row lock serialises concurrent registrations at one site: numbers are never reused.
+    if initials and not re.fullmatch(INITIALS_PATTERN, initials):
+        raise RecordInvalid({"initials": "Initials are two to four letters, A to Z."})
+    # The row lock serialises concurrent registrations at one site: numbers are never reused, and
+    # two coordinators cannot register the same person at once past the check.
     locked = Site.objects.select_for_update().get(pk=site.pk)
-    locked.last_screening_sequence += 1
-    locked.save(update_fields=["last_screening_sequence"])
-    sequence = locked.last_screening_sequence
+    sequence = locked.last_screening_sequence + 1
     participant = Participant(
         site=locked,
         screening_sequence=sequence,
         screening_number=f"{locked.code}-{sequence:04d}",
-        cohort=cohort,
-        lupus_nephritis=lupus_nephritis,
-        sex=sex,
-        birth_date=birth_date,
-        screening_start=screening_start,
-        icf_signed=icf_signed,
-        planned_enrollment=planned_enrollment,
-        planned_day0=planned_day0,
+        initials=initials,
         created_by=user,
+        **fields,
     )
-    _check_key_dates(participant)
+    check_key_dates(participant)
     _check_header_with_engine(participant, birth_changed=False)
+    check: DuplicateCheck | None = None
+    if initials:
+        lock_identity(participant.birth_date, participant.sex)
+        found = find_duplicates(site=locked, birth_date=participant.birth_date, sex=participant.sex, initials=initials)
+        check = _answered_check(user, locked, participant, not_same_person) if found else None
+        if found and (check is None or not _covers(check, found)):
+            with pghistory.context(user=user.pk, reason="duplicate check at registration"):
+                return DuplicateCheck.objects.create(
+                    site=locked,
+                    checked_by=user,
+                    birth_date=participant.birth_date,
+                    sex=participant.sex,
+                    initials=initials,
+                    same_site_matches=list(found.same_site),
+                    other_site_match=found.other_site,
+                    outcome=DuplicateOutcome.POSSIBLE,
+                )
+    locked.last_screening_sequence = sequence
+    locked.save(update_fields=["last_screening_sequence"])
     with pghistory.context(user=user.pk, reason="participant registered"):
         participant.save(force_insert=True)
+        if check is not None and not_same_person is not None:
+            check.outcome = DuplicateOutcome.NOT_SAME
+            check.reason = not_same_person.reason.strip()
+            check.decided_by = user
+            check.decided_at = timezone.now()
+            check.participant = participant
+            check.save(update_fields=["outcome", "reason", "decided_by", "decided_at", "participant"])
+        elif initials:
+            DuplicateCheck.objects.create(
+                site=locked,
+                checked_by=user,
+                birth_date=participant.birth_date,
+                sex=participant.sex,
+                initials=initials,
+                outcome=DuplicateOutcome.CLEAR,
+                participant=participant,
+            )
     announce_change(participant.pk, reason="participant registered")
     return participant
+
+
+def _answered_check(
+    user: User, site: Site, participant: Participant, answer: NotSamePerson | None
+) -> DuplicateCheck | None:
+    """The open check the coordinator answered, if it is this site's and was made on exactly
+    these identifying data; a missing reason is refused."""
+    if answer is None:
+        return None
+    check = (
+        DuplicateCheck.objects.select_for_update()
+        .filter(
+            pk=answer.check_id,
+            site=site,
+            outcome=DuplicateOutcome.POSSIBLE,
+            birth_date=participant.birth_date,
+            sex=participant.sex,
+            initials=participant.initials,
+        )
+        .first()
+    )
+    if check is not None and not answer.reason.strip():
+        raise RecordInvalid({"not_same_person_reason": "Say why this is not the same person."})
+    return check
+
+
+@transaction.atomic
+def stop_registration(user: User, *, site: Site, check_id: int) -> DuplicateCheck:
+    """The coordinator stops a registration after a possible duplicate was shown."""
+    if not Membership.objects.filter(
+        user=user, site=site, role__in=[Role.COORDINATOR, Role.INVESTIGATOR]
+    ).exists():
+        raise PermissionDenied("Only the site's coordinators and investigators register its participants.")
+    check = (
+        DuplicateCheck.objects.select_for_update()
+        .filter(pk=check_id, site=site, outcome=DuplicateOutcome.POSSIBLE)
+        .first()
+    )
+    if check is None:
+        raise RecordInvalid({NON_FIELD_ERRORS: "That duplicate check is not open at your site."})
+    with pghistory.context(user=user.pk, reason="registration stopped: possible duplicate"):
+        check.outcome = DuplicateOutcome.STOPPED
+        check.decided_by = user
+        check.decided_at = timezone.now()
+        check.save(update_fields=["outcome", "decided_by", "decided_at"])
+    return check
 
 
 # --- Clinical records -------------------------------------------------------------------------
@@ -95,7 +240,7 @@ class RecordInvalid(ValidationError):
     (`value`, `unit`, `collected`, ...) so that a form can put the message next to its field."""
 
 
-def _lock(user: User, participant: Participant) -> Participant:
+def lock_participant(user: User, participant: Participant) -> Participant:
     locked = editable_participants(user).select_for_update(of=("self",)).filter(pk=participant.pk).first()
     if locked is None:
         raise PermissionDenied("You may not change this participant's data.")
@@ -116,7 +261,7 @@ def _not_in_future(**dates: date | None) -> None:
 KEY_DATES = ("screening_start", "icf_signed", "planned_enrollment", "planned_day0")
 
 
-def _check_key_dates(participant: Participant, *, errors: dict[str, list[str]] | None = None) -> None:
+def check_key_dates(participant: Participant, *, errors: dict[str, list[str]] | None = None) -> None:
     """The date rules of docs/criteria-intake.md: nothing before birth, no birth or consent in the
     future, consent on or before the first screening visit, enrollment after screening and
     consent, Day 0 not before enrollment. Raises with every broken rule (and `errors`, found before)."""
@@ -180,7 +325,7 @@ def _check_as_shown(shown: Mapping[str, Any] | None, current: Mapping[str, str])
 
 def participant_state(participant: Participant) -> dict[str, str]:
     """What the key-dates form shows, as the stale-form check compares it."""
-    names = ("lupus_nephritis", "sex", "birth_date", *KEY_DATES)
+    names = ("initials", "lupus_nephritis", "sex", "birth_date", *KEY_DATES)
     return {n: str(getattr(participant, n)) for n in names if getattr(participant, n) is not None}
 
 
@@ -352,7 +497,7 @@ def record_lab(
     confirmed_low: bool = False,
 ) -> LabResult:
     """Record a result; a count implausibly low for its unit needs `confirmed_low`."""
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     lab = LabResult(
         test=test,
         value_number=value if isinstance(value, Decimal) else None,
@@ -376,7 +521,7 @@ def record_assessment(
     reason: str = "",
 ) -> Assessment:
     """Record a fact; if the fact already has a value, this is a correction and needs a reason."""
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     current = Assessment.objects.filter(participant=participant, key=key, state=RecordState.CURRENT).first()
     if current is not None and not reason.strip():
         raise RecordInvalid({"reason": "This fact already has a value: give the reason for the change."})
@@ -412,7 +557,7 @@ def record_facts(
 ) -> list[Assessment]:
     """Record several facts at once, all or none; a fact that already has a value is corrected
     with `reason`. `shown`: the facts' state (`fact_state`) when the form was opened."""
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     keys = [f.key for f in facts] if shown is None else sorted({f.key for f in facts} | set(shown))
     current = {
         a.key: a
@@ -452,7 +597,7 @@ def record_therapy(
     stopped_for_intolerance: bool = False,
     counts_as_immunosuppressant: bool | None = None,
 ) -> Therapy:
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     therapy = Therapy(
         agent=agent,
         agent_name=agent_name,
@@ -474,7 +619,7 @@ def record_event(
     date: date,
     details: dict[str, Any] | None = None,
 ) -> ClinicalEvent:
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     details = dict(details or {})
     event = ClinicalEvent(kind=kind, date=date, details=details)
     return cast(ClinicalEvent, _save_new(user, participant, event, reason=""))
@@ -494,7 +639,7 @@ def _as_date(value: Any) -> date | None:
 @transaction.atomic
 def confirm_history(user: User, participant: Participant, *, area: str) -> HistoryReview:
     """Confirm that a history area was taken in full; confirming it again changes nothing."""
-    participant = _lock(user, participant)
+    participant = lock_participant(user, participant)
     current = HistoryReview.objects.filter(
         participant=participant, area=area, state=RecordState.CURRENT
     ).first()
@@ -517,7 +662,7 @@ def correct_record(
     value implausibly low for its unit needs `confirmed_low`, as in `record_lab`."""
     if not reason.strip():
         raise RecordInvalid({"reason": "Give the reason for the change."})
-    participant = _lock(user, record.participant)
+    participant = lock_participant(user, record.participant)
     model = type(record)
     old = model.objects.select_for_update().get(pk=record.pk)
     if old.state != RecordState.CURRENT:
@@ -538,7 +683,7 @@ def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalR
     """Withdraw a record entered by mistake: it stays, marked voided with the reason."""
     if not reason.strip():
         raise RecordInvalid({"reason": "Give the reason for voiding this record."})
-    participant = _lock(user, record.participant)
+    participant = lock_participant(user, record.participant)
     old = type(record).objects.select_for_update().get(pk=record.pk)
     if old.state != RecordState.CURRENT:
         raise RecordInvalid({NON_FIELD_ERRORS: "Only a current record can be voided."})
@@ -553,6 +698,7 @@ def void_record(user: User, record: ClinicalRecord, *, reason: str) -> ClinicalR
 
 
 PARTICIPANT_CHANGEABLE = (
+    "initials",
     "lupus_nephritis",
     "sex",
     "birth_date",
@@ -561,6 +707,15 @@ PARTICIPANT_CHANGEABLE = (
     "planned_enrollment",
     "planned_day0",
 )
+
+
+def _checked_initials(recorded: str, new: str) -> str:
+    new = new.strip().upper()
+    if recorded and not new:
+        raise RecordInvalid({"initials": "Recorded initials cannot be removed: correct them instead."})
+    if new and not re.fullmatch(INITIALS_PATTERN, new):
+        raise RecordInvalid({"initials": "Initials are two to four letters, A to Z."})
+    return new
 
 
 @transaction.atomic
@@ -575,19 +730,22 @@ def update_participant(
     """Change a participant's demographics or key dates. Setting an empty date for the first time
     needs no reason; changing a recorded value does. `shown`: the `participant_state` the form was
     opened with (refused if another save changed it since)."""
-    locked = _lock(user, participant)
+    locked = lock_participant(user, participant)
     unknown = set(changes) - set(PARTICIPANT_CHANGEABLE)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))} of a participant")
     _check_as_shown(shown, participant_state(locked))
+    if "initials" in changes:
+        changes["initials"] = _checked_initials(locked.initials, str(changes["initials"] or ""))
     changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
     if not changed:
         return locked
-    overwrites = [k for k in changed if getattr(locked, k) is not None]
+    # Blank initials (registered before they were asked) are unrecorded, like an empty date.
+    overwrites = [k for k in changed if getattr(locked, k) not in (None, "")]
     for k, v in changed.items():
         setattr(locked, k, v)
     missing_reason = {"reason": ["Give the reason for changing a recorded value."]}
-    _check_key_dates(locked, errors=missing_reason if overwrites and not reason.strip() else None)
+    check_key_dates(locked, errors=missing_reason if overwrites and not reason.strip() else None)
     locked.full_clean(exclude=["site", "created_by"], validate_unique=False)
     _check_header_with_engine(locked, birth_changed="birth_date" in changed)
     with pghistory.context(user=user.pk, reason=reason or "key dates recorded"):
@@ -676,7 +834,7 @@ def register_rescreen(user: User, earlier: Participant, *, copy: Sequence[int] =
     stratum, sex and birth date, numbered `<number>-R<attempt>`, linked to `earlier`, with no
     dated data. `copy` names undated facts of `earlier` (undated_history) that the coordinator
     confirmed one by one; each is recorded anew on the new attempt."""
-    earlier = _lock(user, earlier)
+    earlier = lock_participant(user, earlier)
     if Participant.objects.filter(previous_attempt=earlier).exists():
         raise ValidationError("This attempt has been re-screened already: re-screen the latest attempt.")
     if not Membership.objects.filter(
@@ -699,6 +857,7 @@ def register_rescreen(user: User, earlier: Participant, *, copy: Sequence[int] =
         lupus_nephritis=earlier.lupus_nephritis,
         sex=earlier.sex,
         birth_date=earlier.birth_date,
+        initials=earlier.initials,
         created_by=user,
     )
     reason = f"re-screening of {earlier.screening_number}"

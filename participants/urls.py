@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_records
+from . import views, views_consent, views_records
 
 app_name = "participants"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     ),
     path("<int:pk>/records/<str:kind>/<int:record_pk>/void/", views_records.void_record, name="void_record"),
     path("<int:pk>/preview/<str:kind>/", views_records.preview, name="preview"),
+    path("<int:pk>/consent/", views_consent.participant_consent, name="consent"),
+    path("<int:pk>/consent/<int:signature_pk>/void/", views_consent.void_consent, name="void_consent"),
+    path("consent-versions/", views_consent.consent_versions, name="consent_versions"),
 ]

@@ -34,9 +34,9 @@ from .forms import (
     record_form,
 )
 from .intake import describe, preview_change
-from .models import ClinicalRecord, Participant, RecordState, Role, User
+from .models import ClinicalRecord, DuplicateCheck, Participant, RecordState, Role, User
 from .records import RECORD_KINDS, RecordKind
-from .selectors import get_participant
+from .selectors import duplicate_links, get_participant, open_duplicate_check
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,52 @@ def _detail(participant: Participant) -> HttpResponse:
 # --- Participant --------------------------------------------------------------------------------
 
 
+def _check_id(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("duplicate_check", ""))
+    except ValueError:
+        return None
+
+
 @role_required(*WRITERS)
 def register(request: HttpRequest) -> HttpResponse:
+    """Register a candidate. A possible duplicate shows a warning on the same form: the coordinator
+    registers anyway with the reason it is not the same person (`action=register`), or stops
+    (`action=stop`); both answers are recorded on the check (docs/registration.md)."""
+    site = request.membership.site  # type: ignore[attr-defined]
+    if request.method == "POST" and request.POST.get("action") == "stop":
+        try:
+            services.stop_registration(_user(request), site=site, check_id=_check_id(request) or 0)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.info(request, "Registration stopped: nothing was registered.")
+        return redirect("participants:list")
     form = RegisterForm(request.POST or None)
+    check: DuplicateCheck | None = None
     if request.method == "POST" and form.is_valid():
         try:
             participant = services.register_participant(
-                _user(request),
-                site=request.membership.site,  # type: ignore[attr-defined]
-                **form.cleaned_data,
+                _user(request), site=site, not_same_person=form.answer(), **form.registration()
             )
+        except services.PossibleDuplicate as exc:
+            check = exc.check
+            form.showing(check)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             announce_saved(participant, _user(request), "participant registered")
             messages.success(request, f"Registered {participant.screening_number}.")
             return _detail(participant)
-    return render(request, "participants/register.html", {"form": form})
+    if check is None and request.method == "POST":
+        # The answer was refused (no reason, or another field): the warning stays on the page.
+        check = open_duplicate_check(site, _check_id(request))
+    context = {
+        "form": form,
+        "check": check,
+        "same_site": duplicate_links(_user(request), check.same_site_matches) if check else [],
+    }
+    return render(request, "participants/register.html", context)
 
 
 @role_required(*WRITERS)

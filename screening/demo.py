@@ -19,8 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from participants.case_import import import_case, shift_case_dates
+from participants.consent import approve_consent_version, record_consent, register_consent_version
 from participants.demo_password import DEMO_PASSWORD
-from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
+from participants.models import Cohort, ConsentVersion, Membership, Participant, Role, Sex, Site, User
 from participants.services import record_lab, register_participant, update_participant
 from screening.evaluation import evaluate_participant
 from screening.models import FailureCategory, Trigger
@@ -108,7 +109,43 @@ def load_demo_data(cases_dir: Path | None = None) -> dict[str, int]:
             created_participants += _load_cases(coordinator, site, directory, DEMO_CASES.get(code, ()))
         else:
             created_participants += _register_plain(coordinator, site)
+    if not ConsentVersion.objects.exists():
+        _load_consent(sites)
     return {"users": created_users, "participants": created_participants}
+
+
+# Initials of the demo participants, one pair each in order of registration: none repeats, so the
+# duplicate check lets every demo registration through.
+DEMO_INITIALS = ("AK", "BL", "CM", "DN", "EO", "FP", "GQ", "HR", "IS", "JT", "KU", "LV", "MW", "NX")
+
+
+def _initials() -> str:
+    """The next unused pair, the same on every load of an empty database."""
+    return DEMO_INITIALS[Participant.objects.count() % len(DEMO_INITIALS)]
+
+
+def _load_consent(sites: dict[str, Site]) -> None:
+    """Two consent form versions: 1.0 in use at both sites for a year; 2.0 in effect at S01 since a
+    week ago (its participants who signed 1.0 show "re-consent needed"; one has re-consented) and
+    approved at S02 to take effect in two weeks. Every participant with an ICF date signed 1.0 then."""
+    today = timezone.localdate()
+    admin = User.objects.get(username="admin")
+    v1 = register_consent_version(admin, label="1.0", document_date=today - timedelta(days=400))
+    v2 = register_consent_version(admin, label="2.0", document_date=today - timedelta(days=30))
+    for site in sites.values():
+        approve_consent_version(admin, version=v1, site=site, effective_on=today - timedelta(days=365))
+    approve_consent_version(admin, version=v2, site=sites["S01"], effective_on=today - timedelta(days=7))
+    approve_consent_version(admin, version=v2, site=sites["S02"], effective_on=today + timedelta(days=14))
+    participants = Participant.objects.filter(icf_signed__isnull=False).select_related("site")
+    for participant in participants.order_by("site__code", "screening_sequence"):
+        coordinator = User.objects.get(username=f"coord.{participant.site.code.lower()}")
+        assert participant.icf_signed is not None
+        record_consent(coordinator, participant, version=v1, signed_on=participant.icf_signed)
+    story = participants.filter(site=sites["S01"]).order_by("screening_sequence").first()
+    if story is not None:
+        record_consent(
+            User.objects.get(username="coord.s01"), story, version=v2, signed_on=today - timedelta(days=1)
+        )
 
 
 def _read_case(path: Path) -> dict[str, Any]:
@@ -132,7 +169,7 @@ def _load_cases(coordinator: User, site: Site, directory: Path, names: tuple[tup
                 if name == STORY_CASE:
                     _story(coordinator, site, case)
                 else:
-                    participant = import_case(coordinator, site, case)
+                    participant = import_case(coordinator, site, case, initials=_initials())
                     evaluate_participant(
                         participant.pk,
                         trigger=Trigger.DATA_CHANGE,
@@ -163,7 +200,7 @@ def _story(coordinator: User, site: Site, case: dict[str, Any]) -> None:
     day0 = date.fromisoformat(first["dates"].pop("planned_day0"))
     anc = next(lab for lab in first["labs"] if lab["test"] == "anc")
     anc["value"] = Decimal(900)
-    participant = import_case(coordinator, site, first)
+    participant = import_case(coordinator, site, first, initials=_initials())
     evaluate_participant(
         participant.pk, trigger=Trigger.DATA_CHANGE, detail="screening data entered", user=coordinator
     )
@@ -182,7 +219,13 @@ def _register_plain(coordinator: User, site: Site) -> int:
         if site_code != site.code:
             continue
         participant = register_participant(
-            coordinator, site=site, cohort=cohort, lupus_nephritis=ln, sex=sex, birth_date=birth_date
+            coordinator,
+            site=site,
+            cohort=cohort,
+            lupus_nephritis=ln,
+            sex=sex,
+            birth_date=birth_date,
+            initials=_initials(),
         )
         evaluate_participant(
             participant.pk, trigger=Trigger.DATA_CHANGE, detail="registered", user=coordinator

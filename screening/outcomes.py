@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from participants import second_factor
+from participants import consent, second_factor
 from participants.case_builder import build_case
 from participants.models import Membership, OutcomeStatus, Participant, Role, ScreeningStatus, User
 from participants.selectors import editable_participants
@@ -76,9 +76,11 @@ def _enrollment_date_has_come(participant: Participant, on_date: date) -> str | 
 
 
 # Checks beyond the engine's verdict, in order; each gives the reason enrollment is blocked on the
-# date, or None. A further blocker (e.g. the consent version) is one more entry here.
+# date, or None. A further blocker is one more entry here.
 ENROLLMENT_BLOCKERS: list[EnrollmentBlocker] = [
     _enrollment_date_has_come,
+    # The consent form version in effect at the site that day must be signed (docs/registration.md).
+    consent.enrollment_block,
 ]
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from participants.access import role_required
+from participants.consent import consent_status
 from participants.models import OutcomeStatus, Participant, Role
 from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from participants.selectors import get_participant, get_participant_with_counts
@@ -36,14 +37,20 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
     latest = latest_evaluation(participant)
     today = timezone.localdate()
+    outcome_panel = _outcome_panel(request, participant)
+    consent = consent_status(participant, today)
     context = {
         "participant": participant,
         "age": age_on(participant.birth_date, today),
         "today": today,
         "current": arrange(latest, today) if latest else None,
+        "consent": consent,
+        # A newer consent form concerns only participants still in screening.
+        "consent_to_do": outcome_panel["outcome"] is None
+        and (consent.reconsent_needed or consent.version_not_recorded),
         "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
-        **_outcome_panel(request, participant),
+        **outcome_panel,
         **participant_panels(request.user, participant),  # type: ignore[arg-type]
     }
     return render(request, "participants/detail.html", context)

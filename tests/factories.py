@@ -4,7 +4,18 @@ from datetime import date
 
 import factory
 
-from participants.models import Cohort, Membership, Participant, Role, Sex, Site, User
+from participants.models import (
+    Cohort,
+    ConsentApproval,
+    ConsentSignature,
+    ConsentVersion,
+    Membership,
+    Participant,
+    Role,
+    Sex,
+    Site,
+    User,
+)
 from screening.models import ScreeningState
 
 
@@ -58,3 +69,22 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
         if state:
             ScreeningState.objects.filter(participant=participant).update(**state)
         return participant
+
+
+def sign_current_consent(participant: Participant, user: User, signed_on: date | None = None) -> None:
+    """Give the participant's site an approved consent form (version "1.0", in effect since 2000)
+    and record the participant's signature of it: what enrollment requires."""
+    version, _ = ConsentVersion.objects.get_or_create(
+        label="1.0", defaults={"document_date": date(2000, 1, 1), "created_by": user}
+    )
+    ConsentApproval.objects.get_or_create(
+        version=version,
+        site_id=participant.site_id,
+        defaults={"effective_on": date(2000, 1, 1), "recorded_by": user},
+    )
+    ConsentSignature.objects.create(
+        participant=participant,
+        version=version,
+        signed_on=signed_on or participant.icf_signed or date(2000, 1, 1),
+        entered_by=user,
+    )

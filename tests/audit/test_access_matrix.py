@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from adjudication.models import Escalation
 from labimport.models import BatchOrigin, BatchStatus, ImportBatch
-from participants.models import LabResult, Participant, Role, User
+from participants.models import (
+    ConsentApproval,
+    ConsentSignature,
+    ConsentVersion,
+    LabResult,
+    Participant,
+    Role,
+    User,
+)
 from screening.models import CriterionResult, Evaluation, ScreeningOutcome
 
 from ..factories import ParticipantFactory
@@ -127,6 +135,20 @@ def record(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     lab = LabResult.objects.filter(participant=p).order_by("pk").first()
     assert lab is not None
     return {"pk": p.pk, "kind": "lab", "record_pk": lab.pk}, {}
+
+
+def signature(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A consent signature of the participant (a version approved at its site, signed)."""
+    version, _ = ConsentVersion.objects.get_or_create(
+        label="matrix", defaults={"document_date": date(2025, 1, 1), "created_by": p.created_by}
+    )
+    ConsentApproval.objects.get_or_create(
+        version=version, site=p.site, defaults={"effective_on": date(2025, 1, 1), "recorded_by": p.created_by}
+    )
+    signed, _ = ConsentSignature.objects.get_or_create(
+        participant=p, version=version, defaults={"signed_on": date(2025, 2, 1), "entered_by": p.created_by}
+    )
+    return {"pk": p.pk, "signature_pk": signed.pk}, {}
 
 
 def escalation(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -253,6 +275,18 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     ),
     "screening:checklist": (Entry(site_reader(), params=enrolled),),
     "screening:checklist_pdf": (Entry(site_reader(), params=enrolled),),
+    "participants:consent": (
+        Entry(site_reader(), params=pk),
+        Entry(writer(), method="post", params=pk, note="empty form: the page with its errors"),
+    ),
+    "participants:void_consent": (
+        Entry(everyone(405), params=signature, note="POST only"),
+        Entry(writer(), method="post", params=signature, note="no reason: the page with its errors"),
+    ),
+    "participants:consent_versions": (
+        Entry(only(("admin",))),
+        Entry(only(("admin",)), method="post", note="no action chosen: the page again"),
+    ),
     "screening:amendments": (Entry(only(("admin",))),),
     "screening:release": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),
     "screening:activate": (Entry(everyone(405), note="POST only"), Entry(only(("admin",)), method="post")),

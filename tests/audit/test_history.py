@@ -9,9 +9,13 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from audit.models import EVENT_MODELS, TRACKED
+from participants import services as participant_services
 from participants.models import (
     Assessment,
     ClinicalEvent,
+    ConsentApproval,
+    ConsentSignature,
+    ConsentVersion,
     HistoryReview,
     LabResult,
     Membership,
@@ -206,6 +210,17 @@ def test_history_tables_refuse_update_and_delete(screened, adjudicated, statemen
         site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
     )
     record_withdrawal(screened["user"], screened["participant"].pk, reason="moved away")
+    user, participant = screened["user"], screened["participant"]
+    version = ConsentVersion.objects.create(label="1.0", document_date=date(2025, 1, 1), created_by=user)
+    ConsentApproval.objects.create(
+        version=version, site=participant.site, effective_on=date(2025, 1, 1), recorded_by=user
+    )
+    ConsentSignature.objects.create(
+        participant=participant, version=version, signed_on=date(2025, 6, 3), entered_by=user
+    )
+    participant_services.register_participant(  # with initials: a duplicate check is recorded
+        user, site=participant.site, cohort="IIM", sex="M", birth_date=date(1970, 1, 1), initials="AB"
+    )
     for entry in TRACKED:
         event_model = EVENT_MODELS[entry.model]
         before = event_model.objects.count()

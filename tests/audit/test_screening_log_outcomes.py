@@ -24,7 +24,7 @@ from screening.evaluation import evaluate_participant
 from screening.models import Trigger
 from tests.audit.test_exports import read_csv, read_xlsx
 from tests.conftest import PASSWORD, signing_code
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, sign_current_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,7 @@ def story(
     screening. At site B: one withdrawn."""
     investigator = make_user(Role.INVESTIGATOR, site_a, "inv.a")
     enrolled = _import(coordinator_a, site_a, "sle-eligible")
+    sign_current_consent(enrolled, coordinator_a)
     outcome = outcomes.enroll(
         investigator,
         enrolled.pk,

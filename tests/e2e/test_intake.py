@@ -98,6 +98,7 @@ def test_coordinator_enters_an_eligible_sle_case_and_corrects_anc(
     page.get_by_label("SLE").check()
     page.locator('input[name="lupus_nephritis"][value="no"]').check()
     page.get_by_label("Female").check()
+    page.get_by_label("Initials").fill("ab")
     page.get_by_label("Date of birth").fill(case["birth_date"])
     for name in ("screening_start", "icf_signed", "planned_enrollment", "planned_day0"):
         page.locator(f"#id_{name}").fill(dates[name])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ import pytest
 from django.utils import timezone
 
 from participants.case_import import import_case, import_records
-from participants.models import Participant, Role
+from participants.models import ConsentApproval, ConsentVersion, Participant, Role
 from screening.evaluation import evaluate_participant
 from screening.models import ScreeningOutcome, Trigger
 
 from ..conftest import PASSWORD, REPO_ROOT, signing_code
+from ..factories import ParticipantFactory
 from .case_dates import as_of_today
 from .test_eac import log_in, log_out
 
@@ -36,28 +38,58 @@ def load(name: str) -> dict[str, Any]:
 
 
 def test_register_enter_data_investigator_signs_and_the_log_shows_the_enrollment(
-    live_server, page, screenshot, make_user, site_a
+    live_server, page, screenshot, make_user, site_a, site_b
 ) -> None:
-    make_user(Role.COORDINATOR, site_a, "coord.journey")
+    coordinator = make_user(Role.COORDINATOR, site_a, "coord.journey")
     investigator = make_user(Role.INVESTIGATOR, site_a, "inv.journey")
     investigator.full_name = "Investigator of site A"
     investigator.save()
     case = load("sle-eligible")
     dates = case["dates"]
+    # Someone with the same birth date, sex and initials is screened at another site, and the
+    # administrator has approved consent form version 1.0 at site A.
+    elsewhere = ParticipantFactory(
+        site=site_b,
+        created_by=make_user(Role.COORDINATOR, site_b, "coord.elsewhere"),
+        cohort="SLE",
+        sex="F",
+        birth_date=date.fromisoformat(case["birth_date"]),
+        initials="AB",
+    )
+    version = ConsentVersion.objects.create(label="1.0", document_date=date(2025, 1, 1), created_by=coordinator)
+    ConsentApproval.objects.create(
+        version=version, site=site_a, effective_on=date(2025, 1, 1), recorded_by=coordinator
+    )
 
-    # The coordinator registers the candidate.
+    # The coordinator registers the candidate: the duplicate check warns without naming the other
+    # site, and the coordinator answers that this is not the same person.
     log_in(page, live_server.url, "coord.journey")
     page.goto(live_server.url + "/participants/register/")
     page.get_by_label("SLE").check()
     page.locator('input[name="lupus_nephritis"][value="no"]').check()
+    page.get_by_label("Initials").fill("ab")
     page.get_by_label("Female").check()
     page.get_by_label("Date of birth").fill(case["birth_date"])
     for name in ("screening_start", "icf_signed", "planned_enrollment", "planned_day0"):
         page.locator(f"#id_{name}").fill(dates[name])
     page.get_by_role("button", name="Register", exact=True).click()
+    warning = page.get_by_test_id("duplicate-warning")
+    warning.wait_for()
+    assert "A possible duplicate exists at another site." in warning.inner_text()
+    assert elsewhere.screening_number not in page.content() and site_b.code not in page.content()
+    page.get_by_label("Why this is not the same person").fill("Different person: checked with the referring clinic")
+    page.get_by_test_id("not-same-person").click()
     page.wait_for_url(re.compile(r"/participants/\d+/$"))
     participant = Participant.objects.get(site=site_a)
     base = f"{live_server.url}/participants/{participant.pk}/"
+
+    # The consent form version the participant signed.
+    page.goto(base + "consent/")
+    page.get_by_label("Version signed").select_option(label="1.0")
+    page.get_by_label("Signed on").fill(dates["icf_signed"])
+    page.get_by_role("button", name="Record", exact=True).click()
+    page.locator("td", has_text=dates["icf_signed"]).first.wait_for()
+    assert page.get_by_test_id("reconsent-needed").count() == 0
 
     # Data: the ANC through its form; the rest of the worked example through the same services.
     anc = next(lab for lab in case["labs"] if lab["test"] == "anc")

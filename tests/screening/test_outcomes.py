@@ -27,6 +27,7 @@ from screening.impact import impact_report
 from screening.models import Evaluation, FailureCategory, ScreeningOutcome, ScreeningState, Trigger
 from screening.reevaluation import mark, mark_expired, mark_stale
 from tests.conftest import PASSWORD, signing_code
+from tests.factories import sign_current_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,7 @@ def investigator_a(make_user: Callable[..., User], site_a: Site) -> User:
 @pytest.fixture
 def eligible(coordinator_a: User) -> Participant:
     participant = import_case(coordinator_a, coordinator_a.memberships.get().site, _case("sle-eligible"))
+    sign_current_consent(participant, coordinator_a)
     evaluate_participant(participant.pk, trigger=Trigger.MANUAL, as_of=AS_OF)
     return participant
 

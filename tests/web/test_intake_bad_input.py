@@ -120,16 +120,17 @@ def test_future_and_prehistoric_dates(coordinator_a, participant_a) -> None:
     response = client.post(url, {"test": "anc", "value_number": "2100", "unit": "/uL", "collected": tomorrow})
     assert "is in the future" in response.content.decode()
     url = reverse("participants:register")
-    response = client.post(url, {"cohort": "IIM", "sex": "F", "birth_date": tomorrow})
+    response = client.post(url, {"cohort": "IIM", "initials": "AB", "sex": "F", "birth_date": tomorrow})
     assert "cannot be in the future" in response.content.decode()
     response = client.post(
-        url, {"cohort": "IIM", "sex": "F", "birth_date": "1980-01-01", "icf_signed": "1979-01-01"}
+        url, {"cohort": "IIM", "initials": "AB", "sex": "F", "birth_date": "1980-01-01", "icf_signed": "1979-01-01"}
     )
     assert "not after the date of birth" in response.content.decode()
     response = client.post(
         url,
         {
             "cohort": "IIM",
+            "initials": "AB",
             "sex": "F",
             "birth_date": "1980-01-01",
             "planned_enrollment": "2025-06-23",

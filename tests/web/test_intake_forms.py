@@ -30,6 +30,7 @@ def test_register_issues_number_evaluates_and_opens_the_participant_page(client_
         reverse("participants:register"),
         {
             "cohort": "SLE",
+            "initials": "AB",
             "lupus_nephritis": "no",
             "sex": "F",
             "birth_date": "1987-09-14",
@@ -48,7 +49,7 @@ def test_register_issues_number_evaluates_and_opens_the_participant_page(client_
 
 
 def test_register_requires_the_sle_stratum_and_forbids_it_elsewhere(client_a) -> None:
-    base = {"sex": "M", "birth_date": "1970-01-01"}
+    base = {"initials": "AB", "sex": "M", "birth_date": "1970-01-01"}
     response = client_a.post(reverse("participants:register"), {"cohort": "SLE", **base})
     assert "Choose the SLE stratum" in response.content.decode()
     response = client_a.post(
@@ -63,6 +64,7 @@ def test_consent_after_the_first_screening_visit_is_refused(client_a) -> None:
         reverse("participants:register"),
         {
             "cohort": "IIM",
+            "initials": "AB",
             "sex": "F",
             "birth_date": "1970-01-01",
             "screening_start": "2025-06-02",

@@ -88,6 +88,7 @@ def test_registration_in_year_one_is_refused(client_a, site_a) -> None:
         reverse("participants:register"),
         {
             "cohort": "SLE",
+            "initials": "AB",
             "lupus_nephritis": "no",
             "sex": "F",
             "birth_date": "0001-01-01",

@@ -21,6 +21,7 @@ from screening import outcomes
 from screening.evaluation import evaluate_participant
 from screening.models import ScreeningOutcome, Trigger
 from tests.conftest import PASSWORD, signing_code
+from tests.factories import sign_current_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,7 @@ def investigator_a(make_user: Callable[..., User], site_a: Site) -> User:
 @pytest.fixture
 def eligible(coordinator_a: User, site_a: Site) -> Participant:
     participant = import_case(coordinator_a, site_a, _case_today("sle-eligible"))
+    sign_current_consent(participant, coordinator_a)
     evaluate_participant(participant.pk, trigger=Trigger.MANUAL)
     return participant
 

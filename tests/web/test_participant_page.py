@@ -182,9 +182,10 @@ def _count_queries(client, participant, django_assert_max_num_queries, limit: in
 
 
 # session, user, memberships (2), participant with counts, latest (2), history (3), session save,
-# the participant's review items (visibility, escalations, their reviews and decisions), and the
-# screening outcome with the later attempt (2)
-PAGE_QUERIES = 19
+# the participant's review items (visibility, escalations, their reviews and decisions), the
+# screening outcome with the later attempt (2), and its consent (the signatures, the version in
+# effect at the site)
+PAGE_QUERIES = 21
 
 
 def test_query_count_does_not_grow_with_evaluations(
