@@ -275,7 +275,7 @@ def engine_checks(case: Case) -> list[tuple[str, str]]:
             problems.append(
                 (
                     f"labs/{lab.index}/value",
-                    f"{lab.test} {_plain(lab.value)} {unit_label(lab.unit)} = {_plain(canonical)} "
+                    f"{lab.test} {_plain(lab.value)} {unit_label(lab.unit or '')} = {_plain(canonical)} "
                     f"{test.canonical_unit} is not plausible ({bound}); check the unit",
                 )
             )
