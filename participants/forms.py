@@ -413,13 +413,17 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
                 decimal_places=8,
                 localize=False,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-                error_messages={"invalid": "Enter a number, such as 2100 or 11.2.", **range_messages(0, None)},
+                error_messages={
+                    "invalid": "Enter a number, such as 2100 or 11.2.",
+                    **range_messages(0, None),
+                },
             )
             if test.units:
                 offered = test.offered_units
                 self.fields["unit"] = UnitChoiceField(
                     label="Unit",
-                    choices=[("", "— choose the unit on the report —")] + [(u, unit_label(u)) for u in offered],
+                    choices=[("", "— choose the unit on the report —")]
+                    + [(u, unit_label(u)) for u in offered],
                     required=not qualitative,
                     initial=unit or (offered[0] if len(offered) == 1 else ""),
                     error_messages={"required": "Choose the unit of the value."},
@@ -436,13 +440,19 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
             if test.uln is not UlnRule.FORBIDDEN:
                 self.fields["uln"] = AsciiDecimalField(
                     label="ULN" + (" (optional)" if test.uln is UlnRule.OPTIONAL else ""),
-                    required=False,
+                    # Marked required where every result needs it; with a qualitative result
+                    # possible instead, clean() asks for it once a number is given.
+                    required=test.uln is UlnRule.REQUIRED and not qualitative,
                     min_value=Decimal(0),
                     max_digits=20,
                     decimal_places=8,
                     widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
                     help_text="The laboratory's upper limit of normal, in the same unit.",
-                    error_messages={"invalid": "Enter a number.", **range_messages(0, None)},
+                    error_messages={
+                        "invalid": "Enter a number.",
+                        "required": "This test is compared to its upper limit of normal: give the ULN.",
+                        **range_messages(0, None),
+                    },
                 )
                 row.append(Div(Field("uln"), css_class="col-md-4"))
             layout.append(Div(*row, css_class="row"))
@@ -452,7 +462,9 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
             )
             layout.append(InlineRadios("specimen"))
         if not in_visit:
-            self.fields["collected"] = date_field("Collection date", help_text="The date the specimen was taken.")
+            self.fields["collected"] = date_field(
+                "Collection date", help_text="The date the specimen was taken."
+            )
             layout.append(Field("collected", wrapper_class="col-md-4"))
         if test.key in IMPLAUSIBLE_BELOW:
             self.fields["value_checked"] = forms.BooleanField(
@@ -473,7 +485,9 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
         if not self.in_visit:
             return super().has_changed()
         return any(
-            str(self[name].data or "").strip() for name in ("value_number", "value_text", "uln") if name in self.fields
+            str(self[name].data or "").strip()
+            for name in ("value_number", "value_text", "uln")
+            if name in self.fields
         )
 
     def clean(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -202,5 +203,24 @@ def test_a_stale_fact_is_not_overwritten(client_a: Client, coordinator_a: User) 
     data = {"fact-shown_state": shown.group(1).replace("&quot;", '"'), "fact-slicc_clinical_count": "4"}
     response = client_a.post(_url(participant), data)
     assert response.status_code == 400
-    assert "another save changed" in response.content.decode(), re.findall(r"invalid-feedback[^>]*>(.*?)</", response.content.decode(), re.S)
+    assert "another save changed" in response.content.decode(), re.findall(
+        r"invalid-feedback[^>]*>(.*?)</", response.content.decode(), re.S
+    )
     assert Assessment.objects.get(participant=participant, key="slicc_clinical_count").value == 5
+
+
+def test_required_fields_are_marked(client_a: Client, participant_a: Participant) -> None:
+    page = client_a.get(_url(participant_a)).content.decode()
+    for label in ("Unit", "ULN"):
+        crp = re.search(r'id="lab-crp".*?</fieldset>', page, re.S)
+        assert crp is not None
+        assert re.search(rf"{label}<span class=\"asteriskField\">\*</span>", crp.group(0)), label
+
+
+def test_a_site_unit_must_be_an_offered_unit(participant_a: Participant) -> None:
+
+    SiteLabUnit(site=participant_a.site, test="anc", unit="10^9/L").full_clean()
+    with pytest.raises(ValidationError, match="Choose one of"):
+        SiteLabUnit(site=participant_a.site, test="anc", unit="10*9/L").full_clean()
+    with pytest.raises(ValidationError, match="No such test"):
+        SiteLabUnit(site=participant_a.site, test="ldl", unit="mg/dL").full_clean()
