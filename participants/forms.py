@@ -432,8 +432,9 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
                 self.fields["unit"] = forms.CharField(
                     label="Unit",
                     max_length=20,
-                    required=False,
+                    required=not qualitative,
                     initial=unit,
+                    error_messages={"required": "Give the unit of the value, as on the report."},
                     help_text="As on the report (e.g. U/L, mg/L, IU/mL); only value ÷ ULN is compared.",
                 )
             row = [Div(Field("value_number"), css_class="col-md-4"), Div(Field("unit"), css_class="col-md-4")]

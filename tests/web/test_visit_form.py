@@ -214,7 +214,7 @@ def test_required_fields_are_marked(client_a: Client, participant_a: Participant
     for label in ("Unit", "ULN"):
         crp = re.search(r'id="lab-crp".*?</fieldset>', page, re.S)
         assert crp is not None
-        assert re.search(rf"{label}<span class=\"asteriskField\">\*</span>", crp.group(0)), label
+        assert re.search(rf"{label}<span class=\"asteriskField\">\*</span>", crp.group(0)), crp.group(0)
 
 
 def test_a_site_unit_must_be_an_offered_unit(participant_a: Participant) -> None:
