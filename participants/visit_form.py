@@ -20,7 +20,7 @@ from screening.criteria.vocabulary import LAB_TESTS, LabTest
 from .forms import FactForm, HistoryForm, LabForm, TherapyForm, date_field
 from .intake import FactGroup, areas_for, fact_group, facts_for, group_label
 from .models import Assessment, ClinicalRecord, Participant, Sex
-from .services import FactEntry, StaleForm, VisitEntry, VisitLab, VisitRefused
+from .services import FactEntry, VisitEntry, VisitLab, VisitRefused
 
 THERAPY_ROWS = 4  # blank therapy rows per visit; a fifth period is entered on the next save
 
@@ -181,9 +181,6 @@ class VisitForm:
             "history": self.history.unsaved() if self.history.is_valid() else [],
         }
 
-    def questions(self) -> list[str]:
-        return [q for row in self.entered_labs() for q in row.questions()]
-
     def saved_text(self, count: int) -> str:
         return f"screening visit recorded ({count} record{'s' if count != 1 else ''})"
 
@@ -213,9 +210,6 @@ class VisitForm:
                 self.history.add_service_errors(error)
             else:
                 self.draw.add_error(None, error)
-
-    def stale(self, exc: VisitRefused) -> bool:
-        return isinstance(exc.refused.get("facts"), StaleForm)
 
     def error_count(self) -> int:
         return sum(len(errors) for part in self.parts() for errors in part.errors.values())
