@@ -67,7 +67,7 @@ from .models import (
 )
 from .number_fields import AsciiDecimalField, AsciiIntegerField, range_messages
 from .records import RECORD_KINDS
-from .selectors import confirmed_areas, current_facts
+from .selectors import confirmed_areas, current_facts, site_lab_units
 from .services import KEY_DATES, FactEntry, StaleForm, fact_state, implausible, participant_state
 
 
@@ -570,7 +570,8 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
         test = LAB_TESTS_BY_KEY.get(key)
         if test is not None:
             initial = cls.initial_from(record) if isinstance(record, LabResult) else None
-            entry.form = cls(test, data, initial=initial, correcting=record is not None)
+            unit = "" if record is not None else site_lab_units(participant).get(test.key, "")
+            entry.form = cls(test, data, initial=initial, correcting=record is not None, unit=unit)
             entry.title = f"Lab result: {test.label}"
         return entry
 

@@ -224,3 +224,10 @@ def test_a_site_unit_must_be_an_offered_unit(participant_a: Participant) -> None
         SiteLabUnit(site=participant_a.site, test="anc", unit="10*9/L").full_clean()
     with pytest.raises(ValidationError, match="No such test"):
         SiteLabUnit(site=participant_a.site, test="ldl", unit="mg/dL").full_clean()
+
+
+def test_the_single_lab_form_preselects_the_site_unit(client_a: Client, participant_a: Participant) -> None:
+    SiteLabUnit.objects.create(site=participant_a.site, test="creatinine", unit="umol/L")
+    url = reverse("participants:add_record", args=[participant_a.pk, "lab"]) + "?test=creatinine"
+    page = client_a.get(url).content.decode()
+    assert '<option value="umol/L" selected>µmol/L</option>' in page
