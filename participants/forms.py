@@ -1088,7 +1088,7 @@ class EventForm(RecordFormMixin, ReasonMixin, forms.Form):
             "Clinical event",
             chooser_name="event",
             chooser_label="Event",
-            choices=[(k.kind, area_label(k.kind)) for k in kinds],
+            choices=[(k.kind, area_label(k.kind, participant.cohort)) for k in kinds],
             selected=key,
         )
         spec = EVENT_KINDS_BY_KIND.get(key)
@@ -1117,12 +1117,14 @@ class HistoryForm(RecordFormMixin, forms.Form):
         error_messages={"required": "Tick at least one area."},
     )
 
-    def __init__(self, areas: Iterable[str], confirmed: Iterable[str], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, areas: Iterable[str], confirmed: Iterable[str], *args: Any, cohort: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         done = set(confirmed)
         self.confirmed = done
         cast(forms.MultipleChoiceField, self.fields["areas"]).choices = [
-            (a, area_label(a) + (" (confirmed)" if a in done else "")) for a in areas
+            (a, area_label(a, cohort) + (" (confirmed)" if a in done else "")) for a in areas
         ]
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -1146,7 +1148,7 @@ class HistoryForm(RecordFormMixin, forms.Form):
         confirmed = confirmed_areas(participant)
         area = str(params.get("area", ""))
         initial = {"areas": [area, *confirmed] if area else confirmed}
-        form = cls(areas_for(participant), confirmed, data, initial=initial)
+        form = cls(areas_for(participant), confirmed, data, initial=initial, cohort=participant.cohort)
         return RecordEntry("History taken in full", form=form)
 
 

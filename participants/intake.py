@@ -145,10 +145,10 @@ def areas_for(participant: Participant) -> list[str]:
     return own + [a for a in REVIEWED_AREAS if a not in own]
 
 
-def area_label(area: str) -> str:
-    """An event kind or history area; one read mainly in one cohort says which."""
-    cohort = COHORT_OF_KIND.get(area)
-    return humanize(area) + (f" ({cohort})" if cohort else "")
+def area_label(area: str, cohort: str = "") -> str:
+    """An event kind or history area; one read mainly in another cohort than `cohort` says which."""
+    of = COHORT_OF_KIND.get(area)
+    return humanize(area) + (f" ({of})" if of and of != cohort else "")
 
 
 @cache

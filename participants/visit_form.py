@@ -90,9 +90,15 @@ class VisitForm:
             for i in range(THERAPY_ROWS)
         ]
         self.history = HistoryForm(
-            areas_for(participant), confirmed, data, prefix="history", initial={"areas": confirmed}
+            areas_for(participant),
+            confirmed,
+            data,
+            prefix="history",
+            initial={"areas": confirmed},
+            cohort=participant.cohort,
         )
         self.history.fields["areas"].required = False
+        self.history.fields["areas"].label = "Areas"  # the section's heading says the rest
         self.history.helper = FormHelper()
         self.history.helper.form_tag = False
         self.saved_nothing = False
