@@ -101,7 +101,6 @@ class VisitForm:
         self.history.fields["areas"].label = "Areas"  # the section's heading says the rest
         self.history.helper = FormHelper()
         self.history.helper.form_tag = False
-        self.saved_nothing = False
 
     @property
     def lab_rows(self) -> list[tuple[LabTest, LabForm]]:
