@@ -15,6 +15,7 @@ from .health import healthz
 participant_pages = [
     *participant_urls.urlpatterns,
     path("<int:pk>/", screening_views.participant_detail, name="detail"),
+    path("<int:pk>/next/", screening_views.next_missing, name="next_missing"),
 ]
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Membership, Participant, Site, User
+from .models import Membership, Participant, Site, SiteLabUnit, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -16,8 +16,16 @@ class AppUserAdmin(UserAdmin):
     list_display = ("username", "full_name", "email", "is_active", "is_staff")
 
 
+class SiteLabUnitInline(admin.TabularInline):
+    """The units the site's laboratory reports in: the screening visit form pre-selects them."""
+
+    model = SiteLabUnit
+    extra = 0
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
+    inlines = [SiteLabUnitInline]
     list_display = ("code", "name")
     readonly_fields = ("last_screening_sequence",)
 

@@ -34,6 +34,7 @@ from screening.criteria.vocabulary import (
     LAB_TESTS,
     LAB_TESTS_BY_KEY,
     THERAPY_AGENTS,
+    UNIT_ALIASES,
     FactKey,
     FactType,
     LabTest,
@@ -41,9 +42,11 @@ from screening.criteria.vocabulary import (
     ValueKind,
 )
 
+from .date_fields import IsoDateField
 from .intake import (
     EventField,
     FactGroup,
+    area_label,
     areas_for,
     event_fields,
     facts_for,
@@ -65,9 +68,9 @@ from .models import (
     Sex,
     Therapy,
 )
-from .number_fields import AsciiDecimalField, AsciiIntegerField
+from .number_fields import AsciiDecimalField, AsciiIntegerField, range_messages
 from .records import RECORD_KINDS
-from .selectors import confirmed_areas, current_facts
+from .selectors import confirmed_areas, current_facts, site_lab_units
 from .services import (
     KEY_DATES,
     FactEntry,
@@ -87,21 +90,16 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        required=required,
-        widget=DateInput(),
-        help_text=help_text,
-        error_messages={"invalid": "Enter a real calendar date (YYYY-MM-DD)."},
-    )
+    return IsoDateField(label=label, required=required, help_text=help_text)
+
+
+class UnitChoiceField(forms.ChoiceField):
+    """One option per unit; another spelling of an offered unit (a UCUM alias) is read as it."""
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        return UNIT_ALIASES.get(text, text)
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -243,10 +241,11 @@ class ShownStateMixin:
 
     def _posted_state(self) -> dict[str, Any] | None:
         """The state the form was opened with; None for a post not from this form (not checked)."""
-        if not self.is_bound or self.SHOWN not in self.data:
+        posted = self.add_prefix(self.SHOWN)  # type: ignore[attr-defined]
+        if not self.is_bound or posted not in self.data:
             return None
         try:
-            shown = json.loads(self.data.get(self.SHOWN) or "{}")
+            shown = json.loads(self.data.get(posted) or "{}")
         except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
             return {}
         return shown if isinstance(shown, dict) else {}
@@ -261,11 +260,12 @@ class ShownStateMixin:
         say which ones changed, so that the user checks them and saves again."""
         current = self.shown_state()
         data = self.data.copy()
+        prefixed = self.add_prefix  # type: ignore[attr-defined]
         for key in changed:
             for name in self.fields_of(key):
                 value = self.initial.get(name)
-                data[name] = "" if value is None else str(value)
-        data[self.SHOWN] = json.dumps(current, sort_keys=True)
+                data[prefixed(name)] = "" if value is None else str(value)
+        data[prefixed(self.SHOWN)] = json.dumps(current, sort_keys=True)
         self.data = data
         self.add_error(None, self.conflict_message(changed))  # type: ignore[attr-defined]
 
@@ -451,9 +451,21 @@ class EditParticipantForm(ShownStateMixin, ReasonMixin, ParticipantFormBase):
 class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
     """A result of one test; the test decides the value's form, the units, ULN and specimen."""
 
-    def __init__(self, test: LabTest, *args: Any, correcting: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        test: LabTest,
+        *args: Any,
+        correcting: bool = False,
+        unit: str = "",
+        in_visit: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """`unit`: the site's usual unit of the test, pre-selected. `in_visit`: a row of the visit
+        form, without a date of its own: the visit sets `row_collected`, its blood draw's date."""
         super().__init__(*args, **kwargs)
         self.test = test
+        self.in_visit = in_visit
+        self.row_collected: date | None = None
         numeric = test.value_kind in (ValueKind.NUMERIC, ValueKind.BOTH)
         qualitative = test.value_kind in (ValueKind.QUALITATIVE, ValueKind.BOTH)
         self.fields["test"] = forms.CharField(widget=forms.HiddenInput, initial=test.key, required=False)
@@ -477,34 +489,47 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
                 decimal_places=8,
                 localize=False,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-                error_messages={"invalid": "Enter a number, such as 2100 or 11.2."},
+                error_messages={
+                    "invalid": "Enter a number, such as 2100 or 11.2.",
+                    **range_messages(0, None),
+                },
             )
             if test.units:
-                self.fields["unit"] = forms.ChoiceField(
+                offered = test.offered_units
+                self.fields["unit"] = UnitChoiceField(
                     label="Unit",
                     choices=[("", "— choose the unit on the report —")]
-                    + [(u, unit_label(u)) for u in test.unit_names],
-                    required=False,
-                    initial=test.unit_names[0] if len(test.unit_names) == 1 else "",
+                    + [(u, unit_label(u)) for u in offered],
+                    required=not qualitative,
+                    initial=unit or (offered[0] if len(offered) == 1 else ""),
+                    error_messages={"required": "Choose the unit of the value."},
                 )
             else:
                 self.fields["unit"] = forms.CharField(
                     label="Unit",
                     max_length=20,
-                    required=False,
+                    required=not qualitative,
+                    initial=unit,
+                    error_messages={"required": "Give the unit of the value, as on the report."},
                     help_text="As on the report (e.g. U/L, mg/L, IU/mL); only value ÷ ULN is compared.",
                 )
             row = [Div(Field("value_number"), css_class="col-md-4"), Div(Field("unit"), css_class="col-md-4")]
             if test.uln is not UlnRule.FORBIDDEN:
                 self.fields["uln"] = AsciiDecimalField(
                     label="ULN" + (" (optional)" if test.uln is UlnRule.OPTIONAL else ""),
-                    required=False,
+                    # Marked required where every result needs it; with a qualitative result
+                    # possible instead, clean() asks for it once a number is given.
+                    required=test.uln is UlnRule.REQUIRED and not qualitative,
                     min_value=Decimal(0),
                     max_digits=20,
                     decimal_places=8,
                     widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
                     help_text="The laboratory's upper limit of normal, in the same unit.",
-                    error_messages={"invalid": "Enter a number."},
+                    error_messages={
+                        "invalid": "Enter a number.",
+                        "required": "This test is compared to its upper limit of normal: give the ULN.",
+                        **range_messages(0, None),
+                    },
                 )
                 row.append(Div(Field("uln"), css_class="col-md-4"))
             layout.append(Div(*row, css_class="row"))
@@ -513,8 +538,11 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
                 label="Specimen", choices=[("urine", "Urine"), ("serum", "Serum")], widget=forms.RadioSelect
             )
             layout.append(InlineRadios("specimen"))
-        self.fields["collected"] = date_field("Collection date", help_text="The date the specimen was taken.")
-        layout.append(Field("collected", wrapper_class="col-md-4"))
+        if not in_visit:
+            self.fields["collected"] = date_field(
+                "Collection date", help_text="The date the specimen was taken."
+            )
+            layout.append(Field("collected", wrapper_class="col-md-4"))
         if test.key in IMPLAUSIBLE_BELOW:
             self.fields["value_checked"] = forms.BooleanField(
                 label="I have checked this unusually low value and its unit against the report",
@@ -527,6 +555,17 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(*layout)
+
+    def has_changed(self) -> bool:
+        """A visit row counts as entered once it has a value or a ULN: a unit pre-selected from the
+        site's setting, or a specimen, alone is no entry."""
+        if not self.in_visit:
+            return super().has_changed()
+        return any(
+            str(self[name].data or "").strip()
+            for name in ("value_number", "value_text", "uln")
+            if name in self.fields
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -555,7 +594,7 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
             "unit": c.get("unit", "") if number is not None else "",
             "uln": c.get("uln") if number is not None else None,
             "specimen": c.get("specimen", ""),
-            "collected": c["collected"],
+            "collected": self.row_collected if self.in_visit else c["collected"],
         }
 
     def _confirmed_low(self) -> bool:
@@ -607,7 +646,8 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
         test = LAB_TESTS_BY_KEY.get(key)
         if test is not None:
             initial = cls.initial_from(record) if isinstance(record, LabResult) else None
-            entry.form = cls(test, data, initial=initial, correcting=record is not None)
+            unit = "" if record is not None else site_lab_units(participant).get(test.key, "")
+            entry.form = cls(test, data, initial=initial, correcting=record is not None, unit=unit)
             entry.title = f"Lab result: {test.label}"
         return entry
 
@@ -616,7 +656,7 @@ class LabForm(RecordFormMixin, ReasonMixin, forms.Form):
         return {
             "value_number": exact(lab.value_number) if lab.value_number is not None else None,
             "value_text": lab.value_text,
-            "unit": lab.unit,
+            "unit": UNIT_ALIASES.get(lab.unit, lab.unit),
             "uln": exact(lab.uln) if lab.uln is not None else None,
             "specimen": lab.specimen,
             "collected": lab.collected,
@@ -638,8 +678,8 @@ def fact_value_field(fact: FactKey) -> forms.Field:
             required=False,
             min_value=fact.minimum,
             max_value=fact.maximum,
-            widget=forms.NumberInput(attrs={"step": 1}),
-            error_messages={"invalid": "Enter a whole number."},
+            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            error_messages={"invalid": "Enter a whole number.", **range_messages(fact.minimum, fact.maximum)},
         )
     if fact.type is FactType.DECIMAL:
         return AsciiDecimalField(
@@ -649,8 +689,8 @@ def fact_value_field(fact: FactKey) -> forms.Field:
             max_value=fact.maximum,
             max_digits=12,
             decimal_places=4,
-            widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-            error_messages={"invalid": "Enter a number."},
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            error_messages={"invalid": "Enter a number.", **range_messages(fact.minimum, fact.maximum)},
         )
     if fact.type is FactType.ENUM:
         return forms.ChoiceField(
@@ -670,6 +710,8 @@ def bilag_name(domain: str) -> str:
 class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
     """The facts `facts` with their current values; a changed recorded value needs a reason.
     Field names: the fact key; `<key>__date` for a dated fact's date; BILAG `bilag2004__<domain>`."""
+
+    require_change = True  # False in the visit form, where the facts are one part of several
 
     def __init__(
         self,
@@ -699,6 +741,7 @@ class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
         initial |= kwargs.pop("initial", None) or {}
         super().__init__(*args, initial=initial, **kwargs)
         layout: list[Any] = []
+        self.fact_items: dict[str, Any] = {}  # each fact's layout, for a form that groups them
         for fact in self.facts:
             items: list[Any] = []
             if fact.type is FactType.BILAG:
@@ -732,9 +775,11 @@ class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
                 )
                 items.append(Field(f"{fact.key}__date", wrapper_class="col-md-4"))
             if fact.type is FactType.BILAG:
-                layout.append(Fieldset(fact.meaning, *items, css_class="fact border-bottom pb-2 mb-3"))
+                item = Fieldset(fact.meaning, *items, css_class="fact border-bottom pb-2 mb-3")
             else:
-                layout.append(Div(*items, css_class="fact border-bottom pb-2 mb-3"))
+                item = Div(*items, css_class="fact border-bottom pb-2 mb-3")
+            self.fact_items[fact.key] = item
+            layout.append(item)
         self.add_reason(required=correcting)
         if not correcting:
             self.fields["reason"].help_text = "Needed only when you change a value already recorded."
@@ -791,7 +836,7 @@ class FactForm(ShownStateMixin, RecordFormMixin, ReasonMixin, forms.Form):
                 self.add_error(first, "Grade all nine BILAG-2004 domains (A–E).")
             if fact.dated and when is None:
                 self.add_error(f"{fact.key}__date", "Give the date of this assessment.")
-        if not self.errors and not self.changes():
+        if self.require_change and not self.errors and not self.changes():
             self.add_error(None, "Nothing to save: enter or change at least one value.")
         return cleaned
 
@@ -1012,7 +1057,7 @@ def event_field(spec: EventField) -> forms.Field:
             required=spec.required,
             min_value=spec.minimum,
             max_value=spec.maximum,
-            error_messages={"invalid": "Enter a whole number."},
+            error_messages={"invalid": "Enter a whole number.", **range_messages(spec.minimum, spec.maximum)},
         )
     if spec.type == "date":
         return date_field(label, required=spec.required)
@@ -1119,7 +1164,7 @@ class EventForm(RecordFormMixin, ReasonMixin, forms.Form):
             "Clinical event",
             chooser_name="event",
             chooser_label="Event",
-            choices=[(k.kind, humanize(k.kind)) for k in kinds],
+            choices=[(k.kind, area_label(k.kind, participant.cohort)) for k in kinds],
             selected=key,
         )
         spec = EVENT_KINDS_BY_KIND.get(key)
@@ -1148,12 +1193,14 @@ class HistoryForm(RecordFormMixin, forms.Form):
         error_messages={"required": "Tick at least one area."},
     )
 
-    def __init__(self, areas: Iterable[str], confirmed: Iterable[str], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, areas: Iterable[str], confirmed: Iterable[str], *args: Any, cohort: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         done = set(confirmed)
         self.confirmed = done
         cast(forms.MultipleChoiceField, self.fields["areas"]).choices = [
-            (a, humanize(a) + (" (confirmed)" if a in done else "")) for a in areas
+            (a, area_label(a, cohort) + (" (confirmed)" if a in done else "")) for a in areas
         ]
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -1177,7 +1224,7 @@ class HistoryForm(RecordFormMixin, forms.Form):
         confirmed = confirmed_areas(participant)
         area = str(params.get("area", ""))
         initial = {"areas": [area, *confirmed] if area else confirmed}
-        form = cls(areas_for(participant), confirmed, data, initial=initial)
+        form = cls(areas_for(participant), confirmed, data, initial=initial, cohort=participant.cohort)
         return RecordEntry("History taken in full", form=form)
 
 

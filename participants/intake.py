@@ -3,7 +3,7 @@ from the case-format vocabulary; and the live preview (what an unsaved entry wou
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -24,6 +24,7 @@ from screening.criteria.vocabulary import (
     THERAPY_AGENTS,
     EventKind,
     FactKey,
+    unit_label,
 )
 
 from .labels import humanize, words
@@ -132,11 +133,22 @@ COHORT_OF_KIND = {"dialysis": "SLE", "cns_lupus": "SLE", "kidney_biopsy": "SLE",
 
 
 def kinds_for(participant: Participant) -> list[EventKind]:
-    return [k for k in EVENT_KINDS if COHORT_OF_KIND.get(k.kind, participant.cohort) == participant.cohort]
+    """Every event kind: the cohort's own first, then those recorded mainly in another cohort
+    (a coordinator may know an IIM participant's dialysis or kidney biopsy)."""
+    own = [k for k in EVENT_KINDS if COHORT_OF_KIND.get(k.kind, participant.cohort) == participant.cohort]
+    return own + [k for k in EVENT_KINDS if k not in own]
 
 
 def areas_for(participant: Participant) -> list[str]:
-    return [a for a in REVIEWED_AREAS if COHORT_OF_KIND.get(a, participant.cohort) == participant.cohort]
+    """Every history area, the cohort's own first (as `kinds_for`)."""
+    own = [a for a in REVIEWED_AREAS if COHORT_OF_KIND.get(a, participant.cohort) == participant.cohort]
+    return own + [a for a in REVIEWED_AREAS if a not in own]
+
+
+def area_label(area: str, cohort: str = "") -> str:
+    """An event kind or history area; one read mainly in another cohort than `cohort` says which."""
+    of = COHORT_OF_KIND.get(area)
+    return humanize(area) + (f" ({of})" if of and of != cohort else "")
 
 
 @cache
@@ -167,14 +179,6 @@ def event_fields(kind: str) -> tuple[EventField, ...]:
         else:
             fields.append(EventField(name, "text", required, max_length=p.get("maxLength")))
     return tuple(fields)
-
-
-def unit_label(unit: str) -> str:
-    """The ASCII unit as a person reads it: `10^9/L` → 10⁹/L, `uL` → µL; UCUM spellings say so."""
-    label = unit.replace("umol", "µmol").replace("ukat", "µkat").replace("uL", "µL")
-    for plain, sup in (("^3", "³"), ("*3", "³"), ("^9", "⁹"), ("*9", "⁹"), ("mm3", "mm³")):
-        label = label.replace(plain, sup)
-    return f"{label} (UCUM)" if "*" in unit or "[" in unit else label
 
 
 # --- Record summaries ----------------------------------------------------------------------------
@@ -254,7 +258,7 @@ _TITLES = {c.id: c.title for c in CRITERIA}
 def preview_change(
     participant: Participant,
     kind: str | None,
-    unsaved: Iterable[ClinicalRecord] = (),
+    unsaved: Iterable[ClinicalRecord] | Mapping[str, Iterable[ClinicalRecord]] = (),
     *,
     replaced: Iterable[int] = (),
     replaced_keys: Iterable[str] = (),
@@ -262,19 +266,23 @@ def preview_change(
 ) -> PreviewResult:
     """Evaluate the current records, and the current records with the unsaved ones of `kind`
     (replacing the records `replaced`, or for facts the same keys) or with the participant's
-    unsaved demographics and dates, as of today, and list what changes."""
+    unsaved demographics and dates, as of today, and list what changes. With `kind` None,
+    `unsaved` may map several kinds to their unsaved records (the visit form)."""
     as_of = timezone.localdate()
     records = current_records(participant)
     changed = dict(records)
-    if kind is not None:
-        part = RECORD_KINDS[kind].part
-        drop_pks = set(replaced)
-        drop_keys = set(replaced_keys)
+    by_kind: Mapping[str, Iterable[ClinicalRecord]] = (
+        unsaved if isinstance(unsaved, Mapping) else ({kind: unsaved} if kind is not None else {})
+    )
+    drop_pks = set(replaced)
+    drop_keys = set(replaced_keys)
+    for each, new in by_kind.items():
+        part = RECORD_KINDS[each].part
         changed[part] = [
             r
             for r in records[part]
             if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
-        ] + list(unsaved)
+        ] + list(new)
     before = preview(assemble(participant, as_of, **records))
     after = preview(assemble(changed_participant or participant, as_of, **changed))
     errors = [f"{path}: {message}" if path else message for path, message in _errors(after.error)]

@@ -33,15 +33,23 @@ def edit_dates_url(participant_pk: int) -> str | None:
     return safe_reverse("participants:edit_dates", participant_pk)
 
 
+def visit_url(participant_pk: int, anchor: str = "") -> str | None:
+    """The screening visit form, scrolled to (and focusing) one field's row."""
+    url = safe_reverse("participants:visit", participant_pk)
+    return f"{url}#{anchor}" if url and anchor else url
+
+
 def missing_path_url(participant_pk: int, path: str) -> str | None:
-    """The form that supplies a `missing` path (FACTS.md § 1)."""
+    """The form that supplies a `missing` path (FACTS.md § 1): labs, facts and history areas are
+    on the screening visit form, at the row of the item."""
     head, _, rest = path.partition(".")
     if head == "labs":
-        return add_record_url(participant_pk, "lab", rest)
+        return visit_url(participant_pk, f"lab-{rest}")
     if head == "facts":
-        return add_record_url(participant_pk, "fact", rest)
+        key = rest.split(".")[0]
+        return visit_url(participant_pk, f"div_id_fact-{'bilag2004__constitutional' if key == 'bilag2004' else key}")
     if head == "reviewed":
-        return add_record_url(participant_pk, "history", rest)
+        return visit_url(participant_pk, "history")
     if head == "events":
         # A field missing on a recorded event: the event is corrected from the list of events.
         return records_url(participant_pk, "event")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from screening.criteria.results import Overall
+from screening.criteria.vocabulary import LAB_TESTS_BY_KEY
 
 from .choices import engine_choices
 from .roles import SITE_ROLES, Role
@@ -36,6 +38,29 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class SiteLabUnit(models.Model):
+    """A site setting: the unit its laboratory reports a test in, which the screening visit form
+    pre-selects (a coordinator still changes it when a report says otherwise)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lab_units")
+    test = models.CharField(max_length=30, help_text="The test's key in the case format (anc, creatinine, ...).")
+    unit = models.CharField(max_length=20, help_text="As the case format spells it (/uL, 10^9/L, umol/L, ...).")
+
+    class Meta:
+        ordering = ["site__code", "test"]
+        constraints = [models.UniqueConstraint(fields=["site", "test"], name="site_lab_unit_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.test}: {self.unit}"
+
+    def clean(self) -> None:
+        test = LAB_TESTS_BY_KEY.get(self.test)
+        if test is None:
+            raise ValidationError({"test": "No such test in the case format."})
+        if test.units and self.unit not in test.offered_units:
+            raise ValidationError({"unit": f"Choose one of: {', '.join(test.offered_units)}."})
 
 
 class Membership(models.Model):

@@ -31,3 +31,16 @@ class AsciiDecimalField(forms.DecimalField):
     def to_python(self, value: Any) -> Any:
         _check_ascii(value)
         return super().to_python(value)
+
+
+def range_messages(minimum: Any, maximum: Any) -> dict[str, str]:
+    """Bound errors that name the whole allowed range (e.g. "SLICC: from 0 to 11")."""
+    if minimum is not None and maximum is not None:
+        text = f"Enter a value from {minimum} to {maximum}."
+    elif minimum is not None:
+        text = f"Enter a value of {minimum} or more."
+    elif maximum is not None:
+        text = f"Enter a value of {maximum} or less."
+    else:
+        return {}
+    return {"min_value": text, "max_value": text}

@@ -33,6 +33,8 @@ from .models import (
     Role,
     ScreeningStatus,
     Site,
+    SiteLabUnit,
+    Therapy,
     User,
 )
 from .records import RECORD_KINDS
@@ -97,6 +99,17 @@ def confirmed_areas(participant: Participant) -> list[str]:
 
 
 # --- Pages ----------------------------------------------------------------------------------------
+
+
+def site_lab_units(participant: Participant) -> dict[str, str]:
+    """The usual unit of each test at the participant's site (a site setting), by test key."""
+    return dict(SiteLabUnit.objects.filter(site_id=participant.site_id).values_list("test", "unit"))
+
+
+def current_therapies(participant: Participant) -> list[Therapy]:
+    return list(
+        Therapy.objects.filter(participant=participant, state=RecordState.CURRENT).order_by("start", "pk")
+    )
 
 
 def _current_count(model: type[ClinicalRecord]) -> Subquery:

@@ -15,12 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from screening.criteria import FACT_KEYS, CaseError, load_case
-from screening.criteria.vocabulary import IMPLAUSIBLE_BELOW, LAB_TESTS_BY_KEY, FactType
+from screening.criteria.vocabulary import (
+    FACT_KEYS_BY_KEY,
+    IMPLAUSIBLE_BELOW,
+    LAB_TESTS_BY_KEY,
+    FactType,
+    unit_label,
+)
 
 from .case_builder import assemble, current_records
 from .changes import announce_change
 from .duplicates import DuplicateFindings, find_duplicates, lock_identity
-from .intake import unit_label
 from .models import (
     INITIALS_PATTERN,
     Assessment,
@@ -807,6 +812,139 @@ def import_labs(user: User, entries: Sequence[LabEntry]) -> list[LabResult]:
     if refused:
         raise LabsRefused(refused)
     return saved
+
+
+# --- The screening visit ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitLab:
+    """One row of a blood draw: `record_lab`'s arguments without the participant and the date."""
+
+    test: str
+    value: Decimal | str
+    unit: str = ""
+    uln: Decimal | None = None
+    specimen: str = ""
+    confirmed_low: bool = False
+
+
+@dataclass(frozen=True)
+class VisitEntry:
+    """What a screening visit records: one blood draw (its date, a row per test), facts (a changed
+    recorded value needs `reason`; `shown`: their `fact_state` when the form was opened), therapy
+    periods (`record_therapy`'s arguments) and history areas taken in full."""
+
+    collected: date | None = None
+    labs: Sequence[VisitLab] = ()
+    facts: Sequence[FactEntry] = ()
+    reason: str = ""
+    shown: Mapping[str, Any] | None = None
+    therapies: Sequence[Mapping[str, Any]] = ()
+    areas: Sequence[str] = ()
+
+
+class VisitRefused(Exception):
+    """Some parts of a visit were refused; nothing was kept. `refused` maps each part ("lab:<test>",
+    "facts", "therapy:<n>", "history") to its error, so the form puts every message by its field."""
+
+    def __init__(self, refused: dict[str, Exception]) -> None:
+        super().__init__(f"{len(refused)} parts of the visit refused")
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class VisitSaved:
+    labs: list[LabResult]
+    facts: list[Assessment]
+    therapies: list[Therapy]
+    reviews: list[HistoryReview]
+
+    def count(self) -> int:
+        return len(self.labs) + len(self.facts) + len(self.therapies) + len(self.reviews)
+
+
+@transaction.atomic
+def record_visit(user: User, participant: Participant, entry: VisitEntry) -> VisitSaved:
+    """Record a whole screening visit in one transaction, all or nothing. Each part goes through the
+    service its own form uses (the same checks); every refused part is reported, then the whole
+    visit is rolled back."""
+    participant = lock_participant(user, participant)
+    refused: dict[str, Exception] = {}
+    labs: list[LabResult] = []
+    if entry.labs and entry.collected is None:
+        refused["collected"] = RecordInvalid({"collected": "Give the date of the blood draw."})
+    for lab in entry.labs if entry.collected is not None else ():
+        try:
+            labs.append(
+                record_lab(
+                    user,
+                    participant,
+                    test=lab.test,
+                    value=lab.value,
+                    collected=entry.collected,
+                    unit=lab.unit,
+                    uln=lab.uln,
+                    specimen=lab.specimen,
+                    confirmed_low=lab.confirmed_low,
+                )
+            )
+        except ValidationError as exc:
+            refused[f"lab:{lab.test}"] = exc
+    facts: list[Assessment] = []
+    if entry.facts or entry.shown:
+        try:
+            facts = record_facts(user, participant, facts=entry.facts, reason=entry.reason, shown=entry.shown)
+        except ValidationError as exc:
+            refused["facts"] = exc
+    therapies: list[Therapy] = []
+    for i, therapy in enumerate(entry.therapies):
+        try:
+            therapies.append(record_therapy(user, participant, **therapy))
+        except ValidationError as exc:
+            refused[f"therapy:{i}"] = exc
+    reviews: list[HistoryReview] = []
+    try:
+        reviews = confirm_histories(user, participant, areas=entry.areas)
+    except ValidationError as exc:
+        refused["history"] = exc
+    if refused:
+        raise VisitRefused(refused)
+    return VisitSaved(labs, facts, therapies, reviews)
+
+
+def entry_warnings(participant: Participant, records: Iterable[ClinicalRecord]) -> list[str]:
+    """What a save of these unsaved records would refuse or ask about, said before saving: dates in
+    the future or before birth, and counts implausibly low for their unit."""
+    today = timezone.localdate()
+    born = participant.birth_date
+    warnings: list[str] = []
+    for record in records:
+        label = _record_label(record)
+        for value in _record_dates(record).values():
+            if value is not None and value > today:
+                warnings.append(f"{label}: {value.isoformat()} is in the future.")
+            elif value is not None and born is not None and value < born:
+                warnings.append(f"{label}: {value.isoformat()} is before the birth date {born.isoformat()}.")
+        if isinstance(record, LabResult) and record.value_number is not None:
+            question = implausible(record.test, record.value_number, record.unit)
+            if question is not None:
+                warnings.append(f"{label}: {next(iter(question))}")
+    return warnings
+
+
+def _record_label(record: ClinicalRecord) -> str:
+    if isinstance(record, LabResult):
+        test = LAB_TESTS_BY_KEY.get(record.test)
+        return test.label if test is not None else record.test
+    if isinstance(record, Assessment):
+        fact = FACT_KEYS_BY_KEY.get(record.key)
+        return fact.meaning if fact is not None else record.key
+    if isinstance(record, Therapy):
+        return record.agent_name or record.agent.replace("_", " ")
+    if isinstance(record, ClinicalEvent):
+        return record.kind.replace("_", " ")
+    return str(record._meta.verbose_name)
 
 
 def record_service(kind: str) -> Callable[..., Any]:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.participant_list, name="list"),
     path("register/", views_records.register, name="register"),
     path("<int:pk>/dates/", views_records.edit_dates, name="edit_dates"),
+    path("<int:pk>/visit/", views_records.visit, name="visit"),
     path("<int:pk>/records/<str:kind>/", views_records.records, name="records"),
     path("<int:pk>/records/<str:kind>/new/", views_records.add_record, name="add_record"),
     path(

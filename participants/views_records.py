@@ -36,7 +36,16 @@ from .forms import (
 from .intake import describe, preview_change
 from .models import ClinicalRecord, DuplicateCheck, Participant, RecordState, Role, User
 from .records import RECORD_KINDS, RecordKind
-from .selectors import duplicate_links, get_participant, open_duplicate_check
+from .selectors import (
+    confirmed_areas,
+    current_facts,
+    current_therapies,
+    duplicate_links,
+    get_participant,
+    open_duplicate_check,
+    site_lab_units,
+)
+from .visit_form import VisitForm
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +358,78 @@ def records(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     return render(request, "participants/records/list.html", context)
 
 
+# --- The screening visit ------------------------------------------------------------------------
+
+
+def _visit_form(participant: Participant, data: QueryDict | None) -> VisitForm:
+    return VisitForm(
+        participant,
+        data,
+        units=site_lab_units(participant),
+        current=current_facts(participant),
+        confirmed=confirmed_areas(participant),
+    )
+
+
+@role_required(*WRITERS)
+def visit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The whole screening visit on one form, saved in one service call; "Save and go to the next
+    missing item" then opens the form of the first item the worklist still lacks."""
+    participant = get_participant(_user(request), pk, for_update=True)
+    data = request.POST if request.method == "POST" else None
+    form = _visit_form(participant, data)
+    submission = _submission_token(request)
+    if data is not None and form.is_valid():
+        claim = _claim_submission(participant, submission) if submission else None
+        if claim is False:
+            messages.info(request, "This visit was already saved: the form was sent twice.")
+            return _detail(participant)
+        try:
+            saved = services.record_visit(_user(request), participant, form.entry())
+        except services.VisitRefused as exc:
+            _release_submission(participant, submission, claim)
+            form.add_service_errors(exc)
+        except Exception:
+            _release_submission(participant, submission, claim)
+            raise
+        else:
+            if claim:
+                _mark_submission_saved(participant, submission)
+            detail = form.saved_text(saved.count())
+            announce_saved(participant, _user(request), detail)
+            messages.success(request, f"Saved: {detail}.")
+            if request.POST.get("then") == "next":
+                return redirect("participants:next_missing", pk=participant.pk)
+            return _detail(participant)
+    context = {
+        "participant": participant,
+        "visit": form,
+        "kinds": RecordKind,
+        "therapies": [describe(t) for t in current_therapies(participant)],
+        "submission": submission or uuid.uuid4().hex,
+        "preview_url": reverse("participants:preview", args=[participant.pk, "visit"]),
+    }
+    return render(request, "participants/records/visit.html", context, status=400 if data is not None else 200)
+
+
+def _preview_visit(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """The whole visit form's effect on the criteria, with what a save would refuse or question."""
+    form = _visit_form(participant, request.POST)
+    context: dict[str, Any] = {"participant": participant}
+    valid = form.is_valid()
+    problems = [p for part in form.parts() for p in _problems(part, skip=("required", "reason", "nothing"))]
+    if not valid and problems:
+        context["incomplete"] = True
+        context["problems"] = problems[:8]
+        return render(request, "screening/_preview_panel.html", context)
+    if not valid and not form.has_entries():
+        return render(request, "screening/_preview_panel.html", context | {"empty": True})
+    unsaved = form.unsaved()
+    context["result"] = preview_change(participant, None, unsaved, replaced_keys=form.facts.replaced_keys())
+    context["warnings"] = services.entry_warnings(participant, [r for rs in unsaved.values() for r in rs])
+    return render(request, "screening/_preview_panel.html", context)
+
+
 # --- Live preview -------------------------------------------------------------------------------
 
 
@@ -359,6 +440,8 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     participant = get_participant(_user(request), pk, for_update=True)
     if kind == "dates":
         return _preview_dates(request, participant)
+    if kind == "visit":
+        return _preview_visit(request, participant)
     record_kind = _kind(kind)
     context: dict[str, Any] = {"participant": participant}
     voids = request.POST.get("voids", "")
@@ -389,6 +472,7 @@ def preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         replaced=[record.pk] if record is not None else [],
         replaced_keys=form.replaced_keys(),
     )
+    context["warnings"] = services.entry_warnings(participant, form.unsaved())
     return render(request, "screening/_preview_panel.html", context)
 
 
@@ -407,13 +491,16 @@ def _preview_dates(request: HttpRequest, participant: Participant) -> HttpRespon
     return render(request, "screening/_preview_panel.html", context)
 
 
-def _problems(form: Any) -> list[str]:
-    """The form's errors other than fields still empty: those the user is still filling in."""
+def _problems(form: Any, skip: tuple[str, ...] = ("required",)) -> list[str]:
+    """The form's errors other than fields still empty (codes `skip`): those the user is still
+    filling in. A reason for change is asked at saving: "reason" in `skip` leaves its errors out."""
     out = []
     for name, errors in form.errors.as_data().items():
+        if name in skip:
+            continue
         label = form.fields[name].label if name in form.fields else ""
         for e in errors:
-            if e.code == "required":
+            if e.code in skip:
                 continue
             for message in e.messages:
                 out.append(f"{label}: {message}" if label else message)

@@ -21,13 +21,43 @@ from django.utils import timezone
 from participants.case_import import import_case, shift_case_dates
 from participants.consent import approve_consent_version, record_consent, register_consent_version
 from participants.demo_password import DEMO_PASSWORD
-from participants.models import Cohort, ConsentVersion, Membership, Participant, Role, Sex, Site, User
+from participants.models import (
+    Cohort,
+    ConsentVersion,
+    Membership,
+    Participant,
+    Role,
+    Sex,
+    Site,
+    SiteLabUnit,
+    User,
+)
 from participants.services import record_lab, register_participant, update_participant
 from screening.evaluation import evaluate_participant
 from screening.models import FailureCategory, Trigger
 from screening.outcomes import record_screen_failure, rescreen
 
 SITES = [("S01", "University Hospital North"), ("S02", "City Medical Centre South")]
+# Each site's usual units, which the screening visit form pre-selects: S01 reports as US
+# laboratories do, S02 in SI units.
+SITE_UNITS = {
+    "S01": {
+        "anc": "/uL",
+        "alc": "/uL",
+        "platelets": "10^3/uL",
+        "hemoglobin": "g/dL",
+        "creatinine": "mg/dL",
+        "weight": "kg",
+    },
+    "S02": {
+        "anc": "10^9/L",
+        "alc": "10^9/L",
+        "platelets": "10^9/L",
+        "hemoglobin": "g/L",
+        "creatinine": "umol/L",
+        "weight": "kg",
+    },
+}
 
 # username, full name, role, site code (None: no site)
 PEOPLE = [
@@ -88,6 +118,9 @@ PARTICIPANTS = [
 @transaction.atomic
 def load_demo_data(cases_dir: Path | None = None) -> dict[str, int]:
     sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SITES}
+    for code, units in SITE_UNITS.items():
+        for test, unit in units.items():
+            SiteLabUnit.objects.get_or_create(site=sites[code], test=test, defaults={"unit": unit})
     created_users = 0
     for username, full_name, role, site_code in PEOPLE:
         user, created = User.objects.get_or_create(

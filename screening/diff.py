@@ -20,6 +20,7 @@ from participants.labels import (
     lab_label,
     words,
 )
+from screening.criteria.vocabulary import unit_label
 
 if TYPE_CHECKING:
     from screening.models import Evaluation
@@ -236,7 +237,7 @@ def _latest(labs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _lab_value(lab: Mapping[str, Any], with_unit: bool) -> str:
     text = _fmt(lab.get("value")) or ""
     if with_unit and lab.get("unit"):
-        text += f" {lab['unit']}"
+        text += f" {unit_label(lab['unit'])}"
     if with_unit and lab.get("uln") is not None:
         text += f" (ULN {_fmt(lab['uln'])})"
     return text

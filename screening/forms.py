@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from participants.forms import DateInput
+from participants.forms import date_field
 from participants.models import Assessment
 from screening.models import FailureCategory
 
@@ -36,7 +36,7 @@ class ScreenFailureForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    on_date = forms.DateField(label="Date of screen failure", widget=DateInput())
+    on_date = date_field("Date of screen failure")
     reason = forms.CharField(
         label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -49,7 +49,7 @@ class ScreenFailureForm(forms.Form):
 
 
 class WithdrawalForm(forms.Form):
-    on_date = forms.DateField(label="Date of withdrawal", widget=DateInput())
+    on_date = date_field("Date of withdrawal")
     reason = forms.CharField(
         label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -7,12 +7,13 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from participants import links
 from participants.access import role_required
 from participants.consent import consent_status
 from participants.models import OutcomeStatus, Participant, Role
@@ -76,6 +77,22 @@ def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, 
         .only("pk", "screening_number")
         .first(),
     }
+
+
+@require_GET
+@role_required(*PARTICIPANT_WRITER_ROLES)
+def next_missing(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Save and go to the next missing item": the form that supplies the first item of the
+    worklist of the latest evaluation, or the participant page when nothing is missing."""
+    participant = get_participant(request.user, pk)  # type: ignore[arg-type]
+    latest = latest_evaluation(participant)
+    if latest is not None:
+        current = arrange(latest, timezone.localdate())
+        for item in [*current.missing_now, *current.missing]:
+            url = links.missing_path_url(participant.pk, item.path)
+            if url is not None:
+                return redirect(url)
+    return redirect("participants:detail", pk=participant.pk)
 
 
 @require_GET

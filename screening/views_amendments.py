@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from exports import download, export_format
 from participants.access import role_required
+from participants.date_fields import IsoDateField
 from participants.models import Site
 from participants.roles import Role
 from screening import criteria
@@ -38,15 +39,13 @@ class ImpactForm(forms.Form):
 class ReleaseForm(forms.Form):
     version = forms.ChoiceField(choices=VERSIONS)
     title = forms.CharField(max_length=200)
-    released_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    released_on = IsoDateField()
 
 
 class ActivationForm(forms.Form):
     version = forms.ChoiceField(choices=VERSIONS)
     site = forms.ModelChoiceField(Site.objects.all())
-    approved_on = forms.DateField(
-        label="Ethics approval date", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    approved_on = IsoDateField(label="Ethics approval date")
 
 
 def _page(request: HttpRequest, **forms_: Any) -> HttpResponse:

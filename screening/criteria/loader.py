@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from .model import Adjudication, Case, CaseDates, DatedFact, Event, LabResult, Therapy
-from .vocabulary import DATED_FACTS, EARLIEST_DATE, LAB_TESTS_BY_KEY, LATEST_DATE
+from .vocabulary import DATED_FACTS, EARLIEST_DATE, LAB_TESTS_BY_KEY, LATEST_DATE, unit_label
 
 
 class CaseError(ValueError):
@@ -275,7 +275,7 @@ def engine_checks(case: Case) -> list[tuple[str, str]]:
             problems.append(
                 (
                     f"labs/{lab.index}/value",
-                    f"{lab.test} {_plain(lab.value)} {lab.unit} = {_plain(canonical)} "
+                    f"{lab.test} {_plain(lab.value)} {unit_label(lab.unit or '')} = {_plain(canonical)} "
                     f"{test.canonical_unit} is not plausible ({bound}); check the unit",
                 )
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .canonical import format_decimal
 from .context import Ctx
 from .model import Event, LabResult
-from .vocabulary import LAB_TESTS_BY_KEY
+from .vocabulary import LAB_TESTS_BY_KEY, unit_label
 
 
 def lab_absent_reason(ctx: Ctx, test: str) -> str:
@@ -22,7 +22,7 @@ def lab_absent_reason(ctx: Ctx, test: str) -> str:
 def show(lab: LabResult) -> str:
     value = lab.value
     shown = format_decimal(value) if not isinstance(value, (str, int)) else str(value)
-    return f"{shown} {lab.unit}" if lab.unit else shown
+    return f"{shown} {unit_label(lab.unit)}" if lab.unit else shown
 
 
 def canonical_text(lab: LabResult) -> str:

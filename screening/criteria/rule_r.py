@@ -86,7 +86,7 @@ def refractory(cid: str, cohort: str) -> Rule:
                 if listed_ok.stopped_for_intolerance
                 else f"at least {months} months"
             )
-            return passed(cid, f"Prior {listed_ok.agent} since {listed_ok.start} ({why}).")
+            return passed(cid, f"Prior {listed_ok.agent.replace('_', ' ')} since {listed_ok.start} ({why}).")
         vu = min(m for m, _ in will_qualify) - ONE_DAY if will_qualify else None
         if candidates:
             names = ", ".join(th.agent_name or th.agent for th in candidates)

@@ -260,15 +260,15 @@ def exc_washout(ctx: Ctx) -> CriterionResult:
                         )
                     else:
                         note = (
-                            f" ({v.agent.note})"
+                            f" {v.agent.note[0].upper()}{v.agent.note[1:]}."
                             if v.agent.note and v.agent.key in ("belimumab", "telitacicept")
                             else ""
                         )
                         parts.append(
                             Part(
                                 FAIL,
-                                f"{name} last dose {last}; Day 0 must be on or after {last + n} "
-                                f"({washout}-day washout{note}), planned {d0}.",
+                                f"{name} last dose {last}: with a {washout}-day washout, Day 0 must be on "
+                                f"or after {last + n}; planned {d0}.{note}",
                                 vu=last + n - ONE_DAY,
                             )
                         )

@@ -121,7 +121,7 @@ def inc_heme_support(ctx: Ctx) -> CriterionResult:
         if ev.product in _COUNTING_PRODUCTS and span_start <= ev.date <= t:
             return failed(
                 cid,
-                f"Transfusion ({ev.product}) on {ev.date}, within {ctx.th.support_free_days} "
+                f"Transfusion ({str(ev.product).replace('_', ' ')}) on {ev.date}, within {ctx.th.support_free_days} "
                 f"days before the haematology draw of {h} or after it.",
                 vu,
             )

@@ -35,6 +35,7 @@ from .registry import (
 )
 from .results import CriterionResult
 from .rule_r import RULE_R, refractory
+from .vocabulary import LAB_TESTS_BY_KEY
 
 
 # ---- SLE ---------------------------------------------------------------------------------------
@@ -108,7 +109,8 @@ def sle_autoantibody(ctx: Ctx) -> CriterionResult:
     if positives:
         vu = max(lab.collected for lab in positives) + ctx.w
         shown = ", ".join(
-            f"{lab.test} {show(lab)}" + (f" (ULN {lab.uln})" if lab.uln is not None else "")
+            f"{LAB_TESTS_BY_KEY[lab.test].label} {show(lab)}"
+            + (f", ULN {lab.uln}" if lab.uln is not None else "")
             for lab in positives
         )
         return passed(cid, f"Positive: {shown}.", vu)
@@ -400,7 +402,7 @@ def sle_exc_ln_chronicity(ctx: Ctx) -> CriterionResult:
             return passed(
                 cid,
                 "No kidney biopsy: chronicity cannot be assessed; the missing biopsy is decided "
-                "within the sle.ln_biopsy exception.",
+                "within the exception for a missing kidney biopsy.",
             )
         return missing(cid, "The kidney biopsy history is not reviewed.", ("reviewed.kidney_biopsy",))
     comps = {k: getattr(b, k) for k in _CHRONICITY}

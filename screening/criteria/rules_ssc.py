@@ -214,11 +214,11 @@ def ssc_activity(ctx: Ctx) -> CriterionResult:
         if d_met:
             evidence.append(entry("ssc.activity/crp", [ev_lab(crp, "crp")]))
             assert crp is not None
-            routes.append(f"CRP {show(crp)} ≥ 1.5 × ULN ({crp.uln})")
+            routes.append(f"CRP {show(crp)} ≥ 1.5 × the ULN of {crp.uln}")
         return review(
             cid,
             EAC,
-            "Only an EAC route is met (" + "; ".join(routes) + "): the EAC decides.",
+            "Only an EAC route is met: " + "; ".join(routes) + ". The EAC decides.",
             tuple(evidence),
             vu,
         )

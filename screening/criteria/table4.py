@@ -62,9 +62,9 @@ _INV: Final = Category.INVESTIGATIONAL
 _BG: Final = Category.BACKGROUND
 _TX: Final = Category.TARGETED_EXCLUDED
 
+# PRIOR-THERAPIES.md note 1, in words a coordinator can read aloud (the reasons quote it).
 _BELIMUMAB_NOTE: Final = (
-    "28 days apply while the sponsor's classification is pending (14 if not B-cell depleting; "
-    "PRIOR-THERAPIES.md note 1)"
+    "28 days apply while the sponsor's classification is pending, 14 days if it is not B-cell depleting"
 )
 
 
@@ -115,7 +115,7 @@ TABLE4_2025_03_31_2: Final[tuple[TherapyAgent, ...]] = (
         0,
         "≈ 18 days",
         28,
-        "treated as B-cell depleting until the sponsor says otherwise (note 8)",
+        "treated as B-cell depleting until the sponsor says otherwise",
     ),
     _agent(
         "belimumab", "belimumab (anti-BLyS mAb)", _BC, True, _YYY, _C, 28, "≈ 19 days", 28, _BELIMUMAB_NOTE

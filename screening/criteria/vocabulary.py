@@ -54,6 +54,11 @@ class LabTest:
     def unit_names(self) -> tuple[str, ...]:
         return tuple(u.unit for u in self.units)
 
+    @property
+    def offered_units(self) -> tuple[str, ...]:
+        """The units a person chooses from: one spelling per unit, the aliases left out."""
+        return tuple(u.unit for u in self.units if u.unit not in UNIT_ALIASES)
+
     def factor(self, unit: str | None) -> UnitFactor | None:
         for u in self.units:
             if u.unit == unit:
@@ -63,6 +68,43 @@ class LabTest:
 
 def _u(unit: str, num: str | int = 1, den: str | int = 1) -> UnitFactor:
     return UnitFactor(unit, Decimal(num), Decimal(den))
+
+
+# The unit table's words: how a unit is written for people (forms, reasons, exports), and the
+# other spellings of the same unit that a laboratory may send (UCUM, analyser abbreviations).
+# Aliases are accepted wherever a unit is read but never offered as a choice of their own.
+UNIT_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "cells/uL": "/uL",
+        "{cells}/uL": "/uL",
+        "cells/mm3": "/mm3",
+        "10*3/uL": "10^3/uL",
+        "K/uL": "10^3/uL",
+        "x10E3/uL": "10^3/uL",
+        "10*9/L": "10^9/L",
+        "x10E9/L": "10^9/L",
+        "[IU]/L": "IU/L",
+        "[lb_av]": "lb",
+    }
+)
+_UNIT_WORDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "/uL": "/µL",
+        "/mm3": "/mm³",
+        "10^3/uL": "10³/µL",
+        "10^9/L": "10⁹/L",
+        "umol/L": "µmol/L",
+        "ukat/L": "µkat/L",
+    }
+)
+
+
+def unit_label(unit: str) -> str:
+    """A unit as people read it, the same in forms, reasons and exports: `10^9/L` → 10⁹/L,
+    `umol/L` → µmol/L; an alias reads as the unit it spells (`10*9/L` → 10⁹/L). A unit outside the
+    table (the free units of ratio tests) stays as written."""
+    canonical = UNIT_ALIASES.get(unit, unit)
+    return _UNIT_WORDS.get(canonical, canonical)
 
 
 _COUNT_UNITS: Final = (

@@ -10,10 +10,17 @@ from django.db import models
 
 from participants import links
 from participants.models import ScreeningStatus
+from screening.criteria.vocabulary import unit_label
 from screening.models import Outcome, ReviewBy, Trigger
 from screening.selectors import criterion_title as _criterion_title
 
 register = template.Library()
+
+
+@register.filter(name="unit")
+def unit(value: str | None) -> str:
+    """A unit as every page, reason and export writes it (10⁹/L, µmol/L)."""
+    return unit_label(value) if value else ""
 
 
 @register.filter

@@ -70,9 +70,37 @@
     schedule();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", startSessionWarning);
-  } else {
+  // A link to one item of a form ("…/visit/#lab-anc", the worklist's links and "Save and go to the
+  // next missing item") puts the keyboard focus in that item's first field, so typing can start.
+  // After a refused save, the focus goes to the summary of what to check.
+  function focusTarget() {
+    var summary = document.getElementById("visit-errors");
+    if (summary) {
+      summary.focus();
+      return;
+    }
+    if (!window.location.hash) {
+      return;
+    }
+    var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (!target) {
+      return;
+    }
+    var field = target.matches("input, select, textarea") ? target : target.querySelector(
+      "input:not([type=hidden]), select, textarea");
+    if (field) {
+      field.focus();
+    }
+  }
+
+  function start() {
     startSessionWarning();
+    focusTarget();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

@@ -244,6 +244,11 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
         Entry(only(("coordinator", "investigator")), method="post"),
     ),
     "participants:edit_dates": (Entry(writer(), params=pk), Entry(writer(), method="post", params=pk)),
+    "participants:visit": (
+        Entry(writer(), params=pk),
+        Entry(writer(400), method="post", params=pk, note="empty: nothing to save, 400 with the message"),
+    ),
+    "participants:next_missing": (Entry(writer(302), params=pk, note="redirects to the first missing item"),),
     "participants:add_record": (Entry(writer(), params=kind), Entry(writer(), method="post", params=kind)),
     "participants:correct_record": (
         Entry(writer(), params=record),
@@ -256,6 +261,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "participants:preview": (
         Entry(everyone(405), params=kind, note="POST only"),
         Entry(writer(), method="post", params=kind),
+        Entry(writer(), method="post", params=lambda p: ({"pk": p.pk, "kind": "visit"}, {}), note="the visit form"),
     ),
     "screening:enroll": (
         Entry(investigator_only(), params=pk),

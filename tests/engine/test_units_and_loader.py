@@ -129,7 +129,7 @@ def test_impossible_value_names_the_field_and_the_bound() -> None:
     data = base()
     set_lab(data, "anc", value=2100, unit="10^9/L")
     assert refused(data) == (
-        "labs/0/value: anc 2100 10^9/L = 2100000 /µL is not plausible (at most 200000 /µL); check the unit"
+        "labs/0/value: anc 2100 10⁹/L = 2100000 /µL is not plausible (at most 200000 /µL); check the unit"
     )
 
 

@@ -104,7 +104,7 @@ def test_unit_shown_when_it_changes_and_redraw_with_same_value() -> None:
     after["labs"][0] = {"test": "anc", "value": Decimal("2.1"), "unit": "10^9/L", "collected": "2025-06-03"}
     after["labs"].append({"test": "alc", "value": Decimal(1250), "unit": "/uL", "collected": "2025-06-09"})
     texts = [c.text for c in case_changes(before, after)]
-    assert texts == ["ANC 2100 /uL → 2.1 10^9/L", "ALC 1250 (2025-06-03) → 1250 (2025-06-09)"]
+    assert texts == ["ANC 2100 /µL → 2.1 10⁹/L", "ALC 1250 (2025-06-03) → 1250 (2025-06-09)"]
 
 
 def test_many_changes_are_capped_in_the_summary() -> None:

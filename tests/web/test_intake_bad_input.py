@@ -150,7 +150,7 @@ def test_unknown_unit_and_negative_count(coordinator_a, participant_a) -> None:
     ).content
     assert "Select a valid choice" in html.decode()
     html = client.post(url, {"test": "anc", "value_number": "-5", "unit": "/uL", "collected": recent}).content
-    assert "greater than or equal to 0" in html.decode()
+    assert "Enter a value of 0 or more." in html.decode()
     html = client.post(
         url, {"test": "ck", "value_number": "900", "unit": "x" * 30, "uln": "170", "collected": recent}
     ).content

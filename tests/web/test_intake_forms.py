@@ -228,15 +228,14 @@ def test_kidney_biopsy_event_with_classes_and_indices(client_a, participant_a) -
     assert response.status_code == 200 and ClinicalEvent.objects.count() == 1
 
 
-def test_event_kinds_of_another_cohort_are_not_offered(client_a, site_a, coordinator_a) -> None:
+def test_event_kinds_of_another_cohort_are_offered_after_the_cohorts_own(client_a, site_a, coordinator_a) -> None:
     from ..factories import ParticipantFactory
 
     iim = ParticipantFactory(site=site_a, created_by=coordinator_a, cohort="IIM", lupus_nephritis=None)
     page = client_a.get(add_url(iim, "event")).content.decode()
-    assert "muscle_biopsy" in page and "kidney_biopsy" not in page
-    assert (
-        client_a.get(add_url(iim, "event", "?event=kidney_biopsy")).content.decode().count('name="date"') == 0
-    )
+    assert "Kidney biopsy (SLE)" in page and "Dialysis (SLE)" in page
+    assert page.index('value="muscle_biopsy"') < page.index('value="kidney_biopsy"')
+    assert client_a.get(add_url(iim, "event", "?event=kidney_biopsy")).content.decode().count('name="date"') == 1
 
 
 def test_history_confirmations(client_a, participant_a) -> None:

@@ -127,9 +127,9 @@ def test_worklist_links_to_the_forms_that_supply_each_path(client: Client, coord
     html = page(client, participant)
     pk = participant.pk
     expected = {
-        "labs.anc": reverse("participants:add_record", args=[pk, "lab"]) + "?test=anc",
-        "facts.sledai2k": reverse("participants:add_record", args=[pk, "fact"]) + "?key=sledai2k",
-        "reviewed.therapies": reverse("participants:add_record", args=[pk, "history"]) + "?area=therapies",
+        "labs.anc": reverse("participants:visit", args=[pk]) + "#lab-anc",
+        "facts.sledai2k": reverse("participants:visit", args=[pk]) + "#div_id_fact-sledai2k",
+        "reviewed.therapies": reverse("participants:visit", args=[pk]) + "#history",
         "dates.planned_day0": reverse("participants:edit_dates", args=[pk]),
         "events.malignancy.active_until": reverse("participants:records", args=[pk, "event"]),
     }
