@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0014_merge_outcome_and_registration'),
+        ('audit', '0014_track_duplicate_checks_and_consent'),
     ]
 
     operations = [

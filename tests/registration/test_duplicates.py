@@ -104,7 +104,9 @@ def test_an_answer_to_another_check_is_a_new_warning(coordinator_a, coordinator_
 def test_a_match_registered_after_the_warning_needs_a_new_look(coordinator_a, site_a) -> None:
     register(coordinator_a, site_a)
     check = possible(coordinator_a, site_a)
-    third = ParticipantFactory(site=site_a, created_by=coordinator_a, birth_date=BORN, initials="JD", sex="F")
+    third = ParticipantFactory(
+        site=site_a, created_by=coordinator_a, birth_date=BORN, initials="JD", sex="F", screening_sequence=900
+    )
     renewed = possible(coordinator_a, site_a, not_same_person=services.NotSamePerson(check.pk, "checked"))
     assert third.screening_number in renewed.same_site_matches
 

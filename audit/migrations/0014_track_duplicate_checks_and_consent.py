@@ -13,7 +13,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0012_site_approval_history_refuses_truncate'),
+        ('audit', '0013_track_screening_outcomes'),
         ('participants', '0004_initials_duplicate_checks_consent_versions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
