@@ -56,6 +56,7 @@ django.setup()
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
+from pyinstrument import Profiler  # noqa: E402
 
 from api.models import ApiToken  # noqa: E402
 from config.celery import app  # noqa: E402
@@ -120,6 +121,7 @@ def floor_seconds(coordinator: User, people: list[Participant], size: int) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of the largest")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     cache.clear()
@@ -127,17 +129,24 @@ def main() -> None:
     _, token = ApiToken.issue(coordinator, "bench")
     client = Client(HTTP_HOST=ALLOWED_HOST)
     sites = iter(f"A{n:02d}" for n in range(1, 100))
+    warm = site_with_participants(next(sites), coordinator)  # imports, schema, connections
+    headers = {"content_type": "application/json", "HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.post("/api/labs/", data=json.dumps({"rows": rows(warm, 20)}), **headers).status_code == 201
     print(f"{'rows':>6} {'wall s':>7} {'ms/row':>7} {'floor s':>8} {'× floor':>8}")
     results = []
     try:
         for size in args.sizes:
             people = site_with_participants(next(sites), coordinator)
             body = json.dumps({"rows": rows(people, size)})
+            profiler = Profiler() if args.profile and size == max(args.sizes) else None
+            if profiler:
+                profiler.start()
             start = time.perf_counter()
-            response = client.post(
-                "/api/labs/", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
-            )
+            response = client.post("/api/labs/", data=body, **headers)
             wall = time.perf_counter() - start
+            if profiler:
+                profiler.stop()
+                print(profiler.output_text(show_all=False))
             assert response.status_code == 201, response.content[:500]
             assert response.json()["saved"] == size
             floor = floor_seconds(coordinator, site_with_participants(next(sites), coordinator), size)

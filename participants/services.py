@@ -104,8 +104,8 @@ def _lock(user: User, participant: Participant) -> Participant:
     return locked
 
 
-def _not_in_future(**dates: date | None) -> None:
-    today = timezone.localdate()
+def _not_in_future(today: date | None = None, /, **dates: date | None) -> None:
+    today = today or timezone.localdate()
     errors = {
         name: f"{value.isoformat()} is in the future."
         for name, value in dates.items()
@@ -243,10 +243,11 @@ def _record_dates(record: ClinicalRecord) -> dict[str, date | None]:
     return {}
 
 
-def _check_record_dates(participant: Participant, record: ClinicalRecord) -> None:
-    """A record is not dated in the future, nor before the participant's birth."""
+def _check_record_dates(participant: Participant, record: ClinicalRecord, today: date | None = None) -> None:
+    """A record is not dated in the future (after `today`, default the local date), nor before the
+    participant's birth."""
     dates = _record_dates(record)
-    _not_in_future(**dates)
+    _not_in_future(today, **dates)
     born = participant.birth_date
     errors = {
         name: f"{value.isoformat()} is before the birth date {born.isoformat()}."
@@ -663,7 +664,7 @@ def import_labs(user: User, entries: Sequence[LabEntry]) -> list[LabResult]:
         )
         try:
             lab.full_clean(exclude=["participant", "entered_by", "supersedes"], validate_constraints=False)
-            _check_record_dates(participant, lab)
+            _check_record_dates(participant, lab, today)
             _check_plausible(lab, entry.confirmed_low)
         except ValidationError as exc:
             refused[i] = exc
