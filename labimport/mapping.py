@@ -408,6 +408,22 @@ def choose_patient(
     return shown, None
 
 
+def first_loinc(reading: Reading) -> str | None:
+    """The first of the reading's codes that names a test (§ 5)."""
+    return next((code for code in reading.codes if code in LOINC_TESTS), None)
+
+
+def result_key(reading: Reading) -> str | None:
+    """The result a reading is a version of (§ 10): FHIR the Observation, HL7 the order with the
+    test and OBX-4; None without a known test or an id."""
+    loinc = first_loinc(reading)
+    if loinc is None or reading.result_base is None:
+        return None
+    return (
+        f"{reading.result_base}|{loinc}|{reading.sub_id}" if reading.style == "hl7" else reading.result_base
+    )
+
+
 class Stager:
     """Decides the rows of one file in file order (§ 10)."""
 
@@ -426,11 +442,8 @@ class Stager:
         row.patient, row.participant = choose_patient(reading.patients, self.participant_of)
         row.status = reading.status
         row.collected = collected_on(reading.dates, self.zone)
-        loinc, test_key, specimen = None, None, None
-        for code in reading.codes:
-            if code in LOINC_TESTS:
-                loinc, (test_key, specimen) = code, LOINC_TESTS[code]
-                break
+        loinc = first_loinc(reading)
+        test_key, specimen = LOINC_TESTS[loinc] if loinc is not None else (None, None)
         sent = reading.value
         row.value_sent, row.unit_sent = sent.sent, sent.unit_sent
         if test_key is None and reading.style == "fhir" and not reading.laboratory:
@@ -439,10 +452,7 @@ class Stager:
         problems: list[str] = []
         if test_key is None:
             problems.append("unknown-code")
-        elif reading.result_base is not None:
-            row.result = reading.result_base
-            if reading.style == "hl7":
-                row.result = f"{reading.result_base}|{loinc}|{reading.sub_id}"
+        row.result = result_key(reading)
         state = self.history.results.get(row.result) if row.result else None
         if (
             reading.style == "hl7"
