@@ -44,19 +44,6 @@ LOINC_TESTS: dict[str, tuple[str, str | None]] = {
     "56888-1": ("hiv_ag_ab", None),
 }
 
-# § 6.1 plausibility, canonical unit: (lowest, whether the lowest itself is allowed, highest).
-_ZERO = Decimal(0)
-BOUNDS: dict[str, tuple[Decimal, bool, Decimal | None]] = {
-    "anc": (_ZERO, True, Decimal(200000)),
-    "alc": (_ZERO, True, Decimal(200000)),
-    "platelets": (_ZERO, True, Decimal(5000000)),
-    "hemoglobin": (_ZERO, True, Decimal(25)),
-    "creatinine": (_ZERO, False, Decimal(30)),
-    "weight": (Decimal(20), True, Decimal(400)),
-    "fvc_pct_pred": (_ZERO, True, Decimal(250)),
-}
-_AT_LEAST_ZERO = (_ZERO, True, None)
-
 # § 6.1 step 4, matched ignoring case.
 UNIT_ALIASES = {
     "x10^9/l": "10^9/L",
@@ -145,12 +132,11 @@ def unit_spelling(test: LabTest, unit: str | None) -> str | None:
 
 
 def _plausible(test: LabTest, number: Decimal, unit: str) -> bool:
-    low, low_allowed, high = BOUNDS.get(test.key, _AT_LEAST_ZERO)
+    """§ 6.1 plausibility: the engine's bounds (LabTest.plausible), on the value converted exactly."""
     factor = test.factor(unit)
-    canonical = number * factor.num / factor.den if factor is not None else number
-    if canonical < low or (canonical == low and not low_allowed):
-        return False
-    return high is None or canonical <= high
+    if factor is None:  # any unit (CK, CRP, autoantibodies): the value as sent
+        return test.plausible(number)
+    return test.plausible(number * factor.num, factor.den)
 
 
 @dataclass(frozen=True, slots=True)
