@@ -26,6 +26,9 @@ RUN pip install .
 # collectstatic needs settings but no database or secret of the deployment.
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
 
+# LAB_IMPORT_DIR of docker-compose.yml: a new volume mounted here takes this owner.
+RUN mkdir -p /var/lib/allo329/lab-import && chown app:app /var/lib/allo329/lab-import
+
 USER app
 EXPOSE 8000
 # Reached only through the TLS proxy of docker-compose.yml (docs/deployment.md).

@@ -69,6 +69,7 @@ bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/engine_bench.py
 	$(PY) bench/labimport_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/labstaging_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/labapi_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 10000 20000
 

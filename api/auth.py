@@ -23,6 +23,8 @@ class Caller:
     via_token: bool
     # The session's current membership; a token acts with all the user's memberships.
     membership: Membership | None = None
+    # The token of the request (None: a session): the rate limit counts per token.
+    token_id: int | None = None
 
 
 class Unauthenticated(Exception):
@@ -49,7 +51,7 @@ def authenticate(request: HttpRequest) -> Caller:
             raise Unauthenticated("Invalid or revoked API token.")
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
         token_used.send(ApiToken, tokens=[row], request=request)
-        return Caller(row.user, via_token=True)
+        return Caller(row.user, via_token=True, token_id=row.pk)
     if request.user.is_authenticated:
         return Caller(request.user, via_token=False, membership=getattr(request, "membership", None))  # type: ignore[arg-type]
     raise Unauthenticated("Authentication required: a bearer token or a session.")

@@ -63,3 +63,54 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    DONE = "done", "done"
+
+
+class LabImportJob(models.Model):
+    """A batch of `POST /api/labs/` with more rows than LAB_API_SYNC_MAX_ROWS: answered 202 with its
+    status URL, kept as sent and imported by a worker (api.tasks.import_lab_job), once. Working
+    state of a request, like IdempotentRequest: the records it creates carry the history."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Sent with a token: that token's user reaches it with any of the user's tokens; sent from a
+    # session: the site of the session's current membership, the only one it may write.
+    via_token = models.BooleanField()
+    site = models.ForeignKey(
+        "participants.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(help_text="The request's JSON as sent (numbers are read again as decimals).")
+    rows = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # The answer the request would have given: 201 with the rows saved, or 400/403/404 with the errors.
+    answer_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    answer = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="queued", answer_status__isnull=True, finished_at__isnull=True)
+                    | models.Q(
+                        status="done",
+                        answer_status__isnull=False,
+                        answer__isnull=False,
+                        finished_at__isnull=False,
+                    )
+                ),
+                name="lab_import_job_done_has_answer",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(via_token=True, site__isnull=True)
+                | models.Q(via_token=False, site__isnull=False),
+                name="lab_import_job_session_names_site",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"lab import job {self.pk} ({self.rows} rows, {self.status})"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from labimport import services as lab_services
 from labimport.models import BatchOrigin, BatchStatus
@@ -20,7 +21,10 @@ from participants.roles import Role
 
 from .auth import Caller, Unauthenticated, authenticate, csrf_failure, writable_participants
 from .idempotency import MAX_KEY, Answer, once
-from .lab_import import import_labs
+from .jobs import describe, visible_jobs
+from .lab_import import answer, check_rows, import_labs
+from .tasks import queue_job
+from .throttle import retry_after
 
 
 def error(status: int, message: str, **extra: object) -> JsonResponse:
@@ -36,15 +40,23 @@ def is_json(request: HttpRequest) -> bool:
 
 
 def _caller(request: HttpRequest) -> Caller | JsonResponse:
-    """The token's owner or the session's user; else the answer: 401 (who?) or 403 (CSRF)."""
+    """The token's owner or the session's user; else the answer: 401 (who?), 403 (CSRF) or 429
+    (over the token's rate limit, with Retry-After)."""
     try:
         caller = authenticate(request)
     except Unauthenticated as exc:
         response = error(401, str(exc))
         response["WWW-Authenticate"] = "Bearer"
         return response
-    if not caller.via_token and csrf_failure(request):
+    if not caller.via_token and request.method == "POST" and csrf_failure(request):
         return error(403, "CSRF check failed.")
+    wait = retry_after(request, caller)
+    if wait is not None:
+        response = error(
+            429, f"Too many requests: at most {settings.LAB_API_RATE} per token. Retry in {wait} s."
+        )
+        response["Retry-After"] = str(wait)
+        return response
     return caller
 
 
@@ -76,20 +88,41 @@ def labs(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict):
         return error(400, "The body must be a JSON object with a list of rows.")
 
+    rows = payload.get("rows")
+
     def work() -> Answer:
-        result = import_labs(caller.user, scope, payload.get("rows"))
-        if result.errors:
-            return (404 if result.not_found else 400), {"error": "Nothing was saved.", "errors": result.errors}
-        return 201, {"saved": result.saved, "participants": result.participants}
+        if isinstance(rows, list) and len(rows) > settings.LAB_API_SYNC_MAX_ROWS:
+            result, _ = check_rows(scope, rows)  # shape and participants now; the records by a worker
+            if result.errors:
+                return answer(result)
+            with transaction.atomic():
+                return queue_job(caller, request.body.decode("utf-8-sig"), len(rows))
+        return answer(import_labs(caller.user, scope, rows))
 
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        status, answer = work()
+        status, body = work()
     elif len(key) > MAX_KEY:
         return error(400, f"An Idempotency-Key has at most {MAX_KEY} characters.")
     else:
-        status, answer = once(caller.user, "labs", key, request.body, work)
-    return JsonResponse(answer, status=status)
+        status, body = once(caller.user, "labs", key, request.body, work)
+    response = JsonResponse(body, status=status)
+    if status == 202:
+        response["Location"] = body["status_url"]
+    return response
+
+
+@require_GET
+def lab_job(request: HttpRequest, pk: int) -> JsonResponse:
+    """GET /api/labs/jobs/<id>/: a large batch's progress; once done, the answer the request would
+    have given (`result`: its status and body). Only the caller who sent it reaches it (else 404)."""
+    caller = _caller(request)
+    if isinstance(caller, JsonResponse):
+        return caller
+    job = visible_jobs(caller).filter(pk=pk).first()
+    if job is None:
+        return error(404, "No such job.")
+    return JsonResponse(describe(job))
 
 
 @csrf_exempt  # a token needs no CSRF token; a session is checked in the view
@@ -108,7 +141,9 @@ def fhir(request: HttpRequest) -> JsonResponse:
     if not caller.via_token:
         membership = caller.membership
         role = membership.role if membership is not None else None
-        sites = sites.filter(pk=membership.site_id) if role == Role.COORDINATOR and membership else sites.none()
+        sites = (
+            sites.filter(pk=membership.site_id) if role == Role.COORDINATOR and membership else sites.none()
+        )
     code = request.GET.get("site")
     chosen = list(sites.filter(code=code)[:2] if code else sites[:2])
     if not chosen and not sites.exists():
@@ -118,7 +153,9 @@ def fhir(request: HttpRequest) -> JsonResponse:
     chunks = iter(lambda: request.read(64 * 1024), b"")
     name = request.headers.get("Content-Disposition", "").partition("filename=")[2].strip('"; ') or "api"
     with transaction.atomic():
-        batch = lab_services.receive_file(caller.user, chosen[0], chunks, file_name=name, origin=BatchOrigin.API)
+        batch = lab_services.receive_file(
+            caller.user, chosen[0], chunks, file_name=name, origin=BatchOrigin.API
+        )
         if batch.status == BatchStatus.STAGING:
             stage_later(batch.pk)
     summary: dict[str, object] = {"batch": batch.pk, "status": batch.status, "format": batch.format or None}

@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from adjudication.models import Escalation, EscalationDecision, Review, Signature
-from labimport.models import HospitalIdentifier
+from labimport.models import HospitalIdentifier, ImportBatch, ImportedRow, StagedRow
 from participants.models import (
     Assessment,
     ClinicalEvent,
@@ -55,6 +55,9 @@ class Tracked:
     exclude: tuple[str, ...] = ()
     # Path from the row to the participant it belongs to ("" when it belongs to none).
     participant_path: str = "participant"
+    # False: no event for an insert. For tables written in bulk whose rows keep what they were
+    # inserted with (only their review changes, as an event): the row itself is the insert's record.
+    on_insert: bool = True
 
 
 TRACKED: list[Tracked] = [
@@ -79,6 +82,12 @@ TRACKED: list[Tracked] = [
     # was stopped it belongs to no participant.
     Tracked(DuplicateCheck),
     Tracked(HospitalIdentifier),
+    # Hospital lab files (docs/lab-import.md § History): who sent which file; the review of each
+    # staged row and of the site's import bookkeeping. Staged rows and imported rows are written
+    # by the ten thousand and never changed but for their review, so only changes are events.
+    Tracked(ImportBatch, participant_path=""),
+    Tracked(StagedRow, on_insert=False),
+    Tracked(ImportedRow, on_insert=False),
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
@@ -128,11 +137,14 @@ def _track(entry: Tracked) -> type[models.Model]:
         },
     )
     setattr(sys.modules[__name__], proxy.__name__, proxy)
-    pghistory.track(
-        # Trigger names of their own, so that an app may also track its models with pghistory.
-        pghistory.InsertEvent(trigger_name="audit_insert"),
+    # Trigger names of their own, so that an app may also track its models with pghistory.
+    events = [pghistory.InsertEvent(trigger_name="audit_insert")] if entry.on_insert else []
+    events += [
         pghistory.UpdateEvent(trigger_name="audit_update"),
         pghistory.DeleteEvent(trigger_name="audit_delete"),
+    ]
+    pghistory.track(
+        *events,
         exclude=list(entry.exclude),
         obj_field=pghistory.ObjForeignKey(related_name="audit_events"),
         context_field=pghistory.ContextJSONField(),

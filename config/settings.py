@@ -235,6 +235,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="allo329-screening@lo
 LAB_IMPORT_DIR = Path(env.str("LAB_IMPORT_DIR", default=str(BASE_DIR / ".var" / "lab-import")))
 # Files up to this size are staged during the upload's request; larger ones by a worker.
 LAB_IMPORT_INLINE_BYTES = env.int("LAB_IMPORT_INLINE_BYTES", default=1_000_000)
+# POST /api/labs/: batches of more rows than this are answered 202 and imported by a worker.
+LAB_API_SYNC_MAX_ROWS = env.int("LAB_API_SYNC_MAX_ROWS", default=1000)
+# Requests per API token (django-ratelimit's "N/s|m|h|d"), counted in Redis; beyond it 429.
+LAB_API_RATE = env.str("LAB_API_RATE", default="120/m")
+# A count the cache cannot give does not refuse an import (api/throttle.py logs it).
+RATELIMIT_FAIL_OPEN = True
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None

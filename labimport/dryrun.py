@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from .files import open_file
 from .mapping import History, Row, Stager
-from .reading import FileReading, Identifier, Refused
+from .reading import FileReading, Identifier, Reading, Refused
 
 
 @dataclass
@@ -30,6 +30,10 @@ class DryRun:
     refused: str | None = None
     rows: Iterator[Row] = field(default_factory=lambda: iter(()))
     ignored: Counter[str] = field(default_factory=Counter)
+    # What `rows` is made of, for a caller that decides the rows in windows (staging): the file's
+    # readings and the stager, whose history the caller may replace before each window.
+    readings: Iterator[Reading] = field(default_factory=lambda: iter(()))
+    stager: Stager | None = None
 
 
 def dry_run(
@@ -51,7 +55,8 @@ def dry_run(
     result.format = reading.format
     result.ignored = reading.ignored
     stager = Stager(zone, participant_of, history)
-    result.rows = (stager.row(r) for r in reading.readings)
+    result.readings, result.stager = iter(reading.readings), stager
+    result.rows = (stager.row(r) for r in result.readings)
     return result
 
 

@@ -44,19 +44,6 @@ LOINC_TESTS: dict[str, tuple[str, str | None]] = {
     "56888-1": ("hiv_ag_ab", None),
 }
 
-# § 6.1 plausibility, canonical unit: (lowest, whether the lowest itself is allowed, highest).
-_ZERO = Decimal(0)
-BOUNDS: dict[str, tuple[Decimal, bool, Decimal | None]] = {
-    "anc": (_ZERO, True, Decimal(200000)),
-    "alc": (_ZERO, True, Decimal(200000)),
-    "platelets": (_ZERO, True, Decimal(5000000)),
-    "hemoglobin": (_ZERO, True, Decimal(25)),
-    "creatinine": (_ZERO, False, Decimal(30)),
-    "weight": (Decimal(20), True, Decimal(400)),
-    "fvc_pct_pred": (_ZERO, True, Decimal(250)),
-}
-_AT_LEAST_ZERO = (_ZERO, True, None)
-
 # § 6.1 step 4, matched ignoring case.
 UNIT_ALIASES = {
     "x10^9/l": "10^9/L",
@@ -145,12 +132,11 @@ def unit_spelling(test: LabTest, unit: str | None) -> str | None:
 
 
 def _plausible(test: LabTest, number: Decimal, unit: str) -> bool:
-    low, low_allowed, high = BOUNDS.get(test.key, _AT_LEAST_ZERO)
+    """§ 6.1 plausibility: the engine's bounds (LabTest.plausible), on the value converted exactly."""
     factor = test.factor(unit)
-    canonical = number * factor.num / factor.den if factor is not None else number
-    if canonical < low or (canonical == low and not low_allowed):
-        return False
-    return high is None or canonical <= high
+    if factor is None:  # any unit (CK, CRP, autoantibodies): the value as sent
+        return test.plausible(number)
+    return test.plausible(number * factor.num, factor.den)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +394,22 @@ def choose_patient(
     return shown, None
 
 
+def first_loinc(reading: Reading) -> str | None:
+    """The first of the reading's codes that names a test (§ 5)."""
+    return next((code for code in reading.codes if code in LOINC_TESTS), None)
+
+
+def result_key(reading: Reading) -> str | None:
+    """The result a reading is a version of (§ 10): FHIR the Observation, HL7 the order with the
+    test and OBX-4; None without a known test or an id."""
+    loinc = first_loinc(reading)
+    if loinc is None or reading.result_base is None:
+        return None
+    return (
+        f"{reading.result_base}|{loinc}|{reading.sub_id}" if reading.style == "hl7" else reading.result_base
+    )
+
+
 class Stager:
     """Decides the rows of one file in file order (§ 10)."""
 
@@ -426,11 +428,8 @@ class Stager:
         row.patient, row.participant = choose_patient(reading.patients, self.participant_of)
         row.status = reading.status
         row.collected = collected_on(reading.dates, self.zone)
-        loinc, test_key, specimen = None, None, None
-        for code in reading.codes:
-            if code in LOINC_TESTS:
-                loinc, (test_key, specimen) = code, LOINC_TESTS[code]
-                break
+        loinc = first_loinc(reading)
+        test_key, specimen = LOINC_TESTS[loinc] if loinc is not None else (None, None)
         sent = reading.value
         row.value_sent, row.unit_sent = sent.sent, sent.unit_sent
         if test_key is None and reading.style == "fhir" and not reading.laboratory:
@@ -439,10 +438,7 @@ class Stager:
         problems: list[str] = []
         if test_key is None:
             problems.append("unknown-code")
-        elif reading.result_base is not None:
-            row.result = reading.result_base
-            if reading.style == "hl7":
-                row.result = f"{reading.result_base}|{loinc}|{reading.sub_id}"
+        row.result = result_key(reading)
         state = self.history.results.get(row.result) if row.result else None
         if (
             reading.style == "hl7"

@@ -6,15 +6,17 @@ by (system, value), and its earlier imports replayed in arrival order into a `ma
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
+
+from django.db.models import QuerySet
 
 from participants.models import Participant, Site
 
 from .dryrun import DryRun, dry_run
-from .mapping import Earlier, History, Row
+from .mapping import Earlier, History, Row, result_key
 from .models import HospitalIdentifier, ImportedRow
-from .reading import Identifier, SentValue
+from .reading import Identifier, Reading, SentValue
 
 
 def participant_lookup(site: Site) -> Callable[[Identifier], str | None]:
@@ -34,21 +36,40 @@ def participant_lookup(site: Site) -> Callable[[Identifier], str | None]:
 
 def site_history(site: Site) -> History:
     """The site's earlier imports, as the rows of a file are decided against them."""
+    return _replay(ImportedRow.objects.filter(site=site))
+
+
+def window_history(site: Site, readings: Iterable[Reading]) -> History:
+    """The part of the site's imports that a window of readings can meet: the rows with their
+    sources (duplicates) and of their results (versions), two queries. Rows of the same file
+    written before the window are among them, so deciding a file window by window against this
+    gives the rows of `site_history`, with memory bounded by the window, not by the file."""
+    sources, results = set(), set()
+    for reading in readings:
+        if reading.source is not None:
+            sources.add(reading.source)
+        key = result_key(reading)
+        if key is not None:
+            results.add(key)
+    site_rows = ImportedRow.objects.filter(site=site)
+    history = _replay(site_rows.filter(result__in=results))
+    history.sources.update(site_rows.filter(source__in=sources).values_list("source", flat=True))
+    return history
+
+
+def _replay(imported: QuerySet[ImportedRow]) -> History:
+    """Imported rows replayed in arrival order into a History."""
     history = History()
-    rows = (
-        ImportedRow.objects.filter(site=site)
-        .order_by("id")
-        .values_list(
-            "source",
-            "result",
-            "action",
-            "patient_system",
-            "patient_value",
-            "participant__screening_number",
-            "order_keys",
-            "value_sent",
-            "rejected",
-        )
+    rows = imported.order_by("id").values_list(
+        "source",
+        "result",
+        "action",
+        "patient_system",
+        "patient_value",
+        "participant__screening_number",
+        "order_keys",
+        "value_sent",
+        "rejected",
     )
     for source, result, action, system, value, participant, order, sent, rejected in rows.iterator():
         patient = Identifier(system, value) if system and value else None
@@ -64,15 +85,17 @@ def site_history(site: Site) -> History:
     return history
 
 
-def site_dry_run(site: Site, path: str, *, zone: tzinfo, zone_name: str) -> DryRun:
-    """The dry run of a file for a site, against its identifiers and everything it imported."""
+def site_dry_run(site: Site, path: str, *, zone: tzinfo, zone_name: str, windowed: bool = False) -> DryRun:
+    """The dry run of a file for a site, against its identifiers and everything it imported.
+    `windowed`: the caller gives the stager a `window_history` before each window of readings,
+    instead of the whole history read here."""
     return dry_run(
         path,
         site=site.code,
         zone=zone,
         zone_name=zone_name,
         participant_of=participant_lookup(site),
-        history=site_history(site),
+        history=History() if windowed else site_history(site),
     )
 
 

@@ -96,7 +96,11 @@ class ImportedRow(models.Model):
                 condition=Q(patient_value="") | Q(patient_system__gt=""), name="imported_row_patient_whole"
             ),
         ]
-        indexes = [models.Index(fields=["site", "id"])]
+        indexes = [
+            models.Index(fields=["site", "id"]),
+            # Staging reads the earlier versions of a window's results (matching.window_history).
+            models.Index(fields=["site", "result"], name="imported_row_site_result"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source or '(no source)'}: {self.action}"

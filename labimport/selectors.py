@@ -33,7 +33,7 @@ def get_batch(user: User, pk: int) -> ImportBatch:
 
 
 def batch_rows(batch: ImportBatch) -> QuerySet[StagedRow]:
-    return batch.rows.select_related("participant", "record").order_by("position")
+    return batch.rows.select_related("participant", "record", "imported").order_by("position")
 
 
 def records_of_results(batch: ImportBatch, results: set[str]) -> dict[str, int]:

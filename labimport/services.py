@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterable
@@ -22,8 +23,9 @@ from participants.models import LabResult, Participant, Site, User
 from participants.selectors import editable_participants
 from participants.services import RecordInvalid, correct_record, record_lab, void_record
 
+from .copying import copy_rows, reserve_ids
 from .mapping import SKIP, Row
-from .matching import imported_row, site_dry_run
+from .matching import imported_row, site_dry_run, window_history
 from .models import (
     REVIEWABLE_ACTIONS,
     BatchStatus,
@@ -66,7 +68,7 @@ def record_hospital_identifier(
 
 # --- Staging and review (README § 1, § 10) --------------------------------------------------------
 
-STAGE_CHUNK = 500  # rows written per INSERT: bounded memory however long the file
+STAGE_CHUNK = 2000  # rows written per COPY: bounded memory however long the file
 
 
 def progress_key(batch_id: int) -> str:
@@ -111,26 +113,31 @@ def stage_batch(batch_id: int, path: str) -> ImportBatch:
         return batch
     site = Site.objects.select_for_update().get(pk=batch.site_id)
     zone, zone_name = site_zone(site)
-    run = site_dry_run(site, path, zone=zone, zone_name=zone_name)
+    run = site_dry_run(site, path, zone=zone, zone_name=zone_name, windowed=True)
     batch.format = run.format or ""
     if run.refused is not None:
         batch.status, batch.refused, batch.kept_file = BatchStatus.REFUSED, run.refused, ""
         batch.save(update_fields=["format", "status", "refused", "kept_file"])
         return batch
     participant_ids = dict(Participant.objects.filter(site=site).values_list("screening_number", "pk"))
+    stager = run.stager
+    assert stager is not None
     done = 0
-    chunk: list[tuple[Row, ImportedRow | None]] = []
-    for row in run.rows:
-        participant_id = participant_ids.get(row.participant) if row.participant else None
-        imported = None
-        if row.action != SKIP:
-            imported = imported_row(site, batch.file_name, row, None)
-            imported.participant_id, imported.imported_by_id = participant_id, batch.created_by_id
-        chunk.append((row, imported))
-        if len(chunk) == STAGE_CHUNK:
-            done = _write_rows(batch, chunk, done, participant_ids)
-            chunk = []
-    done = _write_rows(batch, chunk, done, participant_ids)
+    # A window of readings at a time: its earlier imports read (two queries), its rows decided,
+    # then written, so that the next window meets them in the database. Memory is bounded by the
+    # window whatever the length of the file or the site's history.
+    while window := list(itertools.islice(run.readings, STAGE_CHUNK)):
+        stager.history = window_history(site, window)
+        chunk: list[tuple[Row, ImportedRow | None]] = []
+        for reading in window:
+            row = stager.row(reading)
+            participant_id = participant_ids.get(row.participant) if row.participant else None
+            imported = None
+            if row.action != SKIP:
+                imported = imported_row(site, batch.file_name, row, None)
+                imported.participant_id, imported.imported_by_id = participant_id, batch.created_by_id
+            chunk.append((row, imported))
+        done = _write_rows(batch, chunk, done, participant_ids)
     batch.status, batch.rows_done, batch.ignored = BatchStatus.STAGED, done, dict(run.ignored)
     batch.kept_file = ""
     batch.save(update_fields=["format", "status", "rows_done", "ignored", "kept_file"])
@@ -143,7 +150,10 @@ def _write_rows(
     done: int,
     participant_ids: dict[str, int],
 ) -> int:
-    ImportedRow.objects.bulk_create([imported for _, imported in chunk if imported is not None])
+    imported_rows = [imported for _, imported in chunk if imported is not None]
+    for imported, pk in zip(imported_rows, reserve_ids(ImportedRow, len(imported_rows)), strict=True):
+        imported.pk = pk
+    copy_rows(ImportedRow, imported_rows, with_ids=True)
     staged = []
     for n, (row, imported) in enumerate(chunk, start=done + 1):
         value = row.value
@@ -165,7 +175,7 @@ def _write_rows(
                 review=Review.PENDING if row.action in REVIEWABLE_ACTIONS else Review.NONE,
             )
         )
-    StagedRow.objects.bulk_create(staged)
+    copy_rows(StagedRow, staged)
     done += len(chunk)
     try:
         cache.set(progress_key(batch.pk), done, timeout=3600)
@@ -228,7 +238,9 @@ def stage_file(user: User, site: Site, path: str, *, file_name: str, origin: str
     return stage_batch(batch.pk, path)
 
 
-def _locked_rows(user: User, batch: ImportBatch, row_ids: Iterable[int]) -> tuple[ImportBatch, list[StagedRow]]:
+def _locked_rows(
+    user: User, batch: ImportBatch, row_ids: Iterable[int]
+) -> tuple[ImportBatch, list[StagedRow]]:
     locked = visible_batches(user).select_for_update(of=("self",)).filter(pk=batch.pk).first()
     if locked is None:
         raise PermissionDenied("Only a coordinator of the site reviews its lab files.")
@@ -258,8 +270,10 @@ def _participant(batch: ImportBatch, row: StagedRow) -> Participant:
     if found is None:
         patient = f"{imported.patient_system}|{imported.patient_value}" if imported else "this patient"
         raise RecordInvalid(
-            {NON_FIELD_ERRORS: f"Row {row.position}: no participant of the site carries {patient}. "
-             "Record the hospital identifier on the participant's page, then accept the row."}
+            {
+                NON_FIELD_ERRORS: f"Row {row.position}: no participant of the site carries {patient}. "
+                "Record the hospital identifier on the participant's page, then accept the row."
+            }
         )
     return found.participant
 
@@ -273,13 +287,16 @@ def earlier_record(batch: ImportBatch, row: StagedRow) -> LabResult | None:
 
 def _earlier_pending(batch: ImportBatch, row: StagedRow) -> bool:
     result = row.imported.result if row.imported else ""
-    return bool(result) and StagedRow.objects.filter(
-        batch__site=batch.site_id,
-        imported__result=result,
-        imported_id__lt=row.imported_id,
-        review=Review.PENDING,
-        action__in=[ImportAction.STAGE, ImportAction.SUPERSEDE],
-    ).exists()
+    return (
+        bool(result)
+        and StagedRow.objects.filter(
+            batch__site=batch.site_id,
+            imported__result=result,
+            imported_id__lt=row.imported_id,
+            review=Review.PENDING,
+            action__in=[ImportAction.STAGE, ImportAction.SUPERSEDE],
+        ).exists()
+    )
 
 
 def _value(row: StagedRow) -> Decimal | str:
@@ -294,16 +311,22 @@ def _accept(user: User, batch: ImportBatch, row: StagedRow) -> LabResult:
     status = row.shown.get("status") or ""
     if _earlier_pending(batch, row):
         raise RecordInvalid(
-            {NON_FIELD_ERRORS: f"Row {row.position}: accept or reject the earlier version of this result first."}
+            {
+                NON_FIELD_ERRORS: f"Row {row.position}: accept or reject the earlier version of this result first."
+            }
         )
     participant = _participant(batch, row)
     earlier = earlier_record(batch, row)
     if row.action == ImportAction.VOID:
         if earlier is None:
             raise RecordInvalid(
-                {NON_FIELD_ERRORS: f"Row {row.position}: no record of this result is on file to void; reject the row."}
+                {
+                    NON_FIELD_ERRORS: f"Row {row.position}: no record of this result is on file to void; reject the row."
+                }
             )
-        return cast(LabResult, void_record(user, earlier, reason=f"entered in error at the hospital: {source}"))
+        return cast(
+            LabResult, void_record(user, earlier, reason=f"entered in error at the hospital: {source}")
+        )
     if row.action == ImportAction.SUPERSEDE and earlier is not None:
         reason = f"{SUPERSEDE_REASONS.get(status, 'new final version')} at the hospital: {source}"
         return cast(
@@ -359,5 +382,7 @@ def reject_rows(user: User, batch: ImportBatch, row_ids: Iterable[int]) -> list[
         for row in rows:
             row.review, row.reviewed_by, row.reviewed_at = Review.REJECTED, user, now
         StagedRow.objects.bulk_update(rows, ["review", "reviewed_by", "reviewed_at"])
-        ImportedRow.objects.filter(pk__in=[r.imported_id for r in rows if r.imported_id]).update(rejected=True)
+        ImportedRow.objects.filter(pk__in=[r.imported_id for r in rows if r.imported_id]).update(
+            rejected=True
+        )
     return rows

@@ -3,7 +3,7 @@ from the case-format vocabulary; and the live preview (what an unsaved entry wou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -12,7 +12,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from participants.case_builder import assemble, current_records, exact
+from participants.case_builder import assemble, current_records, current_records_many, exact
+from participants.extensions import protocol_version_in_force
 from screening.criteria import CRITERIA, CaseError
 from screening.criteria.loader import schema
 from screening.criteria.vocabulary import (
@@ -270,6 +271,43 @@ def preview_change(
     `unsaved` may map several kinds to their unsaved records (the visit form)."""
     as_of = timezone.localdate()
     records = current_records(participant)
+    version = protocol_version_in_force(participant.site_id, as_of)
+    changed = _with_unsaved(records, kind, unsaved, replaced, replaced_keys)
+    return _compare(participant, changed_participant or participant, records, changed, as_of, version)
+
+
+@dataclass(frozen=True)
+class UnsavedRecords:
+    """Records of one participant not yet saved, and the records on file they would replace."""
+
+    participant: Participant
+    unsaved: list[ClinicalRecord]
+    replaced: list[int]
+
+
+def preview_changes(kind: str, changes: Sequence[UnsavedRecords]) -> list[PreviewResult]:
+    """preview_change for many participants at once (a lab file's review), with a constant number
+    of queries: one per record kind for all of them, one per site for the protocol version."""
+    as_of = timezone.localdate()
+    records = current_records_many([c.participant.pk for c in changes])
+    sites = {c.participant.site_id for c in changes}
+    versions = {site: protocol_version_in_force(site, as_of) for site in sorted(sites)}
+    shown = []
+    for c in changes:
+        mine = records[c.participant.pk]
+        changed = _with_unsaved(mine, kind, c.unsaved, c.replaced, ())
+        version = versions[c.participant.site_id]
+        shown.append(_compare(c.participant, c.participant, mine, changed, as_of, version))
+    return shown
+
+
+def _with_unsaved(
+    records: dict[str, list[Any]],
+    kind: str | None,
+    unsaved: Iterable[ClinicalRecord] | Mapping[str, Iterable[ClinicalRecord]],
+    replaced: Iterable[int],
+    replaced_keys: Iterable[str],
+) -> dict[str, list[Any]]:
     changed = dict(records)
     by_kind: Mapping[str, Iterable[ClinicalRecord]] = (
         unsaved if isinstance(unsaved, Mapping) else ({kind: unsaved} if kind is not None else {})
@@ -283,8 +321,19 @@ def preview_change(
             for r in records[part]
             if r.pk not in drop_pks and not (isinstance(r, Assessment) and r.key in drop_keys)
         ] + list(new)
-    before = preview(assemble(participant, as_of, **records))
-    after = preview(assemble(changed_participant or participant, as_of, **changed))
+    return changed
+
+
+def _compare(
+    participant: Participant,
+    changed_participant: Participant,
+    records: dict[str, list[Any]],
+    changed: dict[str, list[Any]],
+    as_of: date,
+    version: str,
+) -> PreviewResult:
+    before = preview(assemble(participant, as_of, **records, protocol_version=version))
+    after = preview(assemble(changed_participant, as_of, **changed, protocol_version=version))
     errors = [f"{path}: {message}" if path else message for path, message in _errors(after.error)]
     changes: list[CriterionChange] = []
     if before.result is not None and after.result is not None:

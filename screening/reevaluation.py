@@ -103,8 +103,14 @@ def task_started(participant_id: int) -> None:
 def mark(participant_id: int, now: datetime) -> None:
     """Set the participant's mark in the caller's transaction, in one statement that also creates
     the state row if the participant has none yet (waits for an evaluation holding the row)."""
+    mark_many([participant_id], now)
+
+
+def mark_many(participant_ids: list[int], now: datetime) -> None:
+    """`mark` for many participants in one statement (IDs in order, so concurrent callers lock the
+    state rows in the same order)."""
     ScreeningState.objects.bulk_create(
-        [ScreeningState(participant_id=participant_id, reevaluation_requested_at=now)],
+        [ScreeningState(participant_id=pk, reevaluation_requested_at=now) for pk in sorted(participant_ids)],
         update_conflicts=True,
         unique_fields=["participant"],
         update_fields=["reevaluation_requested_at"],

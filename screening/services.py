@@ -13,8 +13,8 @@ from django.utils import timezone
 from participants.models import Participant, User
 from screening.evaluation import ensure_state, evaluate_now
 from screening.models import Adjudication, AdjudicationDecision, Trigger
-from screening.reevaluation import current_trigger, mark
-from screening.tasks import enqueue
+from screening.reevaluation import current_trigger, mark, mark_many
+from screening.tasks import enqueue, enqueue_batches
 
 
 def request_reevaluation(participant_id: int, *, reason: str) -> None:
@@ -28,6 +28,16 @@ def request_reevaluation(participant_id: int, *, reason: str) -> None:
     trigger = current_trigger()
     mark(participant_id, timezone.now())
     transaction.on_commit(lambda: enqueue_reevaluation(participant_id, reason, trigger))
+
+
+def request_reevaluations(participant_ids: list[int], *, reason: str) -> None:
+    """request_reevaluation for many participants changed together (a lab import): one statement
+    marks them all; after commit one message per REEVALUATION_SWEEP_BATCH_SIZE participants, as
+    the sweep sends them (a lost message leaves the marks to the sweep)."""
+    trigger = current_trigger()
+    ids = sorted(set(participant_ids))
+    mark_many(ids, timezone.now())
+    transaction.on_commit(lambda: enqueue_batches(ids, trigger))
 
 
 def enqueue_reevaluation(participant_id: int, reason: str, trigger: str = Trigger.DATA_CHANGE) -> bool:
@@ -74,6 +84,13 @@ def on_participant_saved(sender: object, *, instance: Participant, created: bool
 def on_records_changed(sender: object, *, participant_id: int, reason: str, **kwargs: object) -> None:
     """participants.changes.records_changed: the site changed the participant's data."""
     request_reevaluation(participant_id, reason=reason)
+
+
+def on_records_changed_many(
+    sender: object, *, participant_ids: list[int], reason: str, **kwargs: object
+) -> None:
+    """participants.changes.records_changed_many: the site changed many participants' data at once."""
+    request_reevaluations(participant_ids, reason=reason)
 
 
 def on_records_saved(

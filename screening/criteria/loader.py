@@ -261,15 +261,13 @@ def engine_checks(case: Case) -> list[tuple[str, str]]:
         test = LAB_TESTS_BY_KEY[lab.test]
         if lab.canonical_num is None or lab.canonical_den is None:
             continue
-        if test.max_value is None and test.min_value is None:
-            continue
         num, den = lab.canonical_num, lab.canonical_den
-        too_high = test.max_value is not None and num > test.max_value * den
-        too_low = test.min_value is not None and num < test.min_value * den
-        if too_high or too_low:
+        if not test.plausible(num, den):
             canonical = num if den == 1 else num / den
-            if too_high:
+            if test.max_value is not None and num > test.max_value * den:
                 bound = f"at most {_plain(test.max_value)} {test.canonical_unit}"
+            elif test.min_exclusive:
+                bound = f"above {_plain(test.min_value)} {test.canonical_unit}"
             else:
                 bound = f"at least {_plain(test.min_value)} {test.canonical_unit}"
             problems.append(

@@ -47,8 +47,11 @@ class LabTest:
     qualitative_values: tuple[str, ...]
     loinc: str
     has_window: bool = True
-    min_value: Decimal | None = None  # plausibility bounds, canonical unit (FACTS.md § 4.3)
+    # Plausibility bounds in the canonical unit (FACTS.md § 4.3 with the case schema's, labs
+    # README § 6.1): inclusive, but for `min_exclusive`; no measurement is below 0.
+    min_value: Decimal = Decimal(0)
     max_value: Decimal | None = None
+    min_exclusive: bool = False
 
     @property
     def unit_names(self) -> tuple[str, ...]:
@@ -58,6 +61,13 @@ class LabTest:
     def offered_units(self) -> tuple[str, ...]:
         """The units a person chooses from: one spelling per unit, the aliases left out."""
         return tuple(u.unit for u in self.units if u.unit not in UNIT_ALIASES)
+    def plausible(self, num: Decimal, den: Decimal = Decimal(1)) -> bool:
+        """Whether num / den (a value in the canonical unit, as a fraction: exact) is within the
+        plausibility bounds. The one place that states them: the loader and the lab import read it."""
+        low = self.min_value * den
+        if num < low or (self.min_exclusive and num == low):
+            return False
+        return self.max_value is None or num <= self.max_value * den
 
     def factor(self, unit: str | None) -> UnitFactor | None:
         for u in self.units:
@@ -189,6 +199,7 @@ LAB_TESTS: Final[tuple[LabTest, ...]] = (
         (),
         "2160-0",
         max_value=Decimal(30),
+        min_exclusive=True,
     ),
     LabTest(
         "weight",
@@ -375,6 +386,7 @@ LAB_TESTS: Final[tuple[LabTest, ...]] = (
         False,
         (),
         "19872-1",
+        max_value=Decimal(250),
     ),
     LabTest(
         "dlco_pct_pred",
@@ -387,6 +399,7 @@ LAB_TESTS: Final[tuple[LabTest, ...]] = (
         False,
         (),
         "",
+        max_value=Decimal(250),
     ),
 )
 LAB_TESTS_BY_KEY: Final[Mapping[str, LabTest]] = MappingProxyType({t.key: t for t in LAB_TESTS})

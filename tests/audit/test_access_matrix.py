@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from adjudication.models import Escalation
+from api.models import LabImportJob
 from labimport.models import BatchOrigin, BatchStatus, ImportBatch
 from participants.models import (
     ConsentApproval,
@@ -161,6 +162,14 @@ def batch(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
         site=p.site,
         file_name="matrix.json",
         defaults={"origin": BatchOrigin.UPLOAD, "status": BatchStatus.STAGED, "created_by": p.created_by},
+    )
+    return {"pk": found.pk}, {}
+
+
+def lab_job(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A large POST /api/labs/ batch sent from the session of the site's coordinator."""
+    found, _ = LabImportJob.objects.get_or_create(
+        user=p.created_by, via_token=False, site=p.site, defaults={"body": "{}", "rows": 1}
     )
     return {"pk": found.pk}, {}
 
@@ -321,6 +330,13 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
             {**writer(own=415, anonymous=401), "coordinator": 415, "investigator": 415},
             method="post",
             note="a form-encoded body is refused by a writer's import (415, not JSON); other roles get 403",
+        ),
+    ),
+    "api:lab_job": (
+        Entry(
+            {**everyone(404), "coordinator": (200, 404), "anonymous": 401},
+            params=lab_job,
+            note="a job is reached by its sender only, at the site it was sent for",
         ),
     ),
     "labimport:batches": (Entry(only(("coordinator",))),),

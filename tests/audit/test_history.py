@@ -9,6 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from audit.models import EVENT_MODELS, TRACKED
+from labimport.services import accept_rows, record_hospital_identifier, reject_rows, stage_file
 from participants import services as participant_services
 from participants.models import (
     Assessment,
@@ -30,6 +31,7 @@ from screening.models import CriterionResult, Evaluation, ProtocolVersion, Scree
 from screening.outcomes import record_withdrawal
 
 from ..factories import ParticipantFactory
+from ..labimport.helpers import MRN_SYSTEM, ndjson_file, observation, quantity
 
 pytestmark = pytest.mark.django_db
 
@@ -201,11 +203,17 @@ def test_access_control_changes_are_tracked_without_secrets(make_user, site_a) -
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET pgh_label = 'forged'", "DELETE FROM {table}"])
-def test_history_tables_refuse_update_and_delete(screened, adjudicated, statement) -> None:
-    from labimport.services import record_hospital_identifier
-
+def test_history_tables_refuse_update_and_delete(screened, adjudicated, statement, tmp_path) -> None:
     ProtocolVersion.objects.update(title="touched")
-    record_hospital_identifier(screened["user"], screened["participant"], system="urn:oid:1.2.3", value="H-1")
+    user = screened["user"]
+    record_hospital_identifier(user, screened["participant"], system=MRN_SYSTEM, value="H-1")
+    # A lab file staged and reviewed: its batch, one row accepted and one rejected.
+    hb = [observation(f"hb-{n}", valueQuantity=quantity("12.9", "g/dL")) for n in (1, 2)]
+    site = screened["participant"].site
+    batch = stage_file(user, site, str(ndjson_file(tmp_path, *hb)), file_name="labs", origin="upload")
+    first, second = batch.rows.order_by("position")
+    accept_rows(user, batch, [first.pk])
+    reject_rows(user, batch, [second.pk])
     SiteApproval.objects.create(
         site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
     )

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from labimport.models import ImportBatch, Review
-from labimport.services import record_hospital_identifier
+from labimport.services import accept_rows, record_hospital_identifier, stage_file
 from participants.models import LabResult, Participant, User
+from tests.factories import ParticipantFactory
 
 from .helpers import LABS, MRN_SYSTEM, ndjson_file, observation, quantity
 
@@ -103,3 +104,49 @@ def test_another_site_is_not_offered_for_upload(
         )
     assert response.status_code == 400
     assert not ImportBatch.objects.exists()
+
+
+def _batch_for(tmp_path: Path, coordinator_a: User, site, people: int) -> ImportBatch:  # type: ignore[no-untyped-def]
+    tag = tmp_path.name
+    """A staged file of two pending rows per participant, one of them correcting an accepted one."""
+    sent = []
+    for n in range(people):
+        participant = ParticipantFactory(site=site, created_by=coordinator_a)
+        record_hospital_identifier(coordinator_a, participant, system=MRN_SYSTEM, value=f"{tag}-{n}")
+        sent.append(observation(f"hb-{tag}-{n}", mrn=f"{tag}-{n}", valueQuantity=quantity("12.9", "g/dL")))
+    first = stage_file(coordinator_a, site, str(ndjson_file(tmp_path, *sent)), file_name="a", origin="upload")
+    accept_rows(coordinator_a, first, first.rows.values_list("pk", flat=True))
+    again = []
+    for n in range(people):
+        again.append(
+            observation(
+                f"hb-{tag}-{n}", mrn=f"{tag}-{n}", version="2", valueQuantity=quantity("13.4", "g/dL")
+            )
+        )
+        again.append(
+            observation(
+                f"anc-{tag}-{n}", mrn=f"{tag}-{n}", code="751-8", valueQuantity=quantity("2.1", "10*3/uL")
+            )
+        )
+    path = tmp_path / "second.ndjson"
+    ndjson_file(tmp_path, *again).rename(path)
+    return stage_file(coordinator_a, site, str(path), file_name="b", origin="upload")
+
+
+def test_the_review_page_has_constant_queries_whatever_its_participants(
+    tmp_path: Path, client: Client, coordinator_a: User, site_a, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(coordinator_a)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = _batch_for(tmp_path / "one", coordinator_a, site_a, 1)
+    many = _batch_for(tmp_path / "many", coordinator_a, site_a, 8)
+    assert {r.action for r in many.rows.all()} == {"stage", "supersede"}
+    counted = []
+    for batch in (one, many):
+        with django_assert_max_num_queries(1000) as captured:
+            page = client.get(reverse("labimport:batch", kwargs={"pk": batch.pk}))
+        assert page.status_code == 200
+        counted.append(len(captured.captured_queries))
+    assert page.content.decode().count('data-testid="preview-row"') == 8
+    assert counted[1] == counted[0], counted

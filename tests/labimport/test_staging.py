@@ -70,6 +70,24 @@ def test_staging_stores_exactly_what_the_dry_run_shows(name: str, coordinator_a:
     assert not LabResult.objects.exists()  # nothing lands before a review
 
 
+@pytest.mark.parametrize("window", [1, 2, 7])
+@pytest.mark.parametrize("name", ["observations.ndjson", "oru-r01.hl7"])
+def test_staging_window_by_window_decides_as_the_whole_file(
+    name: str, window: int, coordinator_a: User, site_a: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging reads the earlier imports a window of readings at a time (bounded memory): versions,
+    duplicates and voids that span windows are decided as the dry run of the whole file decides them."""
+    shown = dry_run_of(LABS / name, site_a)
+    monkeypatch.setattr(services, "STAGE_CHUNK", window)
+    batch = stage(coordinator_a, site_a, LABS / name)
+    assert [exact(json.dumps(r.shown)) for r in batch.rows.order_by("position")] == shown["rows"]
+    assert {r["action"] for r in shown["rows"]} - {"stage", "skip"}, "the file has versions to decide"
+    again = dry_run_of(LABS / name, site_a)  # now against the staged rows: all duplicates
+    monkeypatch.setattr(services, "STAGE_CHUNK", window + 1)
+    resent = stage(coordinator_a, site_a, LABS / name)
+    assert [exact(json.dumps(r.shown)) for r in resent.rows.order_by("position")] == again["rows"]
+
+
 def test_a_resent_file_stages_nothing_new(coordinator_a: User, site_a: Site) -> None:
     stage(coordinator_a, site_a, LABS / "observations.ndjson")
     imported = ImportedRow.objects.count()

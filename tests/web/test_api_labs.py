@@ -46,6 +46,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     clear_reevaluation_keys()
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.reevaluate_participant, "apply_async", lambda args, **kw: calls.append(args))
+    monkeypatch.setattr(tasks.reevaluate_participants, "apply_async", lambda args, **kw: calls.append(args))
     return calls
 
 
@@ -82,8 +83,8 @@ def test_token_import_saves_every_row_and_requests_reevaluation(
     for p in (p1, p2):
         p.refresh_from_db()
         assert p.screening_state.reevaluation_requested_at is not None and p.data_version == 2
-    # One task per participant (de-duplicated), triggered by the import.
-    assert sorted((args[0], args[2]) for args in sent) == [(p1.pk, Trigger.IMPORT), (p2.pk, Trigger.IMPORT)]
+    # The participants of an import are queued together, as the sweep's batches, with its trigger.
+    assert sent == [(sorted([p1.pk, p2.pk]), Trigger.IMPORT)]
     assert ApiToken.objects.get(user=coordinator_a).last_used_at is not None
 
 
@@ -332,14 +333,15 @@ def test_the_api_and_the_form_reach_the_same_service(
     from participants import services
     from tests.web.intake_helpers import RECENT, add_url
 
+    # record_lab (the form) and import_labs (the API, in bulk) ask the same question of a low count.
     calls: list[tuple[str, bool]] = []
-    record_lab = services.record_lab
+    check_plausible = services._check_plausible
 
-    def spy(user, participant, **fields):  # type: ignore[no-untyped-def]
-        calls.append((fields["test"], fields.get("confirmed_low", False)))
-        return record_lab(user, participant, **fields)
+    def spy(record, confirmed_low):  # type: ignore[no-untyped-def]
+        calls.append((record.test, confirmed_low))
+        return check_plausible(record, confirmed_low)
 
-    monkeypatch.setattr(services, "record_lab", spy)
+    monkeypatch.setattr(services, "_check_plausible", spy)
     low = {"test": "platelets", "value_number": "182", "unit": "/uL", "collected": RECENT}
     page = client_a.post(add_url(participant_a, "lab"), low).content.decode()
     assert "unusually low for this count" in page  # the service's question, worded for the form

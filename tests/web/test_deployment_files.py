@@ -188,3 +188,15 @@ def test_every_installed_app_imports_from_the_image_context(tmp_path: Path) -> N
     local_apps = [a for a in settings.INSTALLED_APPS if a.split(".")[0] in own]
     assert set(local_apps) <= set(modules)
     assert modules["config.urls"].startswith(str(context))
+
+
+def test_web_and_worker_share_the_lab_import_folder() -> None:
+    """A large lab file written by web is staged by a worker from the same folder."""
+    services = COMPOSE["services"]
+    folder = services["web"]["environment"]["LAB_IMPORT_DIR"]
+    assert services["worker"]["environment"]["LAB_IMPORT_DIR"] == folder
+    for name in ("web", "worker"):
+        assert f"labimport:{folder}" in services[name]["volumes"], name
+    assert "labimport" in COMPOSE["volumes"]
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert f"chown app:app {folder}" in dockerfile
