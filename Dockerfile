@@ -18,6 +18,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && python tools/build_engine.py --force \
  && pip uninstall -y mypy \
  && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+# Pango for WeasyPrint: the printable audit trail.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+ && rm -rf /var/lib/apt/lists/*
 RUN pip install .
 
 # collectstatic needs settings but no database or secret of the deployment.

@@ -272,6 +272,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "adjudication:export_log": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:exports": (Entry(only(("monitor", "admin"))),),
     "audit:participant": (Entry(site_reader(), params=pk),),
+    "audit:participant_pdf": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
         Entry(
             only(READERS, 302),
