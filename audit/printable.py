@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.staticfiles import finders
-from weasyprint import CSS, HTML
 
 PRINT_STYLESHEET = "css/print.css"
 
 
 def pdf(html: str, *, base_url: str) -> bytes:
     """The document laid out on A4 pages by the print stylesheet (no network: assets are local)."""
+    # Imported when a trail is printed: WeasyPrint loads Pango and fonts, which no other request
+    # and no worker needs.
+    from weasyprint import CSS, HTML
     stylesheet = finders.find(PRINT_STYLESHEET)
     if not isinstance(stylesheet, str):
         raise RuntimeError(f"static file {PRINT_STYLESHEET} not found")

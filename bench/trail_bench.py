@@ -1,0 +1,139 @@
+"""Audit trail page benchmark: the participant's trail page (first page, default record types)
+at 10,000 and then 100,000 participants in one database, whose history tables grow with them.
+The page reads only the participant's own events through indexed columns, so its time must not
+grow with the population; the ratio of the two p95 figures is the result.
+
+Each participant carries the records of an example case (sle-eligible), copied in bulk (the
+history triggers write their events); the measured participants were entered through the
+services, with a correction each and two evaluations. Works in the re-evaluation benchmark's
+database (<name>_bench, recreated).
+
+    python bench/trail_bench.py [--sizes 10000 100000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from datetime import date
+from decimal import Decimal
+
+from reeval_bench import ROOT, recreate_database  # noqa: E402
+
+EXAMPLE = ROOT / ".." / "shared" / "cases" / "sle-eligible.json"
+MEASURED = 5  # participants entered through the services, among the population
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    recreate_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.urls import reverse
+
+    from participants import services
+    from participants.case_import import import_case
+    from participants.models import LabResult, Membership, Participant, Role, Site, User
+    from participants.records import RECORD_KINDS
+    from screening.evaluation import evaluate_participant
+    from screening.models import Trigger
+
+    setup_test_environment()  # the test client's host, and the rendered context for the checks
+    connections.close_all()
+    call_command("migrate", verbosity=0)
+    site = Site.objects.create(code="BEN", name="Bench site")
+    coordinator = User.objects.create(username="bench.coord")
+    Membership.objects.create(user=coordinator, role=Role.COORDINATOR, site=site)
+    case = json.loads(EXAMPLE.read_text(encoding="utf-8"), parse_float=Decimal)
+    case["dates"]["as_of"] = date.today().isoformat()
+    measured = []
+    for _ in range(MEASURED):
+        p = import_case(coordinator, site, case)
+        evaluate_participant(p.pk, trigger=Trigger.MANUAL, detail="bench", user=coordinator)
+        lab = LabResult.objects.filter(participant=p, state="current").first()
+        if lab is not None and lab.value_number is not None:
+            services.correct_record(coordinator, lab, reason="transcription error", value_number=lab.value_number + 1)
+        evaluate_participant(p.pk, trigger=Trigger.MANUAL, detail="bench", user=coordinator)
+        measured.append(p)
+    first = measured[0]
+    client = Client()
+    client.force_login(coordinator)
+
+    def columns(model: type, *leave_out: str) -> list[str]:
+        return [f.column for f in model._meta.concrete_fields if f.column not in ("id", *leave_out)]  # type: ignore[attr-defined]
+
+    def seed(up_to: int) -> None:
+        """Copies in SQL (INSERT ... SELECT): the history triggers fire for every row as usual."""
+        t = time.perf_counter()
+        have = Participant.objects.count()
+        if up_to <= have:
+            return
+        last = Participant.objects.order_by("-pk").values_list("pk", flat=True).first()
+        kept = columns(Participant, "screening_sequence", "screening_number")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO participants_participant ({', '.join(kept)}, screening_sequence, screening_number)"
+                f" SELECT {', '.join('t.' + c for c in kept)}, 1000 + g, 'BEN-' || lpad(g::text, 7, '0')"
+                " FROM participants_participant t CROSS JOIN generate_series(%s, %s) g WHERE t.id = %s",
+                [have, up_to - 1, first.pk],
+            )
+            for kind in RECORD_KINDS.values():
+                model = kind.model
+                kept = columns(model, "participant_id", "supersedes_id")
+                cursor.execute(
+                    f"INSERT INTO {model._meta.db_table} ({', '.join(kept)}, participant_id)"
+                    f" SELECT {', '.join('r.' + c for c in kept)}, p.id FROM {model._meta.db_table} r"
+                    " CROSS JOIN participants_participant p"
+                    " WHERE r.participant_id = %s AND r.supersedes_id IS NULL AND p.id > %s",
+                    [first.pk, last],
+                )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+            cursor.execute("SELECT count(*) FROM audit_labresultevent")
+            lab_events = cursor.fetchone()[0]
+        print(
+            f"  {up_to} participants ({lab_events} lab result events) seeded in {time.perf_counter() - t:.0f} s"
+        )
+
+    def measure(size: int) -> float:
+        urls = [reverse("audit:participant", args=[p.pk]) for p in measured]
+        for url in urls:
+            client.get(url)  # warm
+        times = []
+        for n in range(args.requests):
+            t = time.perf_counter()
+            response = client.get(urls[n % len(urls)])
+            times.append(time.perf_counter() - t)
+            assert response.status_code == 200 and response.context["page"].total > 0
+        times.sort()
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(
+            f"  {size} participants: trail page p50 {statistics.median(times) * 1000:.1f} ms, "
+            f"p95 {p95 * 1000:.1f} ms ({args.requests} requests, {os.getloadavg()[0]:.2f} load)"
+        )
+        return p95
+
+    print(f"Audit trail page benchmark ({os.cpu_count()} CPUs)")
+    results = []
+    for size in sorted(args.sizes):
+        seed(size)
+        results.append((size, measure(size)))
+    base_size, base = results[0]
+    for size, p95 in results[1:]:
+        print(f"  p95 at {size} / p95 at {base_size}: {p95 / base:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
