@@ -42,6 +42,7 @@ def main() -> int:
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
+    from audit import trail
     from audit.models import EVENT_MODELS
     from participants import services
     from participants.case_import import import_case
@@ -132,7 +133,44 @@ def main() -> int:
             f"  {size} participants: trail page p50 {statistics.median(times) * 1000:.1f} ms, "
             f"p95 {p95 * 1000:.1f} ms ({args.requests} requests, {os.getloadavg()[0]:.2f} load)"
         )
+        print(f"    trail statements: {explain(first)}")
         return p95
+
+    def explain(participant: Participant) -> str:
+        """The blocks PostgreSQL reads for the page's two trail statements (load-independent:
+        the same count at any population means the same work) and any sequential scan."""
+        sources = trail._chosen(None)
+        keys_sql, keys_params = trail._keys_query(sources, participant, None, None)
+        keys_sql += " ORDER BY k.pgh_recorded_at, k.record_type, k.pgh_id LIMIT 50"
+        with connection.cursor() as cursor:
+            cursor.execute(keys_sql, keys_params)
+            ids: dict[str, list[int]] = {}
+            for record_type, pgh_id, _ in cursor.fetchall():
+                ids.setdefault(record_type, []).append(pgh_id)
+            rows_sql, rows_params = trail._query(
+                [s for s in sources if s.key in ids],
+                participant_scope=None,
+                start=None,
+                end=None,
+                ids=ids,
+                readable=True,
+            )
+            blocks, scans = 0, set()
+            for sql, params in ((keys_sql, keys_params), (rows_sql, rows_params)):
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+                plan = cursor.fetchone()[0]
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+                top = plan[0]["Plan"]
+                blocks += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+
+                def walk(node: dict) -> None:  # type: ignore[type-arg]
+                    if node.get("Node Type") == "Seq Scan":
+                        scans.add(node.get("Relation Name", "?"))
+                    for child in node.get("Plans", []):
+                        walk(child)
+
+                walk(top)
+        return f"{blocks} blocks read, sequential scans: {', '.join(sorted(scans)) or 'none'}"
 
     print(f"Audit trail page benchmark ({os.cpu_count()} CPUs)")
     results = []
