@@ -80,7 +80,9 @@ class FindParticipantForm(forms.Form):
 class SecurityEventFilterForm(forms.Form):
     """Filters of the security events page; an invalid value is named on the page and ignored."""
 
-    kind = forms.ChoiceField(label="Event", required=False, choices=[("", "All events"), *SecurityEventKind.choices])
+    kind = forms.ChoiceField(
+        label="Event", required=False, choices=[("", "All events"), *SecurityEventKind.choices]
+    )
     username = forms.CharField(label="User name", required=False, max_length=150)
     address = forms.GenericIPAddressField(label="Address", required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -12,6 +12,7 @@ def pdf(html: str, *, base_url: str) -> bytes:
     # Imported when a trail is printed: WeasyPrint loads Pango and fonts, which no other request
     # and no worker needs.
     from weasyprint import CSS, HTML
+
     stylesheet = finders.find(PRINT_STYLESHEET)
     if not isinstance(stylesheet, str):
         raise RuntimeError(f"static file {PRINT_STYLESHEET} not found")

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from participants.models import ClinicalRecord, Participant, RecordState, Site, User
 from screening.diff import outcome_changes
@@ -240,8 +241,10 @@ _SKIPPED_COLUMNS = {"id"}
 class _Formatter:
     """Turns stored JSON values into what a person reads: choice labels, user names, yes/no."""
 
-    def __init__(self) -> None:
+    def __init__(self, readable: bool = False) -> None:
         self._fields: dict[str, dict[str, models.Field[Any, Any]]] = {}
+        # The page and the PDF show times as the pages do (local, to the second); exports keep ISO.
+        self.readable = readable
 
     def fields(self, source: Source) -> dict[str, models.Field[Any, Any]]:
         if source.key not in self._fields:
@@ -264,6 +267,12 @@ class _Formatter:
             return names.get((f.related_model, value), f"#{value}")  # type: ignore[arg-type]
         if f.choices and not isinstance(value, (dict, list)):
             return str(dict(f.flatchoices).get(value, value))
+        if self.readable and isinstance(f, models.DateTimeField) and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, Decimal):
@@ -518,8 +527,8 @@ def readable_trail(
     """The participant's trail as a monitor reads it: a correction is one event (field, old → new,
     who, when, role, reason), an evaluation is a summary of what it changed. With `page`, one page
     of `per_page` events (the last page if past the end); without, every event (the printable
-    trail). Four statements whatever the size: the keys of the page, their rows, user names, and
-    the evaluations' outcomes."""
+    trail). A fixed number of statements whatever the size: the keys of the page, their rows, the
+    user names, and the evaluation summaries (three)."""
     sources = _chosen(record_types)
     if not sources:
         return TrailPage([], 0, 1, per_page)
@@ -554,7 +563,7 @@ def readable_trail(
         sql, params = _query(wanted, participant_scope=None, start=None, end=None, ids=ids, readable=True)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    events = _events(rows, _Formatter(), readable=True)
+    events = _events(rows, _Formatter(readable=True), readable=True)
     _summarize_evaluations(events)
     return TrailPage(events, total, number, per_page)
 

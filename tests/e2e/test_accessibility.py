@@ -141,11 +141,11 @@ def test_keyboard_only_journey(live_server, page) -> None:  # type: ignore[no-un
     page.keyboard.press("Enter")
     page.get_by_test_id("trail-table").wait_for()
     # The filter by keyboard: tick a record type with Space, submit with Enter.
-    tab_to("e.id === 'type-therapy'")
+    tab_to("e.id === 'type-criterionresult'")
     page.keyboard.press("Space")
     tab_to("e.type === 'submit' && e.textContent.trim() === 'Show'")
     page.keyboard.press("Enter")
-    page.wait_for_url("**types=therapy**")
+    page.wait_for_url("**types=criterionresult**")
     page.get_by_test_id("trail-table").wait_for()
-    page.keyboard.press("Alt+ArrowLeft")
-    page.wait_for_load_state()
+    assert page.locator('[data-testid="trail-event"]').count() > 0
+    assert page.locator("#type-criterionresult").is_checked()
