@@ -102,9 +102,11 @@ def main() -> int:
                     continue
                 kept = columns(model, "pgh_id", "pgh_obj_id", "participant_id")
                 table = model._meta.db_table
+                # Each copy's own record IDs, a correction pointing to its own superseded copy.
+                values = [f"-(p.id * 100000 + e.{c})" if c == "supersedes_id" else f"e.{c}" for c in kept]
                 cursor.execute(
                     f"INSERT INTO {table} ({', '.join(kept)}, pgh_obj_id, participant_id)"
-                    f" SELECT {', '.join('e.' + c for c in kept)}, -(p.id * 100000 + e.pgh_obj_id), p.id"
+                    f" SELECT {', '.join(values)}, -(p.id * 100000 + e.pgh_obj_id), p.id"
                     f" FROM {table} e CROSS JOIN participants_participant p"
                     " WHERE e.participant_id = %s AND p.id > %s",
                     [first.pk, last],
