@@ -8,13 +8,20 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 
 BLOCKING = ("serious", "critical")
+# Rules of lesser impact that the pages must pass too: one name per navigation landmark, and no
+# table column without a header a screen reader can announce.
+ALSO_BLOCKING = ("landmark-unique", "empty-table-header")
 _axe = Axe()
 
 
 def violations(page: Any) -> list[dict[str, Any]]:
-    """The serious and critical violations of the page as it stands."""
+    """The serious and critical violations of the page as it stands, and those of ALSO_BLOCKING."""
     results = _axe.run(page)
-    return [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
+    return [
+        v
+        for v in results.response["violations"]
+        if v.get("impact") in BLOCKING or v.get("id") in ALSO_BLOCKING
+    ]
 
 
 def describe(found: list[dict[str, Any]]) -> str:
