@@ -19,7 +19,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && pip uninstall -y mypy \
  && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 # Pango for WeasyPrint: the printable audit trail.
-RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
  && rm -rf /var/lib/apt/lists/*
 RUN pip install .
 

@@ -41,10 +41,10 @@ browser:
 
 # Debian's Pango for WeasyPrint (the printable audit trail), when missing.
 pdf-libraries:
-	@/sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 || { \
-	  echo "Installing Debian's libpango-1.0-0 and libpangoft2-1.0-0"; \
+	@/sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 && /sbin/ldconfig -p | grep -q libharfbuzz-subset.so.0 || { \
+	  echo "Installing Debian's Pango and HarfBuzz subsetting for WeasyPrint"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
