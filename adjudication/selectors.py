@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 
 from participants.models import Membership, Participant, Role, User
 from participants.selectors import visible_participants
+from screening.criteria import CURRENT_PROTOCOL, PROTOCOL_VERSIONS
 from screening.criteria.catalogue import catalogue
 from screening.models import CriterionResult, Evaluation, ReviewBy
 from screening.selectors import latest_results
@@ -156,6 +157,11 @@ def _changed_rows(rows: list[CriterionResult]) -> list[CriterionResult]:
     return kept
 
 
+def _titles(version: str) -> dict[str, str]:
+    """Criterion titles of the evaluation's protocol version (an unknown one: the current's)."""
+    return {c.id: c.title for c in catalogue(version if version in PROTOCOL_VERSIONS else CURRENT_PROTOCOL)}
+
+
 def review_page(escalation: Escalation) -> ReviewPage:
     """Read only through an escalation the selector already allowed (a fixed number of queries)."""
     rows = list(
@@ -173,7 +179,7 @@ def review_page(escalation: Escalation) -> ReviewPage:
     return ReviewPage(
         current=current,
         results=results,
-        titles={c.id: c.title for c in catalogue(current.protocol_version)} if current else {},
+        titles=_titles(current.protocol_version if current else ""),
         history=list(reversed(_changed_rows(rows))),
         reviews=list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk")),
         decisions=list(escalation.decisions.order_by("decided_at", "pk")),
