@@ -18,8 +18,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && python tools/build_engine.py --force \
  && pip uninstall -y mypy \
  && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
-# Pango (and its fonts) for WeasyPrint: the signed eligibility checklist as PDF.
-RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+# Pango, HarfBuzz subsetting and fonts for WeasyPrint: the signed eligibility checklist and the
+# printable audit trail as PDF.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 RUN pip install .
 

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv engine browser pdf-libs lint typecheck bench clean-data
+.PHONY: run test venv engine browser pdf-libraries lint typecheck bench clean-data
 
 # The engine's hot modules compiled by mypyc (screening/criteria/compiled.py lists them and
 # loads them only while they match the sources).
@@ -29,7 +29,7 @@ $(ENGINE_STAMP): $(STAMP) $(ENGINE_SOURCES)
 
 engine: $(ENGINE_STAMP)
 
-run: $(STAMP) $(ENGINE_STAMP) pdf-libs
+run: $(STAMP) $(ENGINE_STAMP) pdf-libraries
 	$(PY) -m config.devstack run
 
 # Debian's Chromium and ChromeDriver for the browser tests, when missing.
@@ -39,12 +39,12 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
-# Debian's Pango for WeasyPrint (the signed eligibility checklist as PDF), when missing.
-pdf-libs:
-	@/sbin/ldconfig -p | grep -q libpango-1.0.so.0 && /sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 || { \
-	  echo "Installing Debian's Pango for PDF output"; \
+# Debian's Pango for WeasyPrint (the signed eligibility checklist and the printable audit trail), when missing.
+pdf-libraries:
+	@/sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 && /sbin/ldconfig -p | grep -q libharfbuzz-subset.so.0 || { \
+	  echo "Installing Debian's Pango and HarfBuzz subsetting for WeasyPrint"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -58,7 +58,7 @@ typecheck: $(STAMP)
 PYTEST_WORKERS ?= 2
 
 # The engine's tests run twice: on the Python source, then (with everything else) compiled.
-test: $(STAMP) $(ENGINE_STAMP) browser pdf-libs
+test: $(STAMP) $(ENGINE_STAMP) browser pdf-libraries
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy screening/criteria
 	$(VENV)/bin/lint-imports

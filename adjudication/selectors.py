@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -16,6 +18,8 @@ from django.shortcuts import get_object_or_404
 
 from participants.models import Membership, Participant, Role, User
 from participants.selectors import visible_participants
+from screening.criteria import CURRENT_PROTOCOL, PROTOCOL_VERSIONS
+from screening.criteria.catalogue import catalogue
 from screening.models import CriterionResult, Evaluation, ReviewBy
 from screening.selectors import latest_results
 
@@ -104,7 +108,9 @@ def escalations_for_participant(user: User, participant: Participant) -> list[Es
     )
     current = {
         r.criterion_id: r
-        for r in latest_results([participant.pk]).filter(criterion_id__in=[e.criterion_id for e in escalations])
+        for r in latest_results([participant.pk]).filter(
+            criterion_id__in=[e.criterion_id for e in escalations]
+        )
     }
     for e in escalations:
         e.current_result = current.get(e.criterion_id)  # type: ignore[attr-defined]
@@ -113,14 +119,27 @@ def escalations_for_participant(user: User, participant: Participant) -> list[Es
 
 @dataclass(frozen=True)
 class ReviewPage:
-    """What a reviewer reads: the participant's current evaluation, its history for this
-    criterion, and every review of the escalation."""
+    """What a reviewer reads: the participant's current evaluation (every criterion, and the case it
+    read), the evaluations that changed this criterion, and every review of the escalation."""
 
     current: Evaluation | None
-    open_results: list[CriterionResult]
-    history: list[Evaluation]
+    results: list[CriterionResult]  # every criterion of the current evaluation, catalogue order
+    titles: dict[str, str]
+    history: list[CriterionResult]  # this criterion's rows where it changed, newest first
     reviews: list[Review]
     decisions: list[EscalationDecision]
+
+    @property
+    def titled_results(self) -> list[tuple[CriterionResult, str]]:
+        return [(r, self.titles.get(r.criterion_id, r.criterion_id)) for r in self.results]
+
+    @property
+    def open_results(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.outcome not in ("PASS", "NOT_APPLICABLE")]
+
+    @property
+    def case(self) -> dict[str, Any]:
+        return json.loads(self.current.case_json, parse_float=Decimal) if self.current else {}
 
 
 def escalations_panel(user: User, participant: Participant) -> dict[str, Any]:
@@ -128,29 +147,40 @@ def escalations_panel(user: User, participant: Participant) -> dict[str, Any]:
     return {"escalations": escalations_for_participant(user, participant)}
 
 
+def _changed_rows(rows: list[CriterionResult]) -> list[CriterionResult]:
+    """Of one criterion's rows oldest first, those whose outcome or evidence differs from the row
+    before (the first always): an evaluation triggered by data this criterion ignores is left out."""
+    kept: list[CriterionResult] = []
+    for row in rows:
+        if not kept or (row.outcome, row.evidence_digest) != (kept[-1].outcome, kept[-1].evidence_digest):
+            kept.append(row)
+    return kept
+
+
+def _titles(version: str) -> dict[str, str]:
+    """Criterion titles of the evaluation's protocol version (an unknown one: the current's)."""
+    return {c.id: c.title for c in catalogue(version if version in PROTOCOL_VERSIONS else CURRENT_PROTOCOL)}
+
+
 def review_page(escalation: Escalation) -> ReviewPage:
-    """Read only through an escalation the selector already allowed."""
-    history = list(
-        Evaluation.objects.filter(participant_id=escalation.participant_id)
-        .prefetch_related(
-            Prefetch(
-                "results",
-                queryset=CriterionResult.objects.filter(criterion_id=escalation.criterion_id),
-                to_attr="criterion_rows",
-            )
+    """Read only through an escalation the selector already allowed (a fixed number of queries)."""
+    rows = list(
+        CriterionResult.objects.filter(
+            evaluation__participant_id=escalation.participant_id, criterion_id=escalation.criterion_id
         )
-        .order_by("-sequence")[:20]
+        .select_related("evaluation")
+        .defer("evaluation__case_json")
+        .order_by("evaluation__sequence")
     )
-    current = history[0] if history else None
-    open_results = (
-        list(current.results.exclude(outcome__in=["PASS", "NOT_APPLICABLE"]).order_by("position"))
-        if current
-        else []
+    current = (
+        Evaluation.objects.filter(participant_id=escalation.participant_id).order_by("-sequence").first()
     )
+    results = list(current.results.order_by("position")) if current else []
     return ReviewPage(
         current=current,
-        open_results=open_results,
-        history=history,
+        results=results,
+        titles=_titles(current.protocol_version if current else ""),
+        history=list(reversed(_changed_rows(rows))),
         reviews=list(escalation.reviews.select_related("reviewer", "signature").order_by("created_at", "pk")),
         decisions=list(escalation.decisions.order_by("decided_at", "pk")),
     )

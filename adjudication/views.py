@@ -19,6 +19,7 @@ from participants import second_factor
 from participants.access import role_required
 from participants.roles import REVIEWER_ROLES, Role
 from participants.selectors import get_participant
+from screening.criteria import named_inputs
 from screening.selectors import latest_evaluation
 
 from . import selectors, services
@@ -26,7 +27,7 @@ from .exports import download_eac_log
 from .filters import QueueFilter
 from .forms import InformationRequestForm, SecondFactorConfirmForm, SecondFactorResetForm, SignForm
 from .models import ReviewAction, claim_hours
-from .presentation import evidence_changes, evidence_rows
+from .presentation import case_view, evidence_changes, evidence_rows
 
 
 @role_required(Role.EAC_REVIEWER)
@@ -63,10 +64,20 @@ def signoffs(request: HttpRequest) -> HttpResponse:
 def _review_context(request: HttpRequest, pk: int, sign_form: SignForm | None = None) -> dict[str, object]:
     e = selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
     page = selectors.review_page(e)
+    evidence = evidence_rows(e.evidence)
+    current = next((r for r in page.results if r.criterion_id == e.criterion_id), None)
+    # What the criterion reads: the inputs its rule names, its evidence and what it misses.
+    reads = [
+        *named_inputs(e.criterion_id),
+        *(r.path for r in evidence),
+        *(current.missing if current else []),
+    ]
     return {
         "escalation": e,
         "page": page,
-        "evidence": evidence_rows(e.evidence),
+        "case": case_view(page.case, reads),
+        "evidence": evidence,
+        "evidence_paths": {r.path for r in evidence},
         "previous_evidence": evidence_rows(e.previous_evidence) if e.previous_digest else [],
         "changes": evidence_changes(e.previous_evidence, e.evidence) if e.previous_digest else [],
         "quorum": services.quorum_for(e),
@@ -132,7 +143,9 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
     selectors.get_escalation(request.user, pk)  # type: ignore[arg-type]
     if not second_factor.has_second_factor(request.user):  # type: ignore[arg-type]
         messages.error(request, "Set up your second factor before signing. Nothing was signed.")
-        return redirect(f"{reverse('adjudication:second_factor')}?next={reverse('adjudication:review', args=[pk])}")
+        return redirect(
+            f"{reverse('adjudication:second_factor')}?next={reverse('adjudication:review', args=[pk])}"
+        )
     form = SignForm(request.POST)
     if form.is_valid():
         try:

@@ -20,10 +20,27 @@ class TrailFilterForm(forms.Form):
         required=False,
     )
 
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "The end is before the start.")
+        return data
+
     def selected_types(self) -> list[str]:
         if self.is_bound and self.is_valid() and self.cleaned_data["types"]:
             return list(self.cleaned_data["types"])
         return list(DEFAULT_PARTICIPANT_TYPES)
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The date range chosen, [start, end) in the site's time zone; none while invalid."""
+        if not (self.is_bound and self.is_valid()):
+            return None, None
+        return AuditExportForm.bounds(self)  # type: ignore[arg-type]
 
 
 class AuditExportForm(forms.Form):
@@ -63,7 +80,9 @@ class FindParticipantForm(forms.Form):
 class SecurityEventFilterForm(forms.Form):
     """Filters of the security events page; an invalid value is named on the page and ignored."""
 
-    kind = forms.ChoiceField(label="Event", required=False, choices=[("", "All events"), *SecurityEventKind.choices])
+    kind = forms.ChoiceField(
+        label="Event", required=False, choices=[("", "All events"), *SecurityEventKind.choices]
+    )
     username = forms.CharField(label="User name", required=False, max_length=150)
     address = forms.GenericIPAddressField(label="Address", required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))

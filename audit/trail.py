@@ -16,8 +16,11 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from participants.models import Participant, RecordState, Site, User
+from participants.models import ClinicalRecord, Participant, RecordState, Site, User
+from screening.diff import outcome_changes
+from screening.models import CriterionResult, Evaluation
 
 from .models import EVENT_MODELS, TRACKED, Tracked
 
@@ -44,6 +47,11 @@ class Source:
     @property
     def belongs_to_participant(self) -> bool:
         return bool(self.entry.participant_path)
+
+    @property
+    def corrects(self) -> bool:
+        """A clinical record: a correction inserts a copy that supersedes the old row."""
+        return isinstance(self.entry.model, type) and issubclass(self.entry.model, ClinicalRecord)
 
     def participant_sql(self, alias: str = "e") -> str:
         """SQL giving the participant ID of an event row."""
@@ -137,6 +145,10 @@ class TrailEvent:
     url: str
     context_id: str
     changes: list[FieldChange] = field(default_factory=list)
+    # Readable trail only: the record a correction replaces, and an evaluation's summary.
+    replaces: str = ""
+    summary: str = ""
+    details: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> list[FieldChange]:
@@ -149,16 +161,24 @@ class TrailEvent:
         return not self.context_id
 
 
-def _select_sql(source: Source, conditions: list[str]) -> str:
+def _select_sql(source: Source, conditions: list[str], readable: bool = False) -> str:
     where = " AND ".join(conditions) if conditions else "TRUE"
     table = _quote(source.table)
+    previous = (
+        f"(SELECT to_jsonb(p)::text FROM {table} p WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id"
+        " ORDER BY p.pgh_id DESC LIMIT 1)"
+    )
+    if readable and source.corrects:
+        # A correction's "before" is the record it replaces, as it stood just before.
+        previous = (
+            f"COALESCE({previous}, (SELECT to_jsonb(p)::text FROM {table} p"
+            " WHERE p.pgh_obj_id = e.supersedes_id AND p.pgh_id < e.pgh_id ORDER BY p.pgh_id DESC LIMIT 1))"
+        )
     return (
         f"SELECT '{source.key}'::text AS record_type, e.pgh_id, e.pgh_recorded_at, e.pgh_label,"
         f" e.pgh_obj_id::text AS record_id, {source.participant_sql()} AS participant_id,"
         " e.pgh_context::text AS context, e.pgh_context_id::text AS context_id,"
-        " to_jsonb(e)::text AS data,"
-        f" (SELECT to_jsonb(p)::text FROM {table} p WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id"
-        "  ORDER BY p.pgh_id DESC LIMIT 1) AS previous"
+        f" to_jsonb(e)::text AS data, {previous} AS previous"
         f" FROM {table} e WHERE {where}"
     )
 
@@ -169,10 +189,13 @@ def _query(
     participant_scope: tuple[str, list[Any]] | None,
     start: datetime | None,
     end: datetime | None,
+    ids: dict[str, list[int]] | None = None,
+    readable: bool = False,
 ) -> tuple[str, list[Any]]:
     """The statement and its parameters. `participant_scope` is SQL giving participant IDs that
     restricts the tables of participant data (None: no restriction); the other tables are never
-    restricted by it, so pass them only when they are wanted."""
+    restricted by it, so pass them only when they are wanted. `ids`: only these events (pgh_id by
+    source key). `readable`: a correction's old values are those of the record it replaces."""
     parts: list[str] = []
     params: list[Any] = []
     for source in sources:
@@ -187,7 +210,10 @@ def _query(
         if end is not None:
             conditions.append("e.pgh_recorded_at < %s")
             params.append(end)
-        parts.append(_select_sql(source, conditions))
+        if ids is not None:
+            conditions.append("e.pgh_id = ANY(%s)")
+            params.append(ids.get(source.key, []))
+        parts.append(_select_sql(source, conditions, readable))
     if not parts:
         parts.append(_select_sql(next(iter(SOURCES.values())), ["FALSE"]))
     union = " UNION ALL ".join(f"({p})" for p in parts)
@@ -215,8 +241,10 @@ _SKIPPED_COLUMNS = {"id"}
 class _Formatter:
     """Turns stored JSON values into what a person reads: choice labels, user names, yes/no."""
 
-    def __init__(self) -> None:
+    def __init__(self, readable: bool = False) -> None:
         self._fields: dict[str, dict[str, models.Field[Any, Any]]] = {}
+        # The page and the PDF show times as the pages do (local, to the second); exports keep ISO.
+        self.readable = readable
 
     def fields(self, source: Source) -> dict[str, models.Field[Any, Any]]:
         if source.key not in self._fields:
@@ -239,6 +267,12 @@ class _Formatter:
             return names.get((f.related_model, value), f"#{value}")  # type: ignore[arg-type]
         if f.choices and not isinstance(value, (dict, list)):
             return str(dict(f.flatchoices).get(value, value))
+        if self.readable and isinstance(f, models.DateTimeField) and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, Decimal):
@@ -273,8 +307,19 @@ def _action(label: str, data: dict[str, Any], previous: dict[str, Any] | None) -
     return "changed"
 
 
-def _events(rows: Iterable[tuple[Any, ...]], formatter: _Formatter) -> list[TrailEvent]:
-    """Events of a batch of rows, user foreign keys resolved with one query for the batch."""
+# Bookkeeping columns a correction copies or sets by itself: its row shows what the person changed.
+_CORRECTION_BOOKKEEPING = {
+    "state", "supersedes_id", "change_reason", "entered_by_id", "entered_at",
+    "voided_by_id", "voided_at", "void_reason",
+}  # fmt: skip
+
+
+def _events(
+    rows: Iterable[tuple[Any, ...]], formatter: _Formatter, readable: bool = False
+) -> list[TrailEvent]:
+    """Events of a batch of rows, user foreign keys resolved with one query for the batch.
+    `readable`: a correction is one event (old → new of the record it replaces), an evaluation
+    a summary (filled by `_summarize_evaluations`) instead of its stored case."""
     parsed = []
     wanted: dict[type[models.Model], set[int]] = {model: set() for model in _NAMES}
     for row in rows:
@@ -293,14 +338,22 @@ def _events(rows: Iterable[tuple[Any, ...]], formatter: _Formatter) -> list[Trai
     for source, row, data, previous, fields in parsed:
         context = _loads(row[6]) or {}
         label = row[3]
+        action = _action(label, data, previous)
+        correction = (
+            readable and label == "insert" and bool(data.get("supersedes_id")) and previous is not None
+        )
+        if correction:
+            action = "corrected"
         changes = []
         for column, f in fields.items():
-            if column in _SKIPPED_COLUMNS:
+            if column in _SKIPPED_COLUMNS or (correction and column in _CORRECTION_BOOKKEEPING):
                 continue
+            if readable and source.key == "evaluation" and label == "insert":
+                break  # summarised instead: the stored case is long and read elsewhere
             new = data.get(column)
             if label == "delete":
                 old, new = new, None
-            elif label == "update" and previous is not None:
+            elif (label == "update" or correction) and previous is not None:
                 old = previous.get(column)
                 if old == new:
                     continue
@@ -324,7 +377,7 @@ def _events(rows: Iterable[tuple[Any, ...]], formatter: _Formatter) -> list[Trai
                 record_type=source.key,
                 record_label=source.label,
                 record_id=row[4],
-                action=_action(label, data, previous),
+                action=action,
                 participant_id=row[5],
                 screening_number=screening_number or "",
                 site_code=row[11] or "",
@@ -336,6 +389,7 @@ def _events(rows: Iterable[tuple[Any, ...]], formatter: _Formatter) -> list[Trai
                 url=str(context.get("url", "")),
                 context_id=row[7] or "",
                 changes=changes,
+                replaces=str(data.get("supersedes_id")) if correction else "",
             )
         )
     return events
@@ -379,3 +433,178 @@ def stream_trail(
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
             yield from _events(rows, formatter)
+
+
+# --- The page: paged, readable, independent of how many participants there are ---
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class TrailPage:
+    """One page of a participant's readable trail."""
+
+    events: list[TrailEvent]
+    total: int
+    number: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.events else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.events)
+
+
+def _hidden_supersede_sql(source: Source) -> str:
+    """The old record's switch to "superseded" that a correction made in the same call: the
+    correction's own row shows it (old → new), so it is not a second row. A switch made any other
+    way (outside the application, or without a replacing record) stays visible."""
+    table = _quote(source.table)
+    return (
+        f"NOT (e.pgh_label = 'update' AND e.state = '{RecordState.SUPERSEDED.value}'"
+        f" AND EXISTS (SELECT 1 FROM {table} n WHERE n.supersedes_id = e.pgh_obj_id AND n.pgh_label = 'insert'"
+        " AND n.pgh_context_id IS NOT DISTINCT FROM e.pgh_context_id)"
+        f" AND (SELECT p.state FROM {table} p WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id"
+        f" ORDER BY p.pgh_id DESC LIMIT 1) IS DISTINCT FROM '{RecordState.SUPERSEDED.value}')"
+    )
+
+
+def _keys_query(
+    sources: list[Source], participant: Participant, start: datetime | None, end: datetime | None
+) -> tuple[str, list[Any]]:
+    """Which events the readable trail shows, in order: keys only (no row data), each source
+    filtered through its indexed participant column."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for source in sources:
+        conditions = [source.participant_filter_sql("%s")]
+        params.append(participant.pk)
+        if start is not None:
+            conditions.append("e.pgh_recorded_at >= %s")
+            params.append(start)
+        if end is not None:
+            conditions.append("e.pgh_recorded_at < %s")
+            params.append(end)
+        if source.corrects:
+            conditions.append(_hidden_supersede_sql(source))
+        parts.append(
+            f"SELECT '{source.key}'::text AS record_type, e.pgh_id, e.pgh_recorded_at"
+            f" FROM {_quote(source.table)} e WHERE {' AND '.join(conditions)}"
+        )
+    union = " UNION ALL ".join(f"({p})" for p in parts)
+    return f"SELECT k.record_type, k.pgh_id, count(*) OVER () FROM ({union}) k", params
+
+
+def _chosen(record_types: Iterable[str] | None) -> list[Source]:
+    chosen = [SOURCES[k] for k in (record_types or DEFAULT_PARTICIPANT_TYPES) if k in SOURCES]
+    return [s for s in chosen if s.belongs_to_participant]
+
+
+def readable_trail(
+    participant: Participant,
+    record_types: Iterable[str] | None = None,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    page: int | None = None,
+    per_page: int = PAGE_SIZE,
+) -> TrailPage:
+    """The participant's trail as a monitor reads it: a correction is one event (field, old → new,
+    who, when, role, reason), an evaluation is a summary of what it changed. With `page`, one page
+    of `per_page` events (the last page if past the end); without, every event (the printable
+    trail). A fixed number of statements whatever the size: the keys of the page, their rows, the
+    user names, and the evaluation summaries (three)."""
+    sources = _chosen(record_types)
+    if not sources:
+        return TrailPage([], 0, 1, per_page)
+    keys_sql, keys_params = _keys_query(sources, participant, start, end)
+    keys_sql += " ORDER BY k.pgh_recorded_at, k.record_type, k.pgh_id"
+    number = max(1, page or 1)
+    with connection.cursor() as cursor:
+        if page is not None:
+            cursor.execute(
+                f"{keys_sql} LIMIT %s OFFSET %s", [*keys_params, per_page, (number - 1) * per_page]
+            )
+            keys = cursor.fetchall()
+            if not keys and number > 1:  # past the end: the last page
+                cursor.execute(f"SELECT count(*) FROM ({keys_sql}) c", keys_params)
+                total = cursor.fetchone()[0]
+                number = max(1, -(-total // per_page))
+                cursor.execute(
+                    f"{keys_sql} LIMIT %s OFFSET %s", [*keys_params, per_page, (number - 1) * per_page]
+                )
+                keys = cursor.fetchall()
+        else:
+            cursor.execute(keys_sql, keys_params)
+            keys = cursor.fetchall()
+            per_page = max(per_page, len(keys))
+        total = keys[0][2] if keys else 0
+        if not keys:
+            return TrailPage([], 0, 1, per_page)
+        ids: dict[str, list[int]] = {}
+        for record_type, pgh_id, _ in keys:
+            ids.setdefault(record_type, []).append(pgh_id)
+        wanted = [s for s in sources if s.key in ids]
+        sql, params = _query(wanted, participant_scope=None, start=None, end=None, ids=ids, readable=True)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    events = _events(rows, _Formatter(readable=True), readable=True)
+    _summarize_evaluations(events)
+    return TrailPage(events, total, number, per_page)
+
+
+def _summarize_evaluations(events: list[TrailEvent]) -> None:
+    """ "Evaluation #3: overall INCOMPLETE → ELIGIBLE; 3 criteria changed", with the changed
+    criteria as details, for every evaluation created among `events` (one query)."""
+    created = {int(e.record_id): e for e in events if e.record_type == "evaluation" and e.action == "created"}
+    if not created:
+        return
+    evaluations = Evaluation.objects.filter(pk__in=created).values(
+        "pk", "participant_id", "sequence", "overall"
+    )
+    found = list(evaluations)
+    previous = Evaluation.objects.filter(
+        participant_id__in={e["participant_id"] for e in found},
+        sequence__in={e["sequence"] - 1 for e in found},
+    ).values("pk", "participant_id", "sequence", "overall")
+    by_position = {(e["participant_id"], e["sequence"]): e for e in previous}
+    pairs = {e["pk"]: by_position.get((e["participant_id"], e["sequence"] - 1)) for e in found}
+    outcomes: dict[int, dict[str, str]] = {}
+    wanted = {*pairs, *(p["pk"] for p in pairs.values() if p)}
+    for evaluation_id, criterion_id, outcome in CriterionResult.objects.filter(
+        evaluation_id__in=wanted
+    ).values_list("evaluation_id", "criterion_id", "outcome"):
+        outcomes.setdefault(evaluation_id, {})[criterion_id] = outcome
+    for e in found:
+        event, before = created[e["pk"]], pairs[e["pk"]]
+        if before is None:
+            event.summary = f"Evaluation #{e['sequence']}: overall {e['overall']} (first evaluation)"
+            continue
+        changed = list(outcome_changes(outcomes.get(before["pk"], {}), outcomes.get(e["pk"], {})))
+        overall = (
+            f"overall {before['overall']} → {e['overall']}"
+            if before["overall"] != e["overall"]
+            else f"overall {e['overall']} (unchanged)"
+        )
+        count = (
+            f"{len(changed)} criteri{'on' if len(changed) == 1 else 'a'} changed"
+            if changed
+            else "no criterion changed"
+        )
+        event.summary = f"Evaluation #{e['sequence']}: {overall}; {count}"
+        event.details = [c.text for c in changed]

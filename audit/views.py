@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from exports import ExportFormat, download, export_format
@@ -16,7 +17,7 @@ from participants.access import role_required
 from participants.models import Participant, Role
 from participants.selectors import get_participant, sees_every_participant, visible_participants
 
-from . import reports, trail
+from . import printable, reports, trail
 from .forms import (
     AuditExportForm,
     FindParticipantForm,
@@ -35,20 +36,60 @@ def participant_trail(request: HttpRequest, pk: int) -> HttpResponse:
     participant = get_participant(request.user, pk)  # type: ignore[arg-type]
     form = TrailFilterForm(request.GET or None)
     selected = form.selected_types()
-    events = trail.participant_trail(participant, selected)
+    start, end = form.bounds()
+    page = trail.readable_trail(participant, selected, start=start, end=end, page=_page_number(request))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "audit/participant_trail.html",
         {
             "participant": participant,
-            "events": events,
+            "page": page,
+            "events": page.events,
             "form": form,
             "selected": selected,
             "sources": trail.PARTICIPANT_SOURCES,
             "value_limit": trail.PAGE_VALUE_LIMIT,
             "time_zone": timezone.get_current_timezone_name(),
+            "query": query.urlencode(),
         },
     )
+
+
+@role_required(*TRAIL_READERS)
+def participant_trail_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The participant's whole readable trail (the page's filters, no paging) as a PDF to print or
+    file; the monitor's copy carries who printed it and when."""
+    participant = get_participant(request.user, pk)  # type: ignore[arg-type]
+    form = TrailFilterForm(request.GET or None)
+    start, end = form.bounds()
+    trail_page = trail.readable_trail(participant, form.selected_types(), start=start, end=end)
+    html = render_to_string(
+        "audit/participant_trail_print.html",
+        {
+            "participant": participant,
+            "events": trail_page.events,
+            "total": trail_page.total,
+            "sources": [s.label for s in trail.PARTICIPANT_SOURCES if s.key in form.selected_types()],
+            "start": start,
+            "end": form.cleaned_data.get("end") if form.is_bound and form.is_valid() else None,
+            "printed_by": request.user,
+            "printed_at": timezone.localtime(),
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+        request=request,
+    )
+    pdf = printable.pdf(html, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"audit-trail-{participant.screening_number}-{timezone.localdate():%Y-%m-%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _page_number(request: HttpRequest) -> int:
+    text = request.GET.get("page", "")
+    return int(text) if text.isdigit() and 0 < int(text) < 10**6 else 1
 
 
 @role_required(*TRAIL_READERS)
@@ -69,8 +110,9 @@ def _by_protocol(request: HttpRequest) -> tuple[str, QuerySet[Participant]]:
     return version, reports.under_protocol(visible_participants(request.user), version)  # type: ignore[arg-type]
 
 
-@role_required(*EXPORTERS)
-def exports_page(request: HttpRequest) -> HttpResponse:
+def _exports_page(
+    request: HttpRequest, audit_form: AuditExportForm | None = None, status: int = 200
+) -> HttpResponse:
     version, participants = _by_protocol(request)
     funnel = reports.funnel(participants)
     return render(
@@ -82,11 +124,12 @@ def exports_page(request: HttpRequest) -> HttpResponse:
             "criterion_chart": reports.bar_chart_svg(
                 "Participants by failing criterion (latest evaluation)", funnel.by_failing_criterion
             ),
-            "audit_form": AuditExportForm(),
+            "audit_form": audit_form or AuditExportForm(),
             "protocol_form": ProtocolFilterForm(request.GET),
             "protocol": version,
             "formats": ExportFormat.ALL,
         },
+        status=status,
     )
 
 
@@ -152,11 +195,18 @@ def screening_log_page(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*EXPORTERS)
+def exports_page(request: HttpRequest) -> HttpResponse:
+    return _exports_page(request)
+
+
+@role_required(*EXPORTERS)
 def screening_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
     version, participants = _by_protocol(request)
     rows = reports.screening_log_rows(participants)
-    return download(fmt, _named("screening-log", version), reports.SCREENING_LOG_HEADER, rows, "Screening log")
+    return download(
+        fmt, _named("screening-log", version), reports.SCREENING_LOG_HEADER, rows, "Screening log"
+    )
 
 
 @role_required(*EXPORTERS)
@@ -164,7 +214,8 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
     form = AuditExportForm(request.GET)
     if not form.is_valid():
-        return render(request, "audit/export_error.html", {"form": form}, status=400)
+        # Shown on the exports page, by the fields, with what was typed kept.
+        return _exports_page(request, form, status=400)
     participants = visible_participants(request.user)  # type: ignore[arg-type]
     number = form.cleaned_data["screening_number"].strip()
     if number:

@@ -16,6 +16,7 @@ compiled.activate(__path__, __name__)
 from .catalogue import CRITERIA, CriterionInfo
 from .choices import CHOICES, Choice
 from .engine import evaluate
+from .inputs import named_inputs
 from .loader import CaseError, load_case, parse_case_text
 from .model import Case
 from .output import dumps, evaluation_to_json, format_text
@@ -38,6 +39,7 @@ __all__ = [
     "PROTOCOL_VERSIONS",
     "REVIEWED_AREAS",
     "THERAPY_AGENTS",
+    "named_inputs",
     "Case",
     "CaseError",
     "Choice",

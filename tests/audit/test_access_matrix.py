@@ -396,6 +396,7 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "audit:exports": (Entry(only(("monitor", "admin"))),),
     "audit:screening_log_page": (Entry(only(READERS), note="each reader sees the sites they may see"),),
     "audit:participant": (Entry(site_reader(), params=pk),),
+    "audit:participant_pdf": (Entry(site_reader(), params=pk),),
     "audit:find_participant": (
         Entry(
             only(READERS, 302),

@@ -149,8 +149,16 @@ def test_audit_trail_export_by_date_range(client: Client, monitor, trial, make_u
     client.force_login(make_user(Role.ADMIN, None, "admin.a"))
     admin_rows = read_csv(client.get(url, {"start": today.isoformat()}))
     assert {"User", "Site", "Membership"} <= {r[3] for r in admin_rows[1:]}
-    # No participant and no dates: refused with a message.
-    assert client.get(url).status_code == 400
+    # No participant and no dates: refused with a message on the exports form itself.
+    refused = client.get(url)
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "Give a screening number or a date range." in html and 'id="audit-export-form"' in html
+    # A reversed range: the message by the field, what was typed kept.
+    refused = client.get(url, {"start": today.isoformat(), "end": (today - timedelta(days=1)).isoformat()})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "The end is before the start." in html
+    assert f'value="{today.isoformat()}"' in html
 
 
 def test_site_monitor_exports_only_their_site(client: Client, trial, make_user, site_b) -> None:

@@ -240,11 +240,16 @@ def test_participant_list_links_to_the_page(client: Client, coordinator_a, site_
 def test_pending_reevaluation_shows_the_polling_notice(client: Client, coordinator_a, site_a) -> None:
     participant = enter(coordinator_a, site_a, sle_case())
     client.force_login(coordinator_a)
-    assert 'data-testid="reevaluation-notice"' not in page(client, participant)
+    before = page(client, participant)
+    assert 'data-testid="reevaluation-notice"' not in before
+    # The live region is there before the notice, so that its arrival is announced.
+    assert '<div aria-live="polite" aria-atomic="true" data-testid="reevaluation-region">' in before
     record_lab(
         coordinator_a, participant, test="anc", value=Decimal(1500), unit="/uL", collected=date(2025, 6, 10)
     )
     html = page(client, participant)
     assert 'data-testid="reevaluation-notice"' in html
+    region = html.index('data-testid="reevaluation-region"')
+    assert region < html.index('data-testid="reevaluation-notice"') < html.index("</div>", html.index("Re-evaluation pending"))
     assert f'hx-get="{reverse("screening:evaluation_status", args=[participant.pk])}"' in html
     assert "ELIGIBLE" in text_of(html, "overall-status")  # the previous evaluation, until the new one
