@@ -35,6 +35,7 @@ from participants.models import (
 )
 from screening.models import (
     Adjudication,
+    Confirmation,
     CriterionResult,
     Evaluation,
     ProtocolVersion,
@@ -71,6 +72,7 @@ TRACKED: list[Tracked] = [
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
+    Tracked(Confirmation, participant_path="evaluation__participant"),
     Tracked(Adjudication),
     # The status copied from the latest evaluation (its bookkeeping left out, as above).
     Tracked(ScreeningState, exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at")),

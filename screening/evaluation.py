@@ -4,26 +4,27 @@ Marking for re-evaluation and queueing live in screening.services, above the tas
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import pghistory
 from django.db import transaction
-from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
 
 from participants.case_builder import Case, assemble, build_case, current_records_many
 from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
-from screening.models import Adjudication, CriterionResult, Evaluation, ScreeningState, Trigger
+from screening.models import Adjudication, Confirmation, CriterionResult, Evaluation, ScreeningState, Trigger
 from screening.protocols import version_in_force, versions_in_force
 
 log = logging.getLogger(__name__)
 
-# Sent after commit with `evaluation` (the stored Evaluation): escalations open and close on it.
-evaluation_stored = Signal()
+# Sent after commit with `evaluations` (the Evaluations a transaction stored, one or a sweep's
+# chunk; not the confirmations, which change no result): escalations open and close on them.
+evaluations_stored = Signal()
 
 
 def case_adjudications(participant: Participant) -> list[dict[str, Any]]:
@@ -56,7 +57,9 @@ def evaluate_participant(
 ) -> Evaluation | None:
     """Evaluate as of today (or `as_of`) under the version the participant's site uses that day,
     store the evaluation and its criterion rows, copy the status to the participant's screening state
-    and clear the mark for the data version it read.
+    and clear the mark for the data version it read. A run on the same case and data version as
+    the latest evaluation that gives the same results stores a Confirmation of that evaluation
+    instead, and returns it.
 
     The participant row and its state row (not its site) are locked for the whole evaluation, so
     neither a change of the data (its service locks the participant) nor a committee decision (it
@@ -78,14 +81,74 @@ def evaluate_participant(
             protocol_version=version_in_force(participant.site_id, as_of),
         )
         result = run_engine(case)
-        last = participant.evaluations.aggregate(m=Max("sequence"))["m"] or 0
-        evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
+        latest = latest_evaluations([participant.pk]).get(participant.pk)
+        digest = result_digest(case, result, participant.data_version)
+        if latest is not None and latest.result_digest == digest:
+            confirmation = new_confirmation(participant, latest.pk, as_of, trigger, detail, user)
+            confirmation.save()
+            apply_confirmation(state, confirmation)
+            state.save(update_fields=EVALUATION_FIELDS)
+            return Evaluation.objects.get(pk=latest.pk)
+        sequence = latest.sequence + 1 if latest is not None else 1
+        evaluation = new_evaluation(participant, case, result, as_of, sequence, trigger, detail, user)
+        evaluation.result_digest = digest
         evaluation.save()
         CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
         apply_evaluation(state, evaluation)
         state.save(update_fields=EVALUATION_FIELDS)
-        transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
+        transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=[evaluation]))
     return evaluation
+
+
+class Latest(NamedTuple):
+    pk: int
+    sequence: int
+    result_digest: str
+
+
+def latest_evaluations(participant_ids: list[int]) -> dict[int, Latest]:
+    """Each participant's latest evaluation (its id, sequence and digest), in one query."""
+    rows = (
+        Evaluation.objects.filter(participant_id__in=participant_ids)
+        .order_by("participant_id", "-sequence")
+        .distinct("participant_id")
+        .values_list("participant_id", "pk", "sequence", "result_digest")
+    )
+    return {participant_id: Latest(pk, sequence, digest) for participant_id, pk, sequence, digest in rows}
+
+
+def result_digest(case: Case, result: criteria.Evaluation, data_version: int) -> str:
+    """What decides whether a run repeats the latest evaluation: the engine version, the data
+    version and the case read (its as-of date left out: a daily run reads the same case on another
+    day), and the results. Written with `repr` (C speed; the case holds exact Decimals, dates and
+    strings, the results named tuples of them), so two runs share a digest only if both their
+    inputs and their results are identical; any difference in writing only costs a full
+    evaluation."""
+    dates = {key: value for key, value in case["dates"].items() if key != "as_of"}
+    inputs = repr({**case, "dates": dates})
+    results = repr((result.overall, result.valid_until, result.eligible_from, result.criteria))
+    text = f"{criteria.ENGINE_VERSION}\n{data_version}\n{inputs}\n{results}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def new_confirmation(
+    participant: Participant,
+    evaluation_id: int,
+    as_of: date,
+    trigger: str,
+    detail: str = "",
+    user: User | None = None,
+) -> Confirmation:
+    """The (unsaved) record of a run that repeated the latest evaluation."""
+    return Confirmation(
+        evaluation_id=evaluation_id,
+        as_of=as_of,
+        trigger=trigger,
+        trigger_detail=detail[:300],
+        triggered_by=user,
+        data_version=participant.data_version,
+        confirmed_at=timezone.now(),
+    )
 
 
 def audit_context(trigger: str, detail: str = "", user: User | None = None) -> dict[str, Any]:
@@ -165,12 +228,20 @@ def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
     state.reevaluation_requested_at = None
 
 
+def apply_confirmation(state: ScreeningState, confirmation: Confirmation) -> None:
+    """A confirmation leaves the status as it is (same results) and clears the mark it answered."""
+    state.evaluated_at = confirmation.confirmed_at
+    state.evaluated_version = confirmation.data_version
+    state.reevaluation_requested_at = None
+
+
 def evaluate_marked(
     participant_ids: list[int], *, trigger: str, as_of: date | None = None
-) -> list[Evaluation]:
+) -> list[Evaluation | Confirmation]:
     """Batch form of evaluate_participant(only_if_marked=True) for the sweep: the participants among
     `participant_ids` that are still marked and not locked by someone else (a change in progress
-    queues its own task), in one transaction and a fixed number of queries for the batch.
+    queues its own task), in one transaction and a fixed number of queries for the batch. Returns
+    what was stored for each: an evaluation, or the confirmation of the latest one.
 
     A participant whose data the engine refuses is left marked and logged; the others are stored."""
     as_of = as_of or timezone.localdate()
@@ -189,13 +260,9 @@ def evaluate_marked(
         records = current_records_many(ids)
         adjudications = case_adjudications_many(ids)
         versions = versions_in_force({p.site_id for p in participants}, as_of)
-        last = dict(
-            Evaluation.objects.filter(participant__in=participants)
-            .values("participant")
-            .annotate(m=Max("sequence"))
-            .values_list("participant", "m")
-        )
-        done: list[tuple[ScreeningState, Evaluation, criteria.Evaluation]] = []
+        latest = latest_evaluations(ids)
+        new: list[tuple[ScreeningState, Evaluation, criteria.Evaluation]] = []
+        confirmed: list[tuple[ScreeningState, Confirmation]] = []
         for state in states:
             participant = state.participant
             case = assemble(
@@ -210,22 +277,30 @@ def evaluate_marked(
             except criteria.CaseError:
                 log.exception("participant %s: the engine refused the stored data", participant.pk)
                 continue
-            sequence = last.get(participant.pk, 0) + 1
-            done.append((state, new_evaluation(participant, case, result, as_of, sequence, trigger), result))
-        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in done])
+            digest = result_digest(case, result, participant.data_version)
+            previous = latest.get(participant.pk)
+            if previous is not None and previous.result_digest == digest:
+                confirmed.append((state, new_confirmation(participant, previous.pk, as_of, trigger)))
+                continue
+            sequence = previous.sequence + 1 if previous is not None else 1
+            evaluation = new_evaluation(participant, case, result, as_of, sequence, trigger)
+            evaluation.result_digest = digest
+            new.append((state, evaluation, result))
+        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in new])
+        confirmations = Confirmation.objects.bulk_create([c for _, c in confirmed])
         CriterionResult.objects.bulk_create(
-            [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
+            [row for _, e, result in new for row in criterion_rows(e, result)], batch_size=2000
         )
-        for state, evaluation, _ in done:
+        for state, evaluation, _ in new:
             apply_evaluation(state, evaluation)
-        ScreeningState.objects.bulk_update([s for s, _, _ in done], EVALUATION_FIELDS)
-
-        def notify() -> None:
-            for evaluation in evaluations:
-                evaluation_stored.send(sender=Evaluation, evaluation=evaluation)
-
-        transaction.on_commit(notify)
-    return evaluations
+        for state, confirmation in confirmed:
+            apply_confirmation(state, confirmation)
+        ScreeningState.objects.bulk_update(
+            [s for s, _, _ in new] + [s for s, _ in confirmed], EVALUATION_FIELDS
+        )
+        if evaluations:
+            transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=evaluations))
+    return [*evaluations, *confirmations]
 
 
 def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:

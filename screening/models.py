@@ -138,6 +138,10 @@ class Evaluation(models.Model):
     overall = models.CharField(max_length=20, choices=ScreeningStatus.choices)
     valid_until = models.DateField(null=True, blank=True)
     eligible_from = models.DateField(null=True, blank=True)
+    # SHA-256 of what decides the results (engine version, data version, the case without its
+    # as-of date) and of the results themselves: a later run with the same digest confirms this
+    # evaluation (Confirmation) instead of storing the same criterion rows again.
+    result_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -149,6 +153,34 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id} #{self.sequence} {self.overall}"
+
+
+class Confirmation(models.Model):
+    """A later run of the engine that read the same case (only the as-of date differs, same data
+    version) and gave the same results as `evaluation`: recorded instead of a new evaluation with
+    the same criterion rows. The run's case is the evaluation's `case_json` with `dates.as_of` set
+    to `as_of`, so it can be re-derived with `screen` like the evaluation itself. Append-only."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="confirmations")
+    as_of = models.DateField()
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    trigger_detail = models.CharField(max_length=300, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data_version = models.PositiveIntegerField(help_text="The participant's data version this run read.")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "evaluation confirmation"
+        ordering = ["evaluation_id", "confirmed_at", "pk"]
+        indexes = [models.Index(fields=["evaluation", "confirmed_at"])]
+        triggers = [
+            pgtrigger.Protect(name="confirmation_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.evaluation_id} confirmed as of {self.as_of}"
 
 
 class CriterionResult(models.Model):
@@ -210,9 +242,7 @@ class Adjudication(models.Model):
         ordering = ["participant_id", "recorded_at", "pk"]
         indexes = [models.Index(fields=["participant", "recorded_at"])]
         triggers = [
-            pgtrigger.Protect(
-                name="adjudication_append_only", operation=pgtrigger.Update | pgtrigger.Delete
-            ),
+            pgtrigger.Protect(name="adjudication_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:
