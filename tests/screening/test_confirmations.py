@@ -67,10 +67,14 @@ def test_the_next_days_run_on_the_same_data_confirms_and_stores_no_rows(evaluate
     assert [(r.id, str(r.outcome), r.reason) for r in result.criteria] == stored
     # The audit trail holds the confirmation with the run's reason.
     event = EVENT_MODELS[Confirmation].objects.get(pgh_obj_id=confirmation.pk)
-    assert event.pgh_label == "insert" and "A result reached its valid-until date" in event.pgh_context["reason"]
+    assert (
+        event.pgh_label == "insert" and "A result reached its valid-until date" in event.pgh_context["reason"]
+    )
 
 
-def test_a_change_of_data_stores_a_new_evaluation_even_with_the_same_outcome(evaluated, coordinator_a) -> None:
+def test_a_change_of_data_stores_a_new_evaluation_even_with_the_same_outcome(
+    evaluated, coordinator_a
+) -> None:
     participant, first = evaluated
     # The same value again on the same day: a new record, so a new data version.
     lab = next(x for x in load("sle-eligible")["labs"] if x["test"] == "anc")
@@ -103,7 +107,9 @@ def test_the_batch_path_confirms_too(evaluated, coordinator_a, site_a, django_as
     mark(participant)
     rows = CriterionResult.objects.count()
     with django_assert_max_num_queries(15):  # the sweep's 14, plus the confirmations' insert
-        stored = evaluate_marked([participant.pk, other.pk], trigger=Trigger.SWEEP, as_of=AS_OF + timedelta(days=1))
+        stored = evaluate_marked(
+            [participant.pk, other.pk], trigger=Trigger.SWEEP, as_of=AS_OF + timedelta(days=1)
+        )
     kinds = sorted(type(s).__name__ for s in stored)
     assert kinds == ["Confirmation", "Evaluation"]
     new = Evaluation.objects.get(participant=other)
