@@ -5,12 +5,15 @@ Marking for re-evaluation and queueing live in screening.services, above the tas
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
 import pghistory
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -93,7 +96,7 @@ def evaluate_participant(
         evaluation = new_evaluation(participant, case, result, as_of, sequence, trigger, detail, user)
         evaluation.result_digest = digest
         evaluation.save()
-        CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
+        store_criterion_rows([(evaluation, result)])
         apply_evaluation(state, evaluation)
         state.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=[evaluation]))
@@ -215,8 +218,55 @@ def new_evaluation(
     )
 
 
-def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[CriterionResult]:
-    return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
+def criterion_values(evaluation_id: int, result: criteria.Evaluation) -> Iterator[tuple[Any, ...]]:
+    """The evaluation's criterion rows as column values (CRITERION_COLUMNS), in catalogue order:
+    what the model fields would write (JSON text for `missing` and `evidence`, with the evidence's
+    decimals and dates written as text by DjangoJSONEncoder, as its field does)."""
+    for position, r in enumerate(result.criteria):
+        yield (
+            evaluation_id,
+            position,
+            r.id,
+            str(r.outcome),
+            str(r.review_by) if r.review_by else "",
+            r.reason,
+            json.dumps(list(r.missing)),
+            r.valid_until,
+            r.eligible_from,
+            r.repeat_from,
+            r.evidence_digest or "",
+            None if r.evidence is None else json.dumps([dict(e) for e in r.evidence], cls=DjangoJSONEncoder),
+        )
+
+
+CRITERION_COLUMNS = (
+    "evaluation_id",
+    "position",
+    "criterion_id",
+    "outcome",
+    "review_by",
+    "reason",
+    "missing",
+    "valid_until",
+    "eligible_from",
+    "repeat_from",
+    "evidence_digest",
+    "evidence",
+)
+
+
+def store_criterion_rows(stored: Iterable[tuple[Evaluation, criteria.Evaluation]]) -> None:
+    """Write the criterion rows of stored evaluations with one COPY (PostgreSQL's bulk load):
+    a sweep chunk's 1,400 rows cost a fraction of what building model instances and an INSERT
+    cost. Row triggers (the audit trail's, the constraints) fire as for an INSERT, and the audit
+    context set earlier in the transaction applies (pghistory sets it per transaction)."""
+    quote = connection.ops.quote_name
+    table = quote(CriterionResult._meta.db_table)
+    columns = ", ".join(quote(name) for name in CRITERION_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for evaluation, result in stored:
+            for row in criterion_values(evaluation.pk, result):
+                copy.write_row(row)
 
 
 def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
@@ -226,6 +276,16 @@ def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
     state.evaluated_at = evaluation.created_at
     state.evaluated_version = evaluation.data_version
     state.reevaluation_requested_at = None
+
+
+def save_states(states: list[ScreeningState]) -> None:
+    """Write the evaluation's fields of many state rows (all exist and are locked) in one
+    statement: INSERT … ON CONFLICT DO UPDATE, which the ORM builds far faster than bulk_update's
+    CASE expressions (a fifth of a sweep chunk's CPU went into building them)."""
+    if states:
+        ScreeningState.objects.bulk_create(
+            states, update_conflicts=True, unique_fields=["participant"], update_fields=EVALUATION_FIELDS
+        )
 
 
 def apply_confirmation(state: ScreeningState, confirmation: Confirmation) -> None:
@@ -288,37 +348,15 @@ def evaluate_marked(
             new.append((state, evaluation, result))
         evaluations = Evaluation.objects.bulk_create([e for _, e, _ in new])
         confirmations = Confirmation.objects.bulk_create([c for _, c in confirmed])
-        CriterionResult.objects.bulk_create(
-            [row for _, e, result in new for row in criterion_rows(e, result)], batch_size=2000
-        )
+        store_criterion_rows((e, result) for _, e, result in new)
         for state, evaluation, _ in new:
             apply_evaluation(state, evaluation)
         for state, confirmation in confirmed:
             apply_confirmation(state, confirmation)
-        ScreeningState.objects.bulk_update(
-            [s for s, _, _ in new] + [s for s, _ in confirmed], EVALUATION_FIELDS
-        )
+        save_states([s for s, _, _ in new] + [s for s, _ in confirmed])
         if evaluations:
             transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=evaluations))
     return [*evaluations, *confirmations]
-
-
-def criterion_row(evaluation: Evaluation, position: int, r: criteria.CriterionResult) -> CriterionResult:
-    evidence: Any = None if r.evidence is None else [dict(e) for e in r.evidence]
-    return CriterionResult(
-        evaluation=evaluation,
-        position=position,
-        criterion_id=r.id,
-        outcome=str(r.outcome),
-        review_by=str(r.review_by) if r.review_by else "",
-        reason=r.reason,
-        missing=list(r.missing),
-        valid_until=r.valid_until,
-        eligible_from=r.eligible_from,
-        repeat_from=r.repeat_from,
-        evidence_digest=r.evidence_digest or "",
-        evidence=evidence,
-    )
 
 
 def evaluate_now(participant: Participant, user: User, detail: str) -> Evaluation | None:
