@@ -59,6 +59,7 @@ bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) bench/labimport_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/labstaging_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/worker_bench.py --participants 20000
 	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 10000 20000
 
 clean-data:
