@@ -198,3 +198,22 @@ class SecurityEvent(models.Model):
 
 # Every append-only table: the runtime role gets SELECT and INSERT only (audit/roles.py).
 HISTORY_MODELS: list[type[models.Model]] = [*EVENT_MODELS.values(), SecurityEvent]
+
+
+def insert_events_sql(model: type[models.Model]) -> str | None:
+    """The statement writing the insert events of rows a bulk load inserted with the row triggers
+    off (a seeded population): the same columns and context the insert trigger writes, read from
+    the rows `new` of the statement's data-modifying CTE. None for an untracked model."""
+    event = EVENT_MODELS.get(model)
+    if event is None:
+        return None
+    tracked = [f.column for f in event._meta.concrete_fields if not f.name.startswith("pgh_")]
+    pk = model._meta.pk.column if model._meta.pk is not None else "id"
+    return (
+        f'INSERT INTO "{event._meta.db_table}" ({", ".join(tracked)}, pgh_context, pgh_context_id,'
+        " pgh_created_at, pgh_label, pgh_obj_id)"
+        f" SELECT {', '.join('t.' + c for c in tracked)},"
+        " NULLIF(CURRENT_SETTING('pghistory.context_metadata', TRUE), '')::JSONB,"
+        " NULLIF(CURRENT_SETTING('pghistory.context_id', TRUE), '')::UUID,"
+        f" NOW(), 'insert', t.{pk} FROM new t"
+    )
