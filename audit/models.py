@@ -73,7 +73,11 @@ TRACKED: list[Tracked] = [
     Tracked(CriterionResult, participant_path="evaluation__participant"),
     Tracked(Adjudication),
     # The status copied from the latest evaluation (its bookkeeping left out, as above).
-    Tracked(ScreeningState, exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at")),
+    # What holds it back is the latest evaluation's summary, tracked with the evaluation.
+    Tracked(
+        ScreeningState,
+        exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at", "holding_back"),
+    ),
     # Adjudication
     Tracked(Escalation),
     Tracked(Review, participant_path="escalation__participant"),

@@ -19,6 +19,7 @@ from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
 from screening.models import Adjudication, CriterionResult, Evaluation, ScreeningState, Trigger
 from screening.protocols import version_in_force, versions_in_force
+from screening.selectors import criterion_title
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def evaluate_participant(
         evaluation = new_evaluation(participant, case, result, as_of, last + 1, trigger, detail, user)
         evaluation.save()
         CriterionResult.objects.bulk_create(criterion_rows(evaluation, result))
-        apply_evaluation(state, evaluation)
+        apply_evaluation(state, evaluation, result)
         state.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluation_stored.send(sender=Evaluation, evaluation=evaluation))
     return evaluation
@@ -121,6 +122,7 @@ EVALUATION_FIELDS = [
     "evaluated_at",
     "evaluated_version",
     "reevaluation_requested_at",
+    "holding_back",
 ]
 
 
@@ -156,8 +158,28 @@ def criterion_rows(evaluation: Evaluation, result: criteria.Evaluation) -> list[
     return [criterion_row(evaluation, position, r) for position, r in enumerate(result.criteria)]
 
 
-def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
-    """Copy a stored evaluation's status to the participant's state and clear the mark it answered."""
+def holding_back(result: criteria.Evaluation) -> dict[str, Any]:
+    """What holds the participant back, for lists: the failing, missing and reviewed criteria by
+    id and title, in catalogue order, and the date the failures clear by time alone."""
+    summary: dict[str, Any] = {"failing": [], "missing": [], "reviews": [], "eligible_from": None}
+    kinds = {
+        criteria.Outcome.FAIL: summary["failing"],
+        criteria.Outcome.MISSING: summary["missing"],
+        criteria.Outcome.REVIEW: summary["reviews"],
+    }
+    for r in result.criteria:
+        bucket = kinds.get(r.outcome)
+        if bucket is not None:
+            bucket.append([r.id, criterion_title(r.id)])
+    if summary["failing"] and result.eligible_from is not None:
+        summary["eligible_from"] = result.eligible_from.isoformat()
+    return summary
+
+
+def apply_evaluation(state: ScreeningState, evaluation: Evaluation, result: criteria.Evaluation) -> None:
+    """Copy a stored evaluation's status and what holds the participant back to the participant's
+    state, and clear the mark it answered."""
+    state.holding_back = holding_back(result)
     state.status = ScreeningStatus(evaluation.overall)
     state.status_valid_until = evaluation.valid_until
     state.evaluated_at = evaluation.created_at
@@ -216,8 +238,8 @@ def evaluate_marked(
         CriterionResult.objects.bulk_create(
             [row for _, e, result in done for row in criterion_rows(e, result)], batch_size=2000
         )
-        for state, evaluation, _ in done:
-            apply_evaluation(state, evaluation)
+        for state, evaluation, result in done:
+            apply_evaluation(state, evaluation, result)
         ScreeningState.objects.bulk_update([s for s, _, _ in done], EVALUATION_FIELDS)
 
         def notify() -> None:
