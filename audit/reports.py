@@ -185,9 +185,14 @@ def audit_trail_events(
     include_unattached: bool,
     start: datetime | None = None,
     end: datetime | None = None,
+    one_participant: bool = False,
 ) -> Iterator[trail.TrailEvent]:
     return trail.stream_trail(
-        participants=participants, include_unattached=include_unattached, start=start, end=end
+        participants=participants,
+        include_unattached=include_unattached,
+        start=start,
+        end=end,
+        one_participant=one_participant,
     )
 
 
