@@ -97,6 +97,10 @@ def seed_population(n: int, *, sites: int = 10, seed: int = 329, profiles: int =
         clones = numbers[len(cases) :]
         template_of = [templates[rng.randrange(len(templates))].pk for _ in clones]
         _copy_templates(clones, template_of, coordinators)
+    # Fresh statistics: the planner would otherwise plan the pages for the tables' former size
+    # (autovacuum catches up only later).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     seeded = Participant.objects.filter(screening_number__in=[number for _, _, number in numbers])
     return SeedReport(
         participants=len(numbers),
