@@ -22,6 +22,7 @@ from participants.models import Participant, ScreeningStatus, User
 from screening import criteria
 from screening.models import Adjudication, Confirmation, CriterionResult, Evaluation, ScreeningState, Trigger
 from screening.protocols import version_in_force, versions_in_force
+from screening.selectors import criterion_title
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def evaluate_participant(
         evaluation.result_digest = digest
         evaluation.save()
         store_criterion_rows([(evaluation, result)])
-        apply_evaluation(state, evaluation)
+        apply_evaluation(state, evaluation, result)
         state.save(update_fields=EVALUATION_FIELDS)
         transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=[evaluation]))
     return evaluation
@@ -187,6 +188,7 @@ EVALUATION_FIELDS = [
     "evaluated_at",
     "evaluated_version",
     "reevaluation_requested_at",
+    "holding_back",
 ]
 
 
@@ -269,8 +271,28 @@ def store_criterion_rows(stored: Iterable[tuple[Evaluation, criteria.Evaluation]
                 copy.write_row(row)
 
 
-def apply_evaluation(state: ScreeningState, evaluation: Evaluation) -> None:
-    """Copy a stored evaluation's status to the participant's state and clear the mark it answered."""
+def holding_back(result: criteria.Evaluation) -> dict[str, Any]:
+    """What holds the participant back, for lists: the failing, missing and reviewed criteria by
+    id and title, in catalogue order, and the date the failures clear by time alone."""
+    summary: dict[str, Any] = {"failing": [], "missing": [], "reviews": [], "eligible_from": None}
+    kinds = {
+        criteria.Outcome.FAIL: summary["failing"],
+        criteria.Outcome.MISSING: summary["missing"],
+        criteria.Outcome.REVIEW: summary["reviews"],
+    }
+    for r in result.criteria:
+        bucket = kinds.get(r.outcome)
+        if bucket is not None:
+            bucket.append([r.id, criterion_title(r.id)])
+    if summary["failing"] and result.eligible_from is not None:
+        summary["eligible_from"] = result.eligible_from.isoformat()
+    return summary
+
+
+def apply_evaluation(state: ScreeningState, evaluation: Evaluation, result: criteria.Evaluation) -> None:
+    """Copy a stored evaluation's status and what holds the participant back to the participant's
+    state, and clear the mark it answered."""
+    state.holding_back = holding_back(result)
     state.status = ScreeningStatus(evaluation.overall)
     state.status_valid_until = evaluation.valid_until
     state.evaluated_at = evaluation.created_at
@@ -349,8 +371,8 @@ def evaluate_marked(
         evaluations = Evaluation.objects.bulk_create([e for _, e, _ in new])
         confirmations = Confirmation.objects.bulk_create([c for _, c in confirmed])
         store_criterion_rows((e, result) for _, e, result in new)
-        for state, evaluation, _ in new:
-            apply_evaluation(state, evaluation)
+        for state, evaluation, result in new:
+            apply_evaluation(state, evaluation, result)
         for state, confirmation in confirmed:
             apply_confirmation(state, confirmation)
         save_states([s for s, _, _ in new] + [s for s, _ in confirmed])

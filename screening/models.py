@@ -110,6 +110,16 @@ class ScreeningState(models.Model):
     )
     status_valid_until = models.DateField(null=True, blank=True, db_index=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
+    # What holds the participant back in the latest evaluation, written with the status so that
+    # lists need no criterion rows: {"failing": [[id, title], …], "missing": […], "reviews": […],
+    # "eligible_from": "YYYY-MM-DD" or null} (screening.evaluation.holding_back).
+    holding_back = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            # The dashboard's status counts and its pages, per site and status, need no table scan.
+            models.Index(fields=["status", "participant"], name="state_status_participant"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant_id}: {self.status}"
