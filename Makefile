@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv engine browser pdf-libraries lint typecheck bench clean-data
+.PHONY: run test venv engine browser pdf-libraries lint typecheck bench bench-scale clean-data
 
 # The engine's hot modules compiled by mypyc (screening/criteria/compiled.py lists them and
 # loads them only while they match the sources).
@@ -71,7 +71,14 @@ bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) -m config.devstack exec -- $(PY) bench/labstaging_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/labapi_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
+	$(PY) -m config.devstack exec -- $(PY) bench/worker_bench.py --participants 20000
 	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 10000 20000
+	$(PY) -m config.devstack exec -- $(PY) bench/pages_bench.py --participants 10000 --reuse
+
+# Pages and exports at 10,000 and 100,000 participants (seeding 100,000 takes minutes: not in
+# `make bench`). The seeded databases are kept and reused; drop <name>_pages_<N> to reseed.
+bench-scale: $(STAMP) $(ENGINE_STAMP)
+	$(PY) -m config.devstack exec -- $(PY) bench/pages_bench.py --participants 10000 100000 --reuse
 
 clean-data:
 	rm -rf .var

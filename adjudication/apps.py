@@ -6,13 +6,13 @@ class AdjudicationConfig(AppConfig):
     verbose_name = "Eligibility Adjudication Committee"
 
     def ready(self) -> None:
-        from screening.evaluation import evaluation_stored
+        from screening.evaluation import evaluations_stored
         from screening.outcomes import outcome_recorded
         from screening.pages import register_participant_panel
 
         from .selectors import escalations_panel
-        from .services import on_evaluation_stored, on_outcome_recorded
+        from .services import on_evaluations_stored, on_outcome_recorded
 
-        evaluation_stored.connect(on_evaluation_stored, dispatch_uid="adjudication.sync_escalations")
+        evaluations_stored.connect(on_evaluations_stored, dispatch_uid="adjudication.sync_escalations")
         outcome_recorded.connect(on_outcome_recorded, dispatch_uid="adjudication.outcome_withdraws_escalations")
         register_participant_panel("escalations", escalations_panel)

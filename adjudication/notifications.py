@@ -48,15 +48,22 @@ def _send_after_commit(subject: str, body: str, recipients: list[str]) -> None:
     transaction.on_commit(send)
 
 
-def new_item(e: Escalation, *, reopened: bool) -> None:
-    kind = "EAC review" if e.review_by == ReviewBy.EAC else "Investigator sign-off"
-    what = "reopened: the evidence or the data changed" if reopened else "waiting"
-    subject = f"[ALLO-329] {kind} {what}: {e.criterion_id}, {e.participant.screening_number}"
-    body = (
-        f"{kind} {what}.\n\nParticipant: {e.participant.screening_number} ({e.participant.cohort})\n"
-        f"Criterion: {e.criterion_id} {e.criterion_title}\n\n{e.engine_reason}\n"
-    )
-    _send_after_commit(subject, body, _reviewers_for(e))
+def new_items(items: list[tuple[Escalation, bool]]) -> None:
+    """Mail the reviewers of each escalation opened (False) or reopened (True): the recipients
+    are looked up once per site and kind of review, however many items a sweep opens."""
+    recipients: dict[tuple[str, int], list[str]] = {}
+    for e, reopened in items:
+        kind = "EAC review" if e.review_by == ReviewBy.EAC else "Investigator sign-off"
+        what = "reopened: the evidence or the data changed" if reopened else "waiting"
+        subject = f"[ALLO-329] {kind} {what}: {e.criterion_id}, {e.participant.screening_number}"
+        body = (
+            f"{kind} {what}.\n\nParticipant: {e.participant.screening_number} ({e.participant.cohort})\n"
+            f"Criterion: {e.criterion_id} {e.criterion_title}\n\n{e.engine_reason}\n"
+        )
+        key = (e.review_by, e.participant.site_id)
+        if key not in recipients:
+            recipients[key] = _reviewers_for(e)
+        _send_after_commit(subject, body, recipients[key])
 
 
 def decided(e: Escalation, decision: EscalationDecision) -> None:

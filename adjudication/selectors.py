@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from participants.models import Membership, Participant, Role, User
@@ -58,12 +59,21 @@ def eac_queue(user: User) -> QuerySet[Escalation]:
     """Open EAC escalations oldest first, with the reviews of their current round counted (the
     queue page narrows it with adjudication.filters.QueueFilter)."""
     qs = actionable_escalations(user).filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
-    current = Q(reviews__round=F("round"), reviews__action__in=["approve", "reject"])
+    # Counted per row by subqueries, which PostgreSQL runs for the rows of the page only (after
+    # the sort and the limit), not for every open item as a grouped join would.
+    signed = Review.objects.filter(
+        escalation=OuterRef("pk"), round=OuterRef("round"), action__in=["approve", "reject"]
+    )
     return qs.annotate(
-        votes=Count("reviews", filter=current),
-        approvals=Count("reviews", filter=current & Q(reviews__action="approve")),
-        my_votes=Count("reviews", filter=current & Q(reviews__reviewer=user)),
+        votes=_count(signed),
+        approvals=_count(signed.filter(action="approve")),
+        my_votes=_count(signed.filter(reviewer=user)),
     ).order_by("opened_at", "pk")
+
+
+def _count(reviews: QuerySet[Review]) -> Coalesce:
+    counted = reviews.order_by().values("escalation").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def queue_filter_choices(user: User) -> dict[str, list[str]]:

@@ -78,48 +78,126 @@ def signature_meaning(escalation: Escalation, action: str) -> str:
 
 
 def sync_escalations(evaluation: Evaluation) -> None:
-    """Bring the participant's escalations in line with a stored evaluation (the latest one).
+    """sync_escalations_many for one evaluation."""
+    sync_escalations_many([evaluation])
+
+
+# The fields a sync may change on an escalation (one bulk UPDATE for all of a batch).
+SYNCED_FIELDS = [
+    "previous_digest",
+    "previous_evidence",
+    "evidence_digest",
+    "evidence",
+    "round",
+    "state",
+    "state_note",
+    "engine_reason",
+    "latest_result",
+    "opened_at",
+    "claimed_by",
+    "claimed_at",
+    "info_requested_version",
+    "updated_at",
+]
+
+
+def sync_escalations_many(evaluations: list[Evaluation]) -> None:
+    """Bring the participants' escalations in line with their stored evaluations (each the latest
+    of its participant), in one transaction and a fixed number of queries whatever the number of
+    participants: a sweep's chunk is synchronised as one.
 
     A REVIEW opens an escalation unless the participant fails another criterion; a REVIEW on
     evidence other than the escalation's reopens it as a new round (decisions on the old evidence
     no longer apply); an open escalation whose criterion no longer computes REVIEW is withdrawn."""
-    actor = evaluation.triggered_by
-    with (
-        transaction.atomic(),
-        pghistory.context(user=actor.pk if actor else None, reason=f"evaluation #{evaluation.sequence}"),
-    ):
-        participant = (
-            Participant.objects.select_for_update().select_related("site").get(pk=evaluation.participant_id)
-        )
-        latest = participant.evaluations.order_by("-sequence").only("pk").first()
-        if latest is None or latest.pk != evaluation.pk:
-            return  # a newer evaluation exists; its own signal brings the escalations up to date
-        results = list(evaluation.results.all())
-        existing = {
-            e.criterion_id: e for e in Escalation.objects.select_for_update().filter(participant=participant)
+    if not evaluations:
+        return
+    actor = evaluations[0].triggered_by if len(evaluations) == 1 else None
+    reason = (
+        f"evaluation #{evaluations[0].sequence}"
+        if len(evaluations) == 1
+        else f"evaluations: {Trigger(evaluations[0].trigger).label}"
+    )
+    with transaction.atomic(), pghistory.context(user=actor.pk if actor else None, reason=reason):
+        ids = sorted({e.participant_id for e in evaluations})
+        # Participant rows first, in id order: the order every path locks them in.
+        participants = {
+            p.pk: p
+            for p in Participant.objects.select_for_update(of=("self",))
+            .select_related("site")
+            .filter(pk__in=ids)
+            .order_by("pk")
         }
-        failing = [r.criterion_id for r in results if r.outcome == Outcome.FAIL]
+        latest = set(
+            Evaluation.objects.filter(participant_id__in=ids)
+            .order_by("participant_id", "-sequence")
+            .distinct("participant_id")
+            .values_list("pk", flat=True)
+        )
+        # A newer evaluation exists for the others; its own signal brings their escalations up to date.
+        current = {e.participant_id: e for e in evaluations if e.pk in latest}
+        if not current:
+            return
+        existing: dict[int, dict[str, Escalation]] = {pk: {} for pk in current}
+        for e in Escalation.objects.select_for_update().filter(participant_id__in=list(current)):
+            e.participant = participants[e.participant_id]
+            existing[e.participant_id][e.criterion_id] = e
+        # Only REVIEW and FAIL rows decide anything; other outcomes are read only to word a withdrawal.
+        flagged: dict[int, list[CriterionResult]] = {e.pk: [] for e in current.values()}
+        for r in CriterionResult.objects.filter(
+            evaluation_id__in=list(flagged), outcome__in=[Outcome.REVIEW, Outcome.FAIL]
+        ).order_by("evaluation_id", "position"):
+            flagged[r.evaluation_id].append(r)
+        active = {cid for by_criterion in existing.values() for cid, e in by_criterion.items() if e.is_active}
+        outcomes: dict[tuple[int, str], str] = {}
+        if active:
+            outcomes = {
+                (evaluation_id, cid): outcome
+                for evaluation_id, cid, outcome in CriterionResult.objects.filter(
+                    evaluation_id__in=list(flagged), criterion_id__in=sorted(active)
+                ).values_list("evaluation_id", "criterion_id", "outcome")
+            }
         now = timezone.now()
-        reviewing: set[str] = set()
-        for r in results:
-            if r.outcome != Outcome.REVIEW:
-                continue
-            reviewing.add(r.criterion_id)
-            e = existing.get(r.criterion_id)
-            if failing:
-                if e is not None and e.is_active:
-                    _withdraw(e, f"The participant fails {', '.join(failing)}.")
-                continue
-            if e is None:
-                _open(participant, r, now)
-            elif e.evidence_digest != r.evidence_digest:
-                _reopen(e, r, now)
-            else:
-                _refresh(e, r, evaluation, now)
-        for cid, e in existing.items():
-            if cid not in reviewing and e.is_active:
-                outcome = next((r.outcome for r in results if r.criterion_id == cid), "not evaluated")
-                _withdraw(e, f"The criterion is now {outcome}.")
+        opened: list[Escalation] = []
+        changed: list[Escalation] = []
+        announced: list[tuple[Escalation, bool]] = []
+        for participant_id, evaluation in current.items():
+            participant = participants[participant_id]
+            results = flagged[evaluation.pk]
+            mine = existing[participant_id]
+            failing = [r.criterion_id for r in results if r.outcome == Outcome.FAIL]
+            reviewing: set[str] = set()
+            for r in results:
+                if r.outcome != Outcome.REVIEW:
+                    continue
+                reviewing.add(r.criterion_id)
+                e = mine.get(r.criterion_id)
+                if failing:
+                    if e is not None and e.is_active:
+                        _withdraw(e, f"The participant fails {', '.join(failing)}.")
+                        changed.append(e)
+                    continue
+                if e is None:
+                    e = _open(participant, r, now)
+                    opened.append(e)
+                    announced.append((e, False))
+                elif e.evidence_digest != r.evidence_digest:
+                    _reopen(e, r, now)
+                    changed.append(e)
+                    announced.append((e, True))
+                else:
+                    if _refresh(e, r, evaluation, now):
+                        announced.append((e, True))
+                    changed.append(e)
+            for cid, e in mine.items():
+                if cid not in reviewing and e.is_active:
+                    outcome = outcomes.get((evaluation.pk, cid), "not evaluated")
+                    _withdraw(e, f"The criterion is now {outcome}.")
+                    changed.append(e)
+        Escalation.objects.bulk_create(opened)
+        for e in changed:
+            e.updated_at = now
+        Escalation.objects.bulk_update(changed, SYNCED_FIELDS)
+        notifications.new_items(announced)
 
 
 def _criterion_text(cid: str) -> dict[str, str]:
@@ -134,7 +212,8 @@ def _criterion_text(cid: str) -> dict[str, str]:
 
 
 def _open(participant: Participant, r: CriterionResult, now: datetime) -> Escalation:
-    e = Escalation.objects.create(
+    """A new (unsaved) escalation of a REVIEW result; the sync creates a batch's in one statement."""
+    e = Escalation(
         participant=participant,
         criterion_id=r.criterion_id,
         review_by=r.review_by,
@@ -146,7 +225,6 @@ def _open(participant: Participant, r: CriterionResult, now: datetime) -> Escala
         **_criterion_text(r.criterion_id),
     )
     e.participant = participant
-    notifications.new_item(e, reopened=False)
     return e
 
 
@@ -162,19 +240,18 @@ def _reopen(e: Escalation, r: CriterionResult, now: datetime) -> None:
     e.claimed_by = None
     e.claimed_at = None
     e.info_requested_version = None
-    e.save()
-    notifications.new_item(e, reopened=True)
 
 
-def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: datetime) -> None:
+def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: datetime) -> bool:
+    """Point the escalation at the new result; True if it returns to the queue."""
     e.latest_result = r
     e.engine_reason = r.reason
     if e.state == EscalationState.WITHDRAWN:
         e.state = EscalationState.OPEN
         e.state_note = "Needed again."
         e.opened_at = now
-        notifications.new_item(e, reopened=True)
-    elif (
+        return True
+    if (
         e.state == EscalationState.INFO_REQUESTED
         and e.info_requested_version is not None
         and evaluation.data_version > e.info_requested_version
@@ -182,8 +259,8 @@ def _refresh(e: Escalation, r: CriterionResult, evaluation: Evaluation, now: dat
         e.state = EscalationState.OPEN
         e.state_note = "The site updated the participant's data."
         e.info_requested_version = None
-        notifications.new_item(e, reopened=True)
-    e.save()
+        return True
+    return False
 
 
 def _withdraw(e: Escalation, note: str) -> None:
@@ -191,14 +268,13 @@ def _withdraw(e: Escalation, note: str) -> None:
     e.state_note = note[:300]
     e.claimed_by = None
     e.claimed_at = None
-    e.save()
 
 
-def on_evaluation_stored(sender: object, evaluation: Evaluation, **kwargs: object) -> None:
+def on_evaluations_stored(sender: object, evaluations: list[Evaluation], **kwargs: object) -> None:
     try:
-        sync_escalations(evaluation)
-    except Exception:  # the evaluation is stored; the next one retries the sync
-        log.exception("could not update escalations after evaluation %s", evaluation.pk)
+        sync_escalations_many(evaluations)
+    except Exception:  # the evaluations are stored; the next one retries the sync
+        log.exception("could not update escalations after evaluations %s", [e.pk for e in evaluations])
 
 
 def on_outcome_recorded(sender: object, outcome: ScreeningOutcome, **kwargs: object) -> None:

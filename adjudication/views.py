@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -29,6 +30,9 @@ from .forms import InformationRequestForm, SecondFactorConfirmForm, SecondFactor
 from .models import ReviewAction, claim_hours
 from .presentation import case_view, evidence_changes, evidence_rows
 
+# Open items per page of the queue, oldest first.
+QUEUE_PAGE_SIZE = 50
+
 
 @role_required(Role.EAC_REVIEWER)
 def queue(request: HttpRequest) -> HttpResponse:
@@ -39,11 +43,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         criteria=choices["criteria"],
         sites=choices["sites"],
     )
+    page = Paginator(filters.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "adjudication/queue.html",
         {
-            "escalations": filters.qs,
+            "page": page,
+            "escalations": page.object_list,
             "form": filters.form,
             "ignored_filters": filters.ignored,
             "quorum": settings.EAC_QUORUM,

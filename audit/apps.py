@@ -6,4 +6,9 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
+        from adjudication.population import HISTORY_OF_BULK_INSERTS
+
         from . import login_throttle, signals  # noqa: F401 - connect the security-event receivers
+        from .models import insert_events_sql
+
+        HISTORY_OF_BULK_INSERTS.append(insert_events_sql)

@@ -39,6 +39,7 @@ from participants.models import (
 )
 from screening.models import (
     Adjudication,
+    Confirmation,
     CriterionResult,
     Evaluation,
     ProtocolVersion,
@@ -91,9 +92,14 @@ TRACKED: list[Tracked] = [
     # Evaluations
     Tracked(Evaluation),
     Tracked(CriterionResult, participant_path="evaluation__participant"),
+    Tracked(Confirmation, participant_path="evaluation__participant"),
     Tracked(Adjudication),
     # The status copied from the latest evaluation (its bookkeeping left out, as above).
-    Tracked(ScreeningState, exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at")),
+    # What holds it back is the latest evaluation's summary, tracked with the evaluation.
+    Tracked(
+        ScreeningState,
+        exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at", "holding_back"),
+    ),
     # How screening ended (enrollment with its signed checklist, screen failure, withdrawal).
     Tracked(ScreeningOutcome),
     # Adjudication
@@ -151,7 +157,14 @@ def _track(entry: Tracked) -> type[models.Model]:
         append_only=True,
         app_label="audit",
         model_name=f"{name}Event",
-        meta={"verbose_name": f"{entry.model._meta.verbose_name} event", "triggers": [no_truncate()]},
+        meta={
+            "verbose_name": f"{entry.model._meta.verbose_name} event",
+            "triggers": [no_truncate()],
+            # The exports read each table in time order, a chunk at a time (audit/trail.py).
+            "indexes": [
+                models.Index(fields=["pgh_recorded_at", "pgh_id"], name=f"{name.lower()[:20]}_ev_time")
+            ],
+        },
         # Orders events across tables: several events of one transaction share pgh_created_at (NOW()).
         attrs={"pgh_recorded_at": models.DateTimeField(db_default=ClockTimestamp(), editable=False)},
     )(proxy)
@@ -223,3 +236,22 @@ class SecurityEvent(models.Model):
 
 # Every append-only table: the runtime role gets SELECT and INSERT only (audit/roles.py).
 HISTORY_MODELS: list[type[models.Model]] = [*EVENT_MODELS.values(), SecurityEvent]
+
+
+def insert_events_sql(model: type[models.Model]) -> str | None:
+    """The statement writing the insert events of rows a bulk load inserted with the row triggers
+    off (a seeded population): the same columns and context the insert trigger writes, read from
+    the rows `new` of the statement's data-modifying CTE. None for an untracked model."""
+    event = EVENT_MODELS.get(model)
+    if event is None:
+        return None
+    tracked = [f.column for f in event._meta.concrete_fields if not f.name.startswith("pgh_")]
+    pk = model._meta.pk.column if model._meta.pk is not None else "id"
+    return (
+        f'INSERT INTO "{event._meta.db_table}" ({", ".join(tracked)}, pgh_context, pgh_context_id,'
+        " pgh_created_at, pgh_label, pgh_obj_id)"
+        f" SELECT {', '.join('t.' + c for c in tracked)},"
+        " NULLIF(CURRENT_SETTING('pghistory.context_metadata', TRUE), '')::JSONB,"
+        " NULLIF(CURRENT_SETTING('pghistory.context_id', TRUE), '')::UUID,"
+        f" NOW(), 'insert', t.{pk} FROM new t"
+    )

@@ -29,7 +29,8 @@ from screening.selectors import screening_state
 
 from . import trail
 
-CHUNK_SIZE = 2000
+# Rows per fetch: the first fetch is what the download waits for before its first byte.
+CHUNK_SIZE = 500
 CRITERION_TITLES = {c.id: c.title for c in CRITERIA}
 
 # --- Screening log ------------------------------------------------------------------------------
@@ -121,12 +122,12 @@ def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Part
             latest_evaluation_id=Subquery(latest.values("pk")[:1]),
             latest_sequence=Subquery(latest.values("sequence")[:1]),
             latest_protocol=Subquery(latest.values("protocol_version")[:1]),
-            failed=_criteria_of_latest(Outcome.FAIL),
-            missing=_criteria_of_latest(Outcome.MISSING),
             review=_criteria_of_latest(Outcome.REVIEW, with_reviewer=True),
             eac=eac_decisions(),
         )
-        .order_by("site__code", "screening_sequence", "attempt")
+        # The (site, screening sequence, attempt) index's order: rows stream as they are read, where an
+        # order by site code would compute every row's subqueries before the first could leave.
+        .order_by("site_id", "screening_sequence", "attempt")
     )
 
 
@@ -200,8 +201,9 @@ def screening_log_row(p: Participant, today: date) -> list[Any]:
         state.evaluated_at,
         p.latest_sequence,  # type: ignore[attr-defined]
         p.latest_protocol or "",  # type: ignore[attr-defined]
-        p.failed or "",  # type: ignore[attr-defined]
-        p.missing or "",  # type: ignore[attr-defined]
+        # Stored with the status by the evaluation that produced them (no criterion rows read).
+        "; ".join(cid for cid, _ in state.holding_back.get("failing", ())),
+        "; ".join(cid for cid, _ in state.holding_back.get("missing", ())),
         p.review or "",  # type: ignore[attr-defined]
         p.eac or "",  # type: ignore[attr-defined]
         *outcome_columns(p, today),
@@ -251,9 +253,14 @@ def audit_trail_events(
     include_unattached: bool,
     start: datetime | None = None,
     end: datetime | None = None,
+    one_participant: bool = False,
 ) -> Iterator[trail.TrailEvent]:
     return trail.stream_trail(
-        participants=participants, include_unattached=include_unattached, start=start, end=end
+        participants=participants,
+        include_unattached=include_unattached,
+        start=start,
+        end=end,
+        one_participant=one_participant,
     )
 
 

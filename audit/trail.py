@@ -7,6 +7,8 @@ The page reads it in one go; the exports read it through a server-side cursor in
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -191,15 +193,22 @@ def _query(
     end: datetime | None,
     ids: dict[str, list[int]] | None = None,
     readable: bool = False,
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The statement and its parameters. `participant_scope` is SQL giving participant IDs that
     restricts the tables of participant data (None: no restriction); the other tables are never
     restricted by it, so pass them only when they are wanted. `ids`: only these events (pgh_id by
-    source key). `readable`: a correction's old values are those of the record it replaces."""
+    source key). `readable`: a correction's old values are those of the record it replaces.
+    `after` (time, event ID) and `limit` read one table's events a chunk at a time along its
+    (time, ID) index."""
     parts: list[str] = []
     params: list[Any] = []
     for source in sources:
         conditions: list[str] = []
+        if after is not None:
+            conditions.append("(e.pgh_recorded_at, e.pgh_id) > (%s, %s)")
+            params += list(after)
         if participant_scope is not None and source.belongs_to_participant:
             scope_sql, scope_params = participant_scope
             conditions.append(source.participant_filter_sql(scope_sql))
@@ -228,6 +237,8 @@ def _query(
         " THEN (ev.context::jsonb->>'user')::bigint END"
         " ORDER BY ev.pgh_recorded_at, ev.record_type, ev.pgh_id"
     )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return sql, params
 
 
@@ -421,18 +432,53 @@ def stream_trail(
     start: datetime | None = None,
     end: datetime | None = None,
     chunk_size: int = CHUNK_SIZE,
+    one_participant: bool = False,
 ) -> Iterator[TrailEvent]:
     """Events of `participants` (and, with include_unattached, of users, sites, memberships and
-    protocol versions) in time order, read in chunks through a server-side cursor. `participants`
-    None: every participant's events, those of rows deleted outside the application included."""
+    protocol versions) in time order. `participants` None: every participant's events, those of
+    rows deleted outside the application included.
+
+    Each table is read a chunk at a time along its (time, event ID) index and the tables are
+    merged here in the statement's order (time, table, event ID): the first rows come at once and
+    memory stays constant however many events there are, where one ordered statement over every
+    table would sort them all first. One participant's events are few: one statement, through a
+    server-side cursor."""
     sources = [s for s in SOURCES.values() if include_unattached or s.belongs_to_participant]
     scope = None if participants is None else _scope_sql(participants)
-    sql, params = _query(sources, participant_scope=scope, start=start, end=end)
     formatter = _Formatter()
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            yield from _events(rows, formatter)
+    if one_participant:
+        sql, params = _query(sources, participant_scope=scope, start=start, end=end)
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(chunk_size):
+                yield from _events(rows, formatter)
+        return
+    streams = [_rows_by_time(source, scope, start, end, chunk_size) for source in sources]
+    merged = heapq.merge(*streams, key=lambda row: (row[2], row[0], row[1]))
+    while rows := list(itertools.islice(merged, chunk_size)):
+        yield from _events(rows, formatter)
+
+
+def _rows_by_time(
+    source: Source,
+    scope: tuple[str, list[Any]] | None,
+    start: datetime | None,
+    end: datetime | None,
+    chunk_size: int,
+) -> Iterator[tuple[Any, ...]]:
+    """One table's event rows in (time, event ID) order, `chunk_size` per statement."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        sql, params = _query(
+            [source], participant_scope=scope, start=start, end=end, after=after, limit=chunk_size
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        yield from rows
+        if len(rows) < chunk_size:
+            return
+        after = (rows[-1][2], rows[-1][1])
 
 
 # --- The page: paged, readable, independent of how many participants there are ---

@@ -231,7 +231,11 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
     # deleted outside the application (which the trail exists to show) are included.
     unscoped = not number and sees_every_participant(request.user)  # type: ignore[arg-type]
     events = reports.audit_trail_events(
-        None if unscoped else participants, include_unattached=include_unattached, start=start, end=end
+        None if unscoped else participants,
+        include_unattached=include_unattached,
+        start=start,
+        end=end,
+        one_participant=bool(number),
     )
     basename = f"audit-trail-{number}" if number else "audit-trail"
     return download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")

@@ -39,7 +39,7 @@ def run(size: int, concurrency: int) -> None:
     from participants.records import RECORD_KINDS
     from screening.amendments import activate_version, record_release
     from screening.impact import impact_report
-    from screening.models import Evaluation, Trigger
+    from screening.models import Evaluation, ScreeningState, Trigger
 
     connections.close_all()  # the database was recreated
     call_command("migrate", verbosity=0)
@@ -107,7 +107,7 @@ def run(size: int, concurrency: int) -> None:
     try:
         t = time.perf_counter()
         activate_version(admin, site=site, version=AMENDMENT, approved_on=timezone.localdate())
-        marked = Participant.objects.filter(reevaluation_requested_at__isnull=False)
+        marked = ScreeningState.objects.filter(reevaluation_requested_at__isnull=False)
         while marked.exists():
             if time.perf_counter() - t > 1800:
                 raise RuntimeError(f"{marked.count()} participants still unevaluated after 30 min")

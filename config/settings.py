@@ -105,6 +105,11 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@
 # A Unix-socket directory arrives URL-encoded in the host part (postgres://user@%2Fpath%2Fto%2Fdir/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PostgreSQL's JIT compiles a plan it estimates costly (an export's statement over every
+# participant) for seconds before the first row; the application's statements are short or
+# streamed, so JIT only delays them.
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = (_options.get("options", "") + " -c jit=off").strip()
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

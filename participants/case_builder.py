@@ -149,10 +149,16 @@ def build_case(
 
 
 def current_records_many(participant_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
-    """current_records for many participants: one query per record type for all of them."""
+    """current_records for many participants: one query per record type for all of them. The
+    records are read as named tuples of the fields the case reads (a kind's correctable fields,
+    its own data, and `pk` for the order), not as model instances: the batch paths (the sweep,
+    the impact report) build thousands of cases, and `assemble` reads only these attributes."""
     grouped = {pk: no_records() for pk in participant_ids}
     current = {"participant_id__in": participant_ids, "state": RecordState.CURRENT}
     for t in RECORD_KINDS.values():
-        for record in t.model.objects.filter(**current):
-            grouped[record.participant_id][t.part].append(record)
+        rows = t.model.objects.filter(**current).values_list(
+            "pk", "participant_id", *t.correctable_fields, named=True
+        )
+        for row in rows:
+            grouped[row.participant_id][t.part].append(row)
     return grouped

@@ -9,7 +9,17 @@ from decimal import Decimal
 from typing import Any
 
 from . import services
-from .models import Participant, Site, User
+from .models import (
+    Assessment,
+    ClinicalEvent,
+    ClinicalRecord,
+    HistoryReview,
+    LabResult,
+    Participant,
+    Site,
+    Therapy,
+    User,
+)
 
 
 def _d(value: str | None) -> date | None:
@@ -112,3 +122,54 @@ def shift_case_dates(case: dict[str, Any], days: int) -> dict[str, Any]:
         return value
 
     return {k: (v if k == "case_id" else shift(v)) for k, v in case.items()}
+
+
+def records_of_case(participant: Participant, case: dict[str, Any], user: User) -> list[ClinicalRecord]:
+    """The records `import_case` would enter for the case, unsaved, for a bulk load (a seeded
+    population): the same mapping from the case format to the record tables."""
+    records: list[ClinicalRecord] = []
+    common = {"participant": participant, "entered_by": user}
+    for lab in case.get("labs", []):
+        value = lab["value"]
+        records.append(
+            LabResult(
+                **common,
+                test=lab["test"],
+                value_text=value if isinstance(value, str) else "",
+                value_number=None if isinstance(value, str) else Decimal(str(value)),
+                unit=lab.get("unit", ""),
+                uln=None if lab.get("uln") is None else Decimal(str(lab["uln"])),
+                specimen=lab.get("specimen", ""),
+                collected=date.fromisoformat(lab["collected"]),
+            )
+        )
+    for key, value in case.get("facts", {}).items():
+        if isinstance(value, dict) and "date" in value and "value" in value:
+            records.append(
+                Assessment(
+                    **common, key=key, value=_plain(value["value"]), date=date.fromisoformat(value["date"])
+                )
+            )
+        else:
+            records.append(Assessment(**common, key=key, value=_plain(value)))
+    for t in case.get("therapies", []):
+        records.append(
+            Therapy(
+                **common,
+                agent=t["agent"],
+                agent_name=t.get("agent_name", ""),
+                start=date.fromisoformat(t["start"]),
+                last_dose=_d(t.get("last_dose")),
+                ongoing=t["ongoing"],
+                stopped_for_intolerance=t.get("stopped_for_intolerance", False),
+                counts_as_immunosuppressant=t.get("counts_as_immunosuppressant"),
+            )
+        )
+    for e in case.get("events", []):
+        details = {k: _plain(v) for k, v in e.items() if k not in ("kind", "date")}
+        records.append(
+            ClinicalEvent(**common, kind=e["kind"], date=date.fromisoformat(e["date"]), details=details)
+        )
+    for area in case.get("reviewed", []):
+        records.append(HistoryReview(**common, area=area))
+    return records

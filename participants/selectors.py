@@ -16,8 +16,6 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from screening.criteria.results import Outcome
-
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
 from .models import (
@@ -150,12 +148,36 @@ class ExpiringParticipant:
 
 @dataclass
 class Attention:
-    """What holds a participant back, from the latest evaluation: shown in the dashboard's rows."""
+    """What holds a participant back, from the latest evaluation (stored with its status by the
+    evaluation layer): shown in the dashboard's rows. Criteria as (id, title)."""
 
-    missing: int = 0
-    reviews: int = 0
-    failing: list[str] = field(default_factory=list)  # criterion ids
+    failing: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    reviews: list[tuple[str, str]] = field(default_factory=list)
     eligible_from: date | None = None
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Any] | None) -> Attention:
+        summary = summary or {}
+        eligible_from = summary.get("eligible_from")
+        return cls(
+            failing=[(cid, title) for cid, title in summary.get("failing", ())],
+            missing=[(cid, title) for cid, title in summary.get("missing", ())],
+            reviews=[(cid, title) for cid, title in summary.get("reviews", ())],
+            eligible_from=date.fromisoformat(eligible_from) if eligible_from else None,
+        )
+
+
+class CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """A paginator told its count: the dashboard has counted the rows already (status counts)."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self.known_count
 
 
 @dataclass(frozen=True)
@@ -200,8 +222,12 @@ def site_dashboard(
     counted = chosen.narrow(scope, ("site", "cohort", "q", "outcome"))
     counts = dict(counted.order_by().values_list(STATE + "status").annotate(n=Count("pk")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
-    paginator = Paginator(
-        chosen.qs.select_related(STATE_RELATION).order_by("site__code", "screening_sequence"), page_size
+    listed_count = counts.get(chosen.chosen["status"], 0) if chosen.chosen["status"] else sum(counts.values())
+    # In the order of the (site, screening sequence) index: a page reads its rows from the index.
+    paginator = CountedPaginator(
+        chosen.qs.select_related(STATE_RELATION).order_by("site_id", "screening_sequence"),
+        page_size,
+        listed_count,
     )
     scope = chosen.narrow(scope, ("site",))
 
@@ -220,22 +246,8 @@ def site_dashboard(
         by_participant[result.evaluation.participant_id].append(result)
     listed = paginator.get_page(page)
     listed.object_list = rows = list(listed.object_list)
-    attention: dict[int, Attention] = {p.pk: Attention() for p in rows}
-    for result in (
-        latest_results(list(attention))
-        .filter(outcome__in=[Outcome.MISSING, Outcome.REVIEW, Outcome.FAIL])
-        .order_by("position")
-    ):
-        item = attention[result.evaluation.participant_id]
-        item.eligible_from = result.evaluation.eligible_from
-        if result.outcome == Outcome.MISSING:
-            item.missing += 1
-        elif result.outcome == Outcome.REVIEW:
-            item.reviews += 1
-        else:
-            item.failing.append(result.criterion_id)
     for p in rows:
-        p.attention = attention[p.pk]  # type: ignore[attr-defined]
+        p.attention = Attention.of(p.screening_state.holding_back)  # type: ignore[attr-defined]
         state = getattr(p, STATE_RELATION, None)
         p.days_in_screening = days_in_screening(p, getattr(state, "outcome_on", None), today)  # type: ignore[attr-defined]
     return Dashboard(

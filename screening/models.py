@@ -117,6 +117,10 @@ class ScreeningState(models.Model):
         max_length=20, choices=OutcomeStatus.choices, default=OutcomeStatus.IN_SCREENING, db_index=True
     )
     outcome_on = models.DateField(null=True, blank=True)
+    # What holds the participant back in the latest evaluation, written with the status so that
+    # lists need no criterion rows: {"failing": [[id, title], …], "missing": […], "reviews": […],
+    # "eligible_from": "YYYY-MM-DD" or null} (screening.evaluation.holding_back).
+    holding_back = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -125,6 +129,10 @@ class ScreeningState(models.Model):
                 | (~Q(outcome=OutcomeStatus.IN_SCREENING) & Q(outcome_on__isnull=False)),
                 name="screening_state_outcome_has_date",
             ),
+        ]
+        indexes = [
+            # The dashboard's status counts and its pages, per site and status, need no table scan.
+            models.Index(fields=["status", "participant"], name="state_status_participant"),
         ]
 
     def __str__(self) -> str:
@@ -154,6 +162,10 @@ class Evaluation(models.Model):
     overall = models.CharField(max_length=20, choices=ScreeningStatus.choices)
     valid_until = models.DateField(null=True, blank=True)
     eligible_from = models.DateField(null=True, blank=True)
+    # SHA-256 of what decides the results (engine version, data version, the case without its
+    # as-of date) and of the results themselves: a later run with the same digest confirms this
+    # evaluation (Confirmation) instead of storing the same criterion rows again.
+    result_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,6 +177,34 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id} #{self.sequence} {self.overall}"
+
+
+class Confirmation(models.Model):
+    """A later run of the engine that read the same case (only the as-of date differs, same data
+    version) and gave the same results as `evaluation`: recorded instead of a new evaluation with
+    the same criterion rows. The run's case is the evaluation's `case_json` with `dates.as_of` set
+    to `as_of`, so it can be re-derived with `screen` like the evaluation itself. Append-only."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="confirmations")
+    as_of = models.DateField()
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    trigger_detail = models.CharField(max_length=300, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data_version = models.PositiveIntegerField(help_text="The participant's data version this run read.")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "evaluation confirmation"
+        ordering = ["evaluation_id", "confirmed_at", "pk"]
+        indexes = [models.Index(fields=["evaluation", "confirmed_at"])]
+        triggers = [
+            pgtrigger.Protect(name="confirmation_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.evaluation_id} confirmed as of {self.as_of}"
 
 
 class CriterionResult(models.Model):
@@ -226,9 +266,7 @@ class Adjudication(models.Model):
         ordering = ["participant_id", "recorded_at", "pk"]
         indexes = [models.Index(fields=["participant", "recorded_at"])]
         triggers = [
-            pgtrigger.Protect(
-                name="adjudication_append_only", operation=pgtrigger.Update | pgtrigger.Delete
-            ),
+            pgtrigger.Protect(name="adjudication_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:

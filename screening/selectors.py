@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from participants.extensions import EXPIRING_DAYS
@@ -228,9 +228,10 @@ def latest_evaluation(participant: Participant) -> Evaluation | None:
 def evaluation_history(
     participant: Participant, page: int = 1, page_size: int = HISTORY_PAGE_SIZE
 ) -> HistoryPage:
-    """A page of evaluations, newest first, each with its difference from the one before. Three
-    queries whatever the page: the count, the evaluations (one more than the page, for the diff of
-    the oldest shown) and their outcomes."""
+    """A page of evaluations, newest first, each with its difference from the one before and the
+    later runs that confirmed it unchanged (`confirmation_count`, `last_confirmed_at`,
+    `last_confirmed_as_of`). Three queries whatever the page: the count, the evaluations (one more
+    than the page, for the diff of the oldest shown) and their outcomes."""
     qs = Evaluation.objects.filter(participant=participant)
     total = qs.count()
     pages = max(1, -(-total // page_size))
@@ -242,6 +243,11 @@ def evaluation_history(
     )
     window = list(
         qs.select_related("triggered_by")
+        .annotate(
+            confirmation_count=Count("confirmations"),
+            last_confirmed_at=Max("confirmations__confirmed_at"),
+            last_confirmed_as_of=Max("confirmations__as_of"),
+        )
         .prefetch_related(outcomes)
         .order_by("-sequence")[start : start + page_size + 1]
     )

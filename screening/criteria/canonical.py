@@ -44,6 +44,12 @@ def canonical_json(value: Any) -> str:
     json.dumps with ensure_ascii=False, sorted keys and the separators "," and ":" writes strings,
     integers, booleans and null exactly as § 1.8 asks. Decimals go in as placeholder strings that
     are then replaced by their plain decimal form."""
+    return c_encode(value, sort_keys=True, separators=(",", ":"))
+
+
+def c_encode(value: Any, *, sort_keys: bool, separators: tuple[str, str]) -> str:
+    """JSON text by the C encoder, with Decimals written exactly (placeholders, then their plain
+    decimal form) and dates as ISO strings."""
     decimals: list[str] = []
 
     def default(v: Any) -> Any:
@@ -52,9 +58,9 @@ def canonical_json(value: Any) -> str:
             return f"{_TOKEN}#{len(decimals) - 1}"
         if isinstance(v, date):
             return v.isoformat()
-        raise TypeError(f"cannot write {type(v).__name__} as canonical JSON")
+        raise TypeError(f"cannot write {type(v).__name__} as JSON")
 
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=default)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=separators, default=default)
     if decimals:
         text = _PLACEHOLDER.sub(lambda m: decimals[int(m.group(1))], text)
     return text

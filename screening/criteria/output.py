@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .canonical import format_decimal
+from .canonical import c_encode, format_decimal
 from .catalogue import REGISTRY
 from .results import CriterionResult, Evaluation, Outcome
 
@@ -47,7 +47,16 @@ def evaluation_to_json(ev: Evaluation) -> dict[str, Any]:
 
 
 def dumps(value: Any, indent: int | None = None) -> str:
-    """JSON text with Decimal numbers written exactly (json.dumps cannot), non-ASCII kept as is."""
+    """JSON text with Decimal numbers written exactly (json.dumps cannot), non-ASCII kept as is.
+    Compact text (no indent) comes from the C encoder, as `dumps_reference` writes it: every
+    stored evaluation writes its case this way."""
+    if indent is None:
+        return c_encode(value, sort_keys=False, separators=(", ", ": "))
+    return dumps_reference(value, indent)
+
+
+def dumps_reference(value: Any, indent: int | None = None) -> str:
+    """The writer by hand: indented text, and the definition the compact text is tested against."""
     out: list[str] = []
     _write(value, out, indent, 0)
     return "".join(out)

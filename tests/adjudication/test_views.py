@@ -82,6 +82,22 @@ def test_queue_lists_items_of_other_sites_oldest_first_with_constant_queries(
     assert by_site.text.count('data-testid="queue-row"') == 1
 
 
+def test_queue_pages_its_items_oldest_first_with_the_total(client, enter, reviewer_b, monkeypatch) -> None:
+    monkeypatch.setattr("adjudication.views.QUEUE_PAGE_SIZE", 2)
+    login(client, reviewer_b)
+    for name in ("ssc-crp-only.json", "ssc-lung-borderline.json", "ssc-early-progression.json"):
+        enter(name)
+    oldest_first = [e.participant.screening_number for e in Escalation.objects.order_by("opened_at", "pk")]
+    assert len(oldest_first) == 3
+    first = client.get(reverse("adjudication:queue"))
+    second = client.get(reverse("adjudication:queue"), {"page": 2})
+    assert "3 open items" in first.text and "Page 1 of 2" in first.text
+    assert first.text.count('data-testid="queue-row"') == 2
+    assert second.text.count('data-testid="queue-row"') == 1
+    assert oldest_first[2] in second.text and oldest_first[2] not in first.text
+    assert client.get(reverse("adjudication:queue"), {"page": "x"}).status_code == 200
+
+
 def test_review_page_shows_criterion_evidence_and_history(client, escalation, reviewer_b) -> None:
     login(client, reviewer_b)
     assert "Claim this item" in client.get(reverse("adjudication:review", args=[escalation.pk])).text

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from screening.cli import render_compact, render_json
 from screening.criteria import CaseError, dumps, evaluate, evaluation_to_json, load_case
 from screening.criteria.canonical import canonical_json, canonical_json_reference
+from screening.criteria.output import dumps_reference
 from screening.criteria.vocabulary import BILAG_DOMAINS, FACT_KEYS, FactType
 
 from .helpers import DATA, read_json
@@ -165,6 +166,20 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 def test_canonical_json_matches_its_definition(value: Any) -> None:
     assert canonical_json(value) == canonical_json_reference(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES)
+def test_compact_json_matches_the_writer_by_hand(value: Any) -> None:
+    assert dumps(value) == dumps_reference(value)
+
+
+@SETTINGS
+@given(variants())
+def test_cases_and_results_are_the_same_compact_text_from_both_writers(data: dict[str, Any]) -> None:
+    assert dumps(data) == dumps_reference(data)
+    ev = evaluate(_load(data))
+    assert dumps(evaluation_to_json(ev)) == dumps_reference(evaluation_to_json(ev))
 
 
 @SETTINGS

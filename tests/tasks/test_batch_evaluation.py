@@ -15,7 +15,7 @@ from participants.case_import import import_case
 from participants.models import Participant
 from screening import criteria
 from screening.evaluation import evaluate_marked, evaluate_participant
-from screening.models import Evaluation, ScreeningState, Trigger
+from screening.models import Confirmation, Evaluation, ScreeningState, Trigger
 from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,12 +61,19 @@ def test_batch_matches_single_evaluation_and_the_engine(coordinator_a, site_a) -
         )
         assert p.screening_state.evaluated_version == p.data_version == batch.data_version
         assert p.screening_state.status_valid_until == batch.valid_until == expected.valid_until
-        # The single path on the same data stores the same thing.
+        # The single path on the same data computes the same digest: it confirms the batch's evaluation.
         ScreeningState.objects.filter(participant_id=p.pk).update(
             reevaluation_requested_at=p.screening_state.evaluated_at
         )
+        confirmed = evaluate_participant(p.pk, trigger=Trigger.EXPIRY, as_of=AS_OF, only_if_marked=True)
+        assert confirmed is not None and confirmed.pk == batch.pk
+        assert Confirmation.objects.filter(evaluation=batch).count() == 1
+        # With the digest forgotten, the single path stores the same case and rows as the batch.
+        digest = batch.result_digest
+        Evaluation.objects.filter(pk=batch.pk).update(result_digest="")
+        ScreeningState.objects.filter(participant_id=p.pk).update(reevaluation_requested_at=batch.created_at)
         single = evaluate_participant(p.pk, trigger=Trigger.EXPIRY, as_of=AS_OF, only_if_marked=True)
-        assert single is not None and single.sequence == 2
+        assert single is not None and single.sequence == 2 and single.result_digest == digest
         assert single.case_json == batch.case_json
         assert rows(single) == rows(batch)
     assert evaluate_marked(ids, trigger=Trigger.EXPIRY, as_of=AS_OF) == []  # nothing marked now

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F
+
 from participants.case_import import import_case
 from participants.models import Participant, Site, User
 from screening.evaluation import evaluate_participant
@@ -29,9 +31,13 @@ def with_anc(case: dict[str, Any], value: int) -> dict[str, Any]:
 
 
 def enter(user: User, site: Site, case: dict[str, Any], *, times: int = 1) -> Participant:
-    """Import the case and evaluate it `times` times as of its as_of."""
+    """Import the case and evaluate it `times` times as of its as_of, each time a new evaluation:
+    a run on unchanged data only confirms the latest one, so each run after the first follows a
+    counted change of data that the case does not show (as a record voided and entered again)."""
     participant = import_case(user, site, case)
-    for _ in range(times):
+    for i in range(times):
+        if i:
+            Participant.objects.filter(pk=participant.pk).update(data_version=F("data_version") + 1)
         evaluate(participant, case, user)
     participant.refresh_from_db()
     return participant

@@ -128,9 +128,22 @@ def test_rows_say_what_holds_each_participant_back(client: Client, coordinator_a
         assert cell
         return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell.group(1))).strip()
 
-    assert attention(incomplete) == "1 missing"
-    assert attention(ineligible) == "fails inc.heme.anc"
+    # Criteria by their titles (the stored summary of the latest evaluation), not their ids.
+    assert attention(incomplete) == "1 missing: Washout of prior therapies before Day 0"
+    assert attention(ineligible) == "fails ANC ≥ 1000/µL"
+    assert "inc.heme.anc" not in attention(ineligible)
     assert attention(eligible) == "—"
+
+    def valid_until(p) -> str:  # type: ignore[no-untyped-def]
+        row = re.search(rf'<tr data-participant="{p.screening_number}".*?</tr>', html, re.S)
+        assert row
+        cell = re.search(r'data-testid="valid-until">(.*?)</td>', row.group(0), re.S)
+        assert cell
+        return cell.group(1).strip()
+
+    # An incomplete participant's result holds for nothing: no date; an eligible one shows it.
+    assert valid_until(incomplete) == "—"
+    assert valid_until(eligible) != "—"
 
 
 def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a) -> None:
@@ -193,9 +206,10 @@ def test_dashboard_queries_do_not_grow_with_participants(
     assert len(listed(html)) == 31
 
 
-# session, user, memberships (2), counts, page count + rows + their open criteria,
-# expiring participants + results, the protocol version in force, session save
-DASHBOARD_QUERIES = 14
+# session, user, memberships (2), counts, rows (what holds each back is stored with the status;
+# the page count comes from the counts), expiring participants + results, the protocol version in
+# force, session save
+DASHBOARD_QUERIES = 12
 
 
 @pytest.mark.django_db

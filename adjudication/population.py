@@ -1,0 +1,360 @@
+"""A screening population of any size for benchmarks, load tests and demos (`seed_population`).
+
+Profiles are screening cases: the protocol package's worked examples (when present) and the
+engine's test cases, with their dates moved to a few days before today, lab values varied, and
+screening at different stages (registered only, first labs and facts, everything entered). Each
+profile is entered in bulk as a template participant (`records_of_case`: the mapping
+`import_case` uses) and evaluated by the sweep's batch path (`evaluate_marked`), whose stored
+evaluations open escalations through `evaluations_stored` as in the running app. Every other
+participant copies a template: its records, evaluation (the case text naming its own screening
+number), criterion rows, screening state and escalations, by set-based `INSERT … SELECT`
+statements inside PostgreSQL. The engine would give each copy the same result (the screening
+number is not an input; tests/screening/test_seed_population.py re-evaluates a sample). The
+history triggers record every row, as for any write.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pghistory
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from adjudication.models import Escalation
+from participants.case_import import records_of_case, shift_case_dates
+from participants.models import Membership, Participant, Role, Site, User
+from participants.records import RECORD_KINDS
+from screening import criteria
+from screening.demo import CASES_DIR
+from screening.evaluation import evaluate_marked
+from screening.models import CriterionResult, Evaluation, ScreeningState, Trigger
+
+log = logging.getLogger(__name__)
+
+ENGINE_CASES = Path(settings.BASE_DIR) / "tests" / "engine" / "data"
+
+# Given a model, the statement that writes the history of rows a bulk copy inserted with the row
+# triggers off, reading them from the CTE `new`; filled by audit, which owns the history tables.
+HISTORY_OF_BULK_INSERTS: list[Callable[[type[models.Model]], str | None]] = []
+
+# Share of profiles per stage of screening (the rest: everything entered).
+REGISTERED_ONLY = 0.04
+EARLY = 0.30
+# Templates evaluated per transaction (the sweep's chunk size).
+CHUNK = 25
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    participants: int
+    sites: int
+    profiles: int
+    evaluations: int
+    open_escalations: int
+    seconds: float
+
+
+def seed_population(n: int, *, sites: int = 10, seed: int = 329, profiles: int = 300) -> SeedReport:
+    """Add `n` participants spread over `sites` sites (S01, S02, …, created with a coordinator
+    each when missing). The same seed gives the same population."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    site_rows, coordinators = _sites(sites)
+    cases = _profiles(rng, min(n, profiles), today)
+    log.info("%d profiles built in %.1f s", len(cases), time.perf_counter() - started)
+    with transaction.atomic(), pghistory.context(reason="seeded population"):
+        locked = {s.pk: s for s in Site.objects.select_for_update().filter(pk__in=[s.pk for s in site_rows])}
+        numbers = _numbering(rng, n, list(locked.values()))
+        for site in locked.values():
+            used = [sequence for site_id, sequence, _ in numbers if site_id == site.pk]
+            if used:  # every number is taken now, so a failed copy leaves no gap reused
+                Site.objects.filter(pk=site.pk).update(last_screening_sequence=max(used))
+        templates = _enter_templates(cases, numbers[: len(cases)], coordinators)
+        _mark([t.pk for t in templates])
+    log.info("templates entered at %.1f s", time.perf_counter() - started)
+    # The templates are evaluated as the sweep evaluates: 25 per transaction, escalations after
+    # commit (no mail for a seeded population).
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        ids = [t.pk for t in templates]
+        for start in range(0, len(ids), CHUNK):
+            evaluate_marked(ids[start : start + CHUNK], trigger=Trigger.DATA_CHANGE)
+    log.info("templates evaluated at %.1f s", time.perf_counter() - started)
+    with transaction.atomic(), pghistory.context(reason="seeded population"):
+        clones = numbers[len(cases) :]
+        template_of = [templates[rng.randrange(len(templates))].pk for _ in clones]
+        _copy_templates(clones, template_of, coordinators)
+    # Fresh statistics: the planner would otherwise plan the pages for the tables' former size
+    # (autovacuum catches up only later).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seeded = Participant.objects.filter(screening_number__in=[number for _, _, number in numbers])
+    return SeedReport(
+        participants=len(numbers),
+        sites=len(site_rows),
+        profiles=len(cases),
+        evaluations=Evaluation.objects.filter(participant__in=seeded).count(),
+        open_escalations=Escalation.objects.filter(participant__in=seeded, state="open").count(),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _sites(count: int) -> tuple[list[Site], dict[int, User]]:
+    sites: list[Site] = []
+    coordinators: dict[int, User] = {}
+    for i in range(1, count + 1):
+        code = f"S{i:02d}"
+        site, _ = Site.objects.get_or_create(code=code, defaults={"name": f"Site {code}"})
+        sites.append(site)
+        membership = (
+            Membership.objects.filter(site=site, role=Role.COORDINATOR)
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
+        if membership is None:
+            user, _ = User.objects.get_or_create(
+                username=f"coord.{code.lower()}", defaults={"full_name": f"Coordinator, site {code}"}
+            )
+            membership = Membership.objects.create(user=user, role=Role.COORDINATOR, site=site)
+        coordinators[site.pk] = membership.user
+    return sites, coordinators
+
+
+def _numbering(rng: random.Random, n: int, sites: list[Site]) -> list[tuple[int, int, str]]:
+    """(site id, screening sequence, screening number) of each new participant, spread over the
+    sites unevenly (a large site screens three times as many as a small one)."""
+    weights = [1 + 2 * rng.random() for _ in sites]
+    next_sequence = {s.pk: s.last_screening_sequence for s in sites}
+    rows = []
+    for site in rng.choices(sites, weights=weights, k=n):
+        next_sequence[site.pk] += 1
+        sequence = next_sequence[site.pk]
+        rows.append((site.pk, sequence, f"{site.code}-{sequence:04d}"))
+    return rows
+
+
+def _base_cases() -> list[dict[str, Any]]:
+    paths = sorted(CASES_DIR.glob("*.json")) if CASES_DIR.is_dir() else []
+    paths = [p for p in paths if p.name != "schema.json"] + sorted(ENGINE_CASES.glob("*.json"))
+    cases = []
+    for path in paths:
+        case = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        if isinstance(case, dict) and "cohort" in case:
+            case.pop("adjudications", None)  # decisions are not records
+            cases.append(case)
+    return cases
+
+
+def _profiles(rng: random.Random, count: int, today: date) -> list[dict[str, Any]]:
+    """`count` valid cases whose data are 0 to 20 days old on `today`."""
+    bases = _base_cases()
+    profiles: list[dict[str, Any]] = []
+    while len(profiles) < count:
+        base = rng.choice(bases)
+        age = rng.randint(0, 20)
+        case = shift_case_dates(
+            base, (today - timedelta(days=age) - date.fromisoformat(base["dates"]["as_of"])).days
+        )
+        case = copy.deepcopy(case)
+        stage = rng.random()
+        if stage < REGISTERED_ONLY:
+            for part in ("labs", "therapies", "events", "reviewed"):
+                case[part] = []
+            case["facts"] = {}
+        elif stage < REGISTERED_ONLY + EARLY:
+            case["labs"] = [lab for lab in case.get("labs", []) if rng.random() < 0.5]
+            case["facts"] = {k: v for k, v in case.get("facts", {}).items() if rng.random() < 0.4}
+            case["reviewed"] = []
+        for lab in case.get("labs", []):
+            if not isinstance(lab["value"], str) and rng.random() < 0.3:
+                factor = Decimal(rng.randint(60, 160)) / 100
+                lab["value"] = (Decimal(lab["value"]) * factor).quantize(Decimal("0.1"))
+        facts = case.get("facts", {})
+        for key, value in list(facts.items()):
+            if type(value) is bool and rng.random() < 0.02:
+                facts[key] = not value
+        try:
+            criteria.load_case(case)
+        except criteria.CaseError:
+            continue
+        profiles.append(case)
+    return profiles
+
+
+def _enter_templates(
+    cases: list[dict[str, Any]], numbers: list[tuple[int, int, str]], coordinators: dict[int, User]
+) -> list[Participant]:
+    participants = []
+    for case, (site_id, sequence, number) in zip(cases, numbers, strict=True):
+        dates = case.get("dates", {})
+        participants.append(
+            Participant(
+                site_id=site_id,
+                screening_sequence=sequence,
+                screening_number=number,
+                cohort=case["cohort"],
+                lupus_nephritis=case.get("lupus_nephritis"),
+                sex=case["sex"],
+                birth_date=date.fromisoformat(case["birth_date"]),
+                created_by=coordinators[site_id],
+                data_version=1,
+                **{
+                    name: date.fromisoformat(dates[name]) if dates.get(name) else None
+                    for name in ("screening_start", "icf_signed", "planned_enrollment", "planned_day0")
+                },
+            )
+        )
+    Participant.objects.bulk_create(participants)
+    ScreeningState.objects.bulk_create([ScreeningState(participant=p) for p in participants])
+    by_model: dict[type[models.Model], list[models.Model]] = {}
+    for case, participant in zip(cases, participants, strict=True):
+        for record in records_of_case(participant, case, coordinators[participant.site_id]):
+            by_model.setdefault(type(record), []).append(record)
+    for model, records in by_model.items():
+        model.objects.bulk_create(records, batch_size=2000)
+    return participants
+
+
+def _mark(participant_ids: list[int]) -> None:
+    """Registered-only templates stay "Not evaluated yet"; the others wait for the engine."""
+    with_records = set()
+    for kind in RECORD_KINDS.values():
+        with_records |= set(
+            kind.model.objects.filter(participant_id__in=participant_ids).values_list(
+                "participant_id", flat=True
+            )
+        )
+    ScreeningState.objects.filter(participant_id__in=with_records).update(
+        reevaluation_requested_at=timezone.now()
+    )
+
+
+def _columns(model: type[models.Model], *skip: str) -> list[str]:
+    """The model's columns but its primary key and the named fields."""
+    return [f.column for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
+
+
+def _insert_select(model: type[models.Model], overrides: dict[str, str], source: str) -> None:
+    """INSERT INTO model's table every column of the alias `t` in `source`, but those in
+    `overrides` (column → SQL expression), and write the rows' history in the same statement."""
+    columns = [*_columns(model), *(c for c in overrides if c not in _columns(model))]
+    values = [overrides.get(c, f"t.{c}") for c in columns]
+    insert = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} {source}"
+    history = [sql for writer in HISTORY_OF_BULK_INSERTS if (sql := writer(model)) is not None]
+    if history:
+        insert = f"WITH new AS ({insert} RETURNING *) {history[0]}"
+    t = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(insert)
+        log.info(
+            "%s: %d rows copied in %.1f s", model._meta.db_table, cursor.rowcount, time.perf_counter() - t
+        )
+
+
+def _copy_templates(
+    clones: list[tuple[int, int, str]], template_of: list[int], coordinators: dict[int, User]
+) -> None:
+    if not clones:
+        return
+    with connection.cursor() as cursor:
+        # Row triggers off for this transaction (history and foreign-key checks): the statements
+        # below write the history themselves and copy rows that already passed the checks.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE seed_map (template_id bigint, site_id bigint, sequence integer,"
+            " number varchar(30), created_by bigint, clone_id bigint) ON COMMIT DROP"
+        )
+        cursor.execute(
+            "INSERT INTO seed_map (template_id, site_id, sequence, number, created_by)"
+            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::varchar[], %s::bigint[])",
+            [
+                template_of,
+                [site_id for site_id, _, _ in clones],
+                [sequence for _, sequence, _ in clones],
+                [number for _, _, number in clones],
+                [coordinators[site_id].pk for site_id, _, _ in clones],
+            ],
+        )
+    participant = Participant._meta.db_table
+    _insert_select(
+        Participant,
+        {
+            "site_id": "m.site_id",
+            "screening_sequence": "m.sequence",
+            "screening_number": "m.number",
+            "created_by_id": "m.created_by",
+            "created_at": "now()",
+        },
+        f"FROM {participant} t JOIN seed_map m ON m.template_id = t.id",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE seed_map m SET clone_id = p.id FROM {participant} p WHERE p.screening_number = m.number"
+        )
+        cursor.execute("CREATE INDEX ON seed_map (template_id)")
+        cursor.execute("ANALYZE seed_map")
+    for kind in RECORD_KINDS.values():
+        _insert_select(
+            kind.model,
+            {"participant_id": "m.clone_id", "entered_by_id": "m.created_by", "entered_at": "now()"},
+            # In the template's order: the case lists records of one day in the order entered.
+            f"FROM {kind.model._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id"
+            " ORDER BY m.clone_id, t.id",
+        )
+    evaluation = Evaluation._meta.db_table
+    # The case text names the participant's own screening number (criteria.dumps writes the
+    # case_id first).
+    _insert_select(
+        Evaluation,
+        {
+            "participant_id": "m.clone_id",
+            "case_json": "replace(t.case_json, '\"case_id\": ' || to_jsonb(tp.screening_number)::text,"
+            " '\"case_id\": ' || to_jsonb(m.number)::text)",
+            "created_at": "now()",
+        },
+        f"FROM {evaluation} t JOIN seed_map m ON m.template_id = t.participant_id"
+        f" JOIN {participant} tp ON tp.id = t.participant_id",
+    )
+    _insert_select(
+        CriterionResult,
+        {"evaluation_id": "ce.id"},
+        f"FROM {CriterionResult._meta.db_table} t JOIN {evaluation} te ON te.id = t.evaluation_id"
+        f" JOIN seed_map m ON m.template_id = te.participant_id"
+        f" JOIN {evaluation} ce ON ce.participant_id = m.clone_id AND ce.sequence = te.sequence",
+    )
+    _insert_select(
+        ScreeningState,
+        {"participant_id": "m.clone_id", "evaluated_at": "now()"},
+        f"FROM {ScreeningState._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id",
+    )
+    _insert_select(
+        Escalation,
+        {
+            "participant_id": "m.clone_id",
+            "latest_result_id": "cr.id",
+            "created_at": "now()",
+            "opened_at": "now() - mod(t.id, 240) * interval '1 hour'",
+            "updated_at": "now()",
+        },
+        f"FROM {Escalation._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id"
+        f" JOIN {CriterionResult._meta.db_table} tr ON tr.id = t.latest_result_id"
+        f" JOIN {evaluation} te ON te.id = tr.evaluation_id"
+        f" JOIN {evaluation} ce ON ce.participant_id = m.clone_id AND ce.sequence = te.sequence"
+        f" JOIN {CriterionResult._meta.db_table} cr ON cr.evaluation_id = ce.id AND cr.criterion_id = t.criterion_id",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")

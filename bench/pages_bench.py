@@ -1,0 +1,244 @@
+"""Pages and exports at a population of N participants over 10 sites (`seed_population`).
+
+For each size: a database of its own (<name>_pages_<N>, recreated and seeded unless --reuse finds
+it seeded), then, in process through Django's test client, p95 of 30 requests (after 3 warm-up
+requests) of each page, with its query count, as a ratio to the baseline measured in the same
+run: the participant's evaluation-status fragment. Then the screening log CSV of the whole
+population streamed to the end: time to the first byte, rows/s and the peak of Python memory.
+
+    python bench/pages_bench.py [--participants 10000 100000] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BASE_URL = os.environ["DATABASE_URL"]
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+os.environ["DJANGO_SECURE_COOKIES"] = "false"
+
+REQUESTS = 30
+WARM_UP = 3
+
+
+def database_url(size: int) -> str:
+    parts = urlsplit(BASE_URL)
+    name = unquote(parts.path.lstrip("/")) + f"_pages_{size}"
+    return urlunsplit(parts._replace(path="/" + quote(name)))
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def prepare(size: int, reuse: bool) -> float | None:
+    """The seeded database of `size` participants; the seeding's seconds when it was seeded now."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from participants.models import Participant
+
+    os.environ["DATABASE_URL"] = url = database_url(size)
+    connections["default"].close()
+    connections["default"].settings_dict.update(_settings_of(url))
+    if reuse:
+        try:
+            if Participant.objects.count() >= size:
+                call_command("migrate", verbosity=0)
+                return None
+        except Exception:  # noqa: BLE001 - no such database yet: create it
+            connections["default"].close()
+    from reeval_bench import recreate_database
+
+    recreate_database(url)
+    connections["default"].close()
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    call_command("seed_population", str(size), "--sites", "10", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return time.perf_counter() - started
+
+
+def _settings_of(url: str) -> dict[str, object]:
+    import environ
+
+    settings = environ.Env.db_url_config(url)
+    settings["HOST"] = unquote(str(settings.get("HOST", "")))
+    return {k: v for k, v in settings.items() if k in ("NAME", "HOST", "PORT", "USER", "PASSWORD")}
+
+
+def measure(
+    client_of: Callable[[str], object], pages: list[tuple[str, str, str]]
+) -> list[tuple[str, float, int]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    results = []
+    for label, user, url in pages:
+        client = client_of(user)
+        for _ in range(WARM_UP):
+            response = client.get(url)  # type: ignore[attr-defined]
+            assert response.status_code == 200, (label, url, response.status_code)
+        samples = []
+        queries = 0
+        for _ in range(REQUESTS):
+            with CaptureQueriesContext(connection) as captured:
+                t = time.perf_counter()
+                client.get(url)  # type: ignore[attr-defined]
+                samples.append((time.perf_counter() - t) * 1000)
+            queries = len(captured)
+        results.append((label, p95(samples), queries))
+    return results
+
+
+def run(size: int, reuse: bool) -> dict[str, tuple[float, int]]:
+    seeded = prepare(size, reuse)
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from adjudication.models import Escalation
+    from participants.models import Membership, Participant, Role, Site, User
+
+    if seeded is not None:
+        print(f"  seeding {size:,} participants: {seeded:.1f} s (target for 100,000: < 180 s)")
+    site = Site.objects.get(code="S01")
+    monitor, _ = User.objects.get_or_create(username="bench.monitor")
+    Membership.objects.get_or_create(user=monitor, role=Role.MONITOR, site=None)
+    reviewer, _ = User.objects.get_or_create(username="bench.reviewer")
+    Membership.objects.get_or_create(user=reviewer, role=Role.EAC_REVIEWER, site=Site.objects.get(code="S02"))
+    coordinator = Membership.objects.filter(site=site, role=Role.COORDINATOR).first().user  # type: ignore[union-attr]
+    clients: dict[str, Client] = {}
+
+    def client_of(username: str) -> Client:
+        if username not in clients:
+            clients[username] = Client()
+            clients[username].force_login(User.objects.get(username=username))
+        return clients[username]
+
+    participant = (
+        Participant.objects.filter(site=site, evaluations__isnull=False).order_by("screening_sequence").last()
+    )
+    assert participant is not None
+    at_site = Participant.objects.filter(site=site).count()
+    last_page = max(1, (at_site + 49) // 50)
+    escalation = Escalation.objects.exclude(participant__site__code="S02").first()
+    dashboard = reverse("participants:list")
+    pages = [
+        (
+            "baseline: evaluation-status fragment",
+            coordinator.username,
+            reverse("screening:evaluation_status", args=[participant.pk]),
+        ),
+        ("dashboard", coordinator.username, dashboard),
+        (
+            "dashboard filtered, page 20",
+            coordinator.username,
+            f"{dashboard}?status=INELIGIBLE&cohort=SLE&page=20",
+        ),
+        ("dashboard, last page", coordinator.username, f"{dashboard}?page={last_page}"),
+        ("search", coordinator.username, f"{dashboard}?q={participant.screening_number[-4:]}"),
+        ("monitor's all-site dashboard", monitor.username, dashboard),
+        ("monitor's all-site dashboard, page 1000", monitor.username, f"{dashboard}?page=1000"),
+        ("EAC queue", reviewer.username, reverse("adjudication:queue")),
+        ("participant page", coordinator.username, reverse("participants:detail", args=[participant.pk])),
+    ]
+    if escalation is None:
+        print("  (no escalation: the EAC queue is empty)")
+    figures = {label: (ms, queries) for label, ms, queries in measure(client_of, pages)}
+
+    # The screening log of the whole population, streamed to the end; the audit trail of every
+    # site (a trial-wide monitor's export), its first 1,000,000 rows.
+    client = client_of(monitor.username)
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    for label, url, most in (
+        ("screening log CSV", reverse("audit:screening_log", args=["csv"]), None),
+        ("audit trail CSV", f"{reverse('audit:audit_trail', args=['csv'])}?start={yesterday}", AUDIT_ROWS),
+    ):
+        first_byte, rows, total, peak = stream(client, url, most)
+        figures[label] = (total * 1000, rows)
+        print(
+            f"  {label}, {rows:,} rows: first byte {first_byte * 1000:.0f} ms, {total:.1f} s, "
+            f"{rows / total:,.0f} rows/s, peak Python memory {peak / 2**20:.1f} MB over the first {MEMORY_ROWS:,} rows"
+        )
+    return figures
+
+
+AUDIT_ROWS = 1_000_000
+MEMORY_ROWS = 50_000
+
+
+def stream(client: object, url: str, most: int | None) -> tuple[float, int, float, int]:
+    """Read a streamed download: seconds to the first chunk, rows read (up to `most`), seconds,
+    and the peak of Python memory (tracemalloc, which slows Python down: a second pass over the
+    first MEMORY_ROWS rows)."""
+    first_byte, rows, total = _consume(client, url, most)
+    tracemalloc.start()
+    _consume(client, url, MEMORY_ROWS)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return first_byte, rows, total, peak
+
+
+def _consume(client: object, url: str, most: int | None) -> tuple[float, int, float]:
+    t = time.perf_counter()
+    response = client.get(url)  # type: ignore[attr-defined]
+    assert response.status_code == 200, (url, response.status_code)
+    first_byte = 0.0
+    lines = 0
+    for chunk in response.streaming_content:
+        if not first_byte:
+            first_byte = time.perf_counter() - t
+        lines += chunk.count(b"\n" if isinstance(chunk, bytes) else "\n")
+        if most is not None and lines > most:
+            break
+    response.close()
+    return first_byte, lines - 1, time.perf_counter() - t
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--participants", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--reuse", action="store_true", help="keep a database already seeded")
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    print(f"Pages at scale (p95 of {REQUESTS} requests, in process; load average {os.getloadavg()[0]:.1f})")
+    table: dict[int, dict[str, tuple[float, int]]] = {}
+    for size in args.participants:
+        print(f"{size:,} participants over 10 sites")
+        table[size] = run(size, args.reuse)
+    sizes = list(table)
+    print()
+    print("| page | " + " | ".join(f"{s:,}: p95 (× baseline, queries)" for s in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    for label in table[sizes[0]]:
+        if label.endswith(" CSV"):
+            continue
+        cells = []
+        for s in sizes:
+            ms, queries = table[s][label]
+            base = table[s]["baseline: evaluation-status fragment"][0]
+            cells.append(f"{ms:.1f} ms ({ms / base:.1f}×, {queries})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
