@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
+from django.db import transaction
 from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
@@ -177,6 +178,14 @@ def under_protocol(participants: QuerySet[Participant], version: str) -> QuerySe
 
 
 def screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any]]:
+    # Read in one transaction: the server-side cursor then streams rows as PostgreSQL produces
+    # them (outside one, Django declares it WITH HOLD, which computes every row before the first
+    # arrives), and the file is one consistent snapshot.
+    with transaction.atomic():
+        yield from _screening_log_rows(participants)
+
+
+def _screening_log_rows(participants: QuerySet[Participant]) -> Iterator[list[Any]]:
     today = timezone.localdate()
     for p in screening_log_queryset(participants).iterator(chunk_size=CHUNK_SIZE):
         yield screening_log_row(p, today)

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -448,7 +448,8 @@ def stream_trail(
     formatter = _Formatter()
     if one_participant:
         sql, params = _query(sources, participant_scope=scope, start=start, end=end)
-        with connection.chunked_cursor() as cursor:
+        # In a transaction, so that the server-side cursor streams (see reports.screening_log_rows).
+        with transaction.atomic(), connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(chunk_size):
                 yield from _events(rows, formatter)

@@ -18,7 +18,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
@@ -133,13 +132,9 @@ class ExportTrace:
     rows: int = 0
 
     def counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-        # Read in one transaction: a server-side cursor then streams its rows as PostgreSQL
-        # produces them (outside one, Django declares it WITH HOLD, which computes every row
-        # before the first arrives), and the file is one consistent snapshot.
-        with transaction.atomic():
-            for row in rows:
-                self.rows += 1
-                yield row
+        for row in rows:
+            self.rows += 1
+            yield row
 
 
 def download(
