@@ -281,10 +281,16 @@ def on_outcome_recorded(sender: object, outcome: ScreeningOutcome, **kwargs: obj
     """Screening has ended (enrolled, screen failed, withdrawn): nothing is left to judge, so the
     participant's open items are withdrawn with the outcome as the note."""
     with transaction.atomic(), pghistory.context(reason=f"screening ended: {outcome.get_kind_display()}"):
-        for e in Escalation.objects.select_for_update().filter(
-            participant_id=outcome.participant_id, state__in=ACTIVE_STATES
-        ):
+        open_items = list(
+            Escalation.objects.select_for_update().filter(
+                participant_id=outcome.participant_id, state__in=ACTIVE_STATES
+            )
+        )
+        now = timezone.now()
+        for e in open_items:
             _withdraw(e, f"Screening ended: {outcome.get_kind_display()} on {outcome.on_date.isoformat()}.")
+            e.updated_at = now
+        Escalation.objects.bulk_update(open_items, ["state", "state_note", "claimed_by", "claimed_at", "updated_at"])
 
 
 # --- Reviewer actions ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from adjudication.models import EscalationDecision
+from participants.consent import with_consent
 from participants.models import OutcomeStatus, Participant, ScreeningStatus
 from participants.selectors import days_in_screening
 from screening.criteria import CRITERIA
@@ -45,6 +46,10 @@ SCREENING_LOG_HEADER = [
     "Registered",
     "Screening start",
     "ICF signed",
+    "Consent version signed",
+    "Consent version signed on",
+    "Consent version in effect",
+    "Consent in effect signed",
     "Planned enrollment",
     "Planned Day 0",
     "Overall status",
@@ -113,9 +118,8 @@ def screening_log_queryset(participants: QuerySet[Participant]) -> QuerySet[Part
     latest = Evaluation.objects.filter(participant=OuterRef("pk")).order_by("-sequence")
     later = Participant.objects.filter(previous_attempt=OuterRef("pk")).values("screening_number")[:1]
     return (
-        participants.select_related(
-            "site", "screening_state", "previous_attempt", "screening_outcome__recorded_by"
-        )
+        with_consent(participants)
+        .select_related("site", "screening_state", "previous_attempt", "screening_outcome__recorded_by")
         # The signed checklist itself is on its own page (and PDF); the log names its digest.
         .defer("screening_outcome__checklist_html", "screening_outcome__checklist_json")
         .annotate(
@@ -203,6 +207,10 @@ def screening_log_row(p: Participant, today: date) -> list[Any]:
         p.created_at,
         p.screening_start,
         p.icf_signed,
+        p.consent_version or "",  # type: ignore[attr-defined]
+        p.consent_signed_on,  # type: ignore[attr-defined]
+        p.consent_version_in_effect or "",  # type: ignore[attr-defined]
+        p.consent_in_effect_signed,  # type: ignore[attr-defined]
         p.planned_enrollment,
         p.planned_day0,
         state.get_status_display(),

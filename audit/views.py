@@ -139,6 +139,7 @@ SCREENING_LOG_PAGE_COLUMNS = (
     "Site",
     "Screening number",
     "ICF signed",
+    "Consent version signed",
     "Protocol version",
     "Overall status",
     "Outcome",

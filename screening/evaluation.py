@@ -58,12 +58,14 @@ def evaluate_participant(
     user: User | None = None,
     as_of: date | None = None,
     only_if_marked: bool = False,
+    store_in_full: bool = False,
 ) -> Evaluation | None:
     """Evaluate as of today (or `as_of`) under the version the participant's site uses that day,
     store the evaluation and its criterion rows, copy the status to the participant's screening state
     and clear the mark for the data version it read. A run on the same case and data version as
     the latest evaluation that gives the same results stores a Confirmation of that evaluation
-    instead, and returns it.
+    instead, and returns it; with store_in_full (an enrollment, whose signed checklist names its
+    evaluation) the run is stored as an evaluation of its own whatever it repeats.
 
     The participant row and its state row (not its site) are locked for the whole evaluation, so
     neither a change of the data (its service locks the participant) nor a committee decision (it
@@ -94,7 +96,7 @@ def evaluate_participant(
         result = run_engine(case)
         latest = latest_evaluations([participant.pk]).get(participant.pk)
         digest = result_digest(case, result, participant.data_version)
-        if latest is not None and latest.result_digest == digest:
+        if not store_in_full and latest is not None and latest.result_digest == digest:
             confirmation = new_confirmation(participant, latest.pk, as_of, trigger, detail, user)
             confirmation.save()
             apply_confirmation(state, confirmation)

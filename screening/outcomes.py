@@ -239,6 +239,7 @@ def enroll(
         detail=f"enrollment on {on_date}",
         user=user,
         as_of=on_date,
+        store_in_full=True,
     )
     if evaluation is None:
         raise OutcomeRefused("This participant's screening has already ended.")

@@ -27,7 +27,16 @@ from participants.models import (
     Therapy,
     User,
 )
-from screening.models import CriterionResult, Evaluation, ProtocolVersion, ScreeningState, SiteApproval
+from screening.evaluation import evaluate_participant
+from screening.models import (
+    Confirmation,
+    CriterionResult,
+    Evaluation,
+    ProtocolVersion,
+    ScreeningState,
+    SiteApproval,
+    Trigger,
+)
 from screening.outcomes import record_withdrawal
 
 from ..factories import ParticipantFactory
@@ -217,6 +226,10 @@ def test_history_tables_refuse_update_and_delete(screened, adjudicated, statemen
     SiteApproval.objects.create(
         site=Site.objects.first(), protocol=ProtocolVersion.objects.first(), approved_on=date(2025, 3, 31)
     )
+    # A run that repeats the latest evaluation: a confirmation, before screening ends.
+    for _ in range(2):  # the first reads the accepted lab row; the second repeats it
+        evaluate_participant(screened["participant"].pk, trigger=Trigger.SWEEP)
+    assert Confirmation.objects.exists()
     record_withdrawal(screened["user"], screened["participant"].pk, reason="moved away")
     user, participant = screened["user"], screened["participant"]
     version = ConsentVersion.objects.create(label="1.0", document_date=date(2025, 1, 1), created_by=user)

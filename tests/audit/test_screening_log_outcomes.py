@@ -91,6 +91,8 @@ def test_the_screening_log_carries_each_outcome(
     assert row["Signed at"] and row["Checklist digest"] == story["outcome"].checklist_digest
     assert row["Changed after the outcome"] == "yes"
     assert row["ICF signed"] == "2025-06-02" and row["Protocol version"] == "2025-03-31.2"
+    assert row["Consent version signed"] == "1.0" and row["Consent version in effect"] == "1.0"
+    assert row["Consent in effect signed"] == "yes"
 
     row = log[failed.screening_number]
     assert (row["Outcome"], row["Failure category"]) == ("Screen failed", "Eligibility criteria not met")

@@ -11,8 +11,9 @@ from PIL import Image
 
 from adjudication.models import Escalation
 from participants.demo_password import DEMO_PASSWORD
-from participants.models import Participant
+from participants.models import OutcomeStatus, Participant
 from screening.demo import CASES_DIR, load_demo_data
+from screening.models import ScreeningState
 
 from .accessibility import assert_accessible, describe, violations
 
@@ -82,14 +83,23 @@ def test_every_page_type_has_no_serious_accessibility_violation(live_server, pag
             page,
             base + reverse("participants:add_record", args=[eligible.pk, kind]),
             f"{kind} form",
-            "record-form" if kind == "lab" else None,
+            None,
         )
+    check(page, base + reverse("participants:visit", args=[eligible.pk]), "screening visit form", "visit-form")
+    check(page, base + reverse("participants:consent", args=[eligible.pk]), "consent")
+    check(page, base + reverse("screening:screen_failure", args=[eligible.pk]), "screen failure form")
+    check(page, base + reverse("screening:withdraw", args=[eligible.pk]), "withdrawal form")
+    failed = ScreeningState.objects.filter(outcome=OutcomeStatus.SCREEN_FAILED).first()
+    assert failed is not None
+    check(page, base + reverse("participants:detail", args=[failed.pk]), "screen-failed participant")
+    check(page, base + reverse("audit:screening_log_page"), "screening log", "screening-log")
     check(page, base + reverse("audit:participant", args=[eligible.pk]), "audit trail", "audit-trail")
     check(page, base + reverse("labimport:batches"), "lab files")
     check(page, base + reverse("password_change"), "password change")
 
     log_in(page, base, "inv.s01")
     check(page, base + reverse("adjudication:signoffs"), "sign-offs")
+    check(page, base + reverse("screening:enroll", args=[eligible.pk]), "enrollment checklist")
 
     log_in(page, base, "eac.b")
     check(page, base + reverse("adjudication:queue"), "EAC queue")
@@ -108,6 +118,7 @@ def test_every_page_type_has_no_serious_accessibility_violation(live_server, pag
     check(page, base + reverse("audit:security_events"), "security events")
     check(page, base + reverse("screening:amendments"), "protocol amendments")
     check(page, base + reverse("adjudication:second_factor_reset"), "signing devices")
+    check(page, base + reverse("participants:consent_versions"), "consent form versions")
     assert not FOUND, "axe-core finds serious or critical violations:\n" + "\n".join(
         f"{name}:\n{text}" for name, text in FOUND.items()
     )

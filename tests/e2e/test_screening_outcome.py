@@ -85,7 +85,7 @@ def test_register_enter_data_investigator_signs_and_the_log_shows_the_enrollment
 
     # The consent form version the participant signed.
     page.goto(base + "consent/")
-    page.get_by_label("Version signed").select_option(label="1.0")
+    page.get_by_label("Version signed").select_option(label="version 1.0 of 2025-01-01")
     page.get_by_label("Signed on").fill(dates["icf_signed"])
     page.get_by_role("button", name="Record", exact=True).click()
     page.locator("td", has_text=dates["icf_signed"]).first.wait_for()

@@ -105,6 +105,7 @@ def enter_case(page, base_url: str, case: dict[str, Any], screenshot) -> tuple[P
             effort,
             f'input[name="lupus_nephritis"][value="{"yes" if case["lupus_nephritis"] else "no"}"]',
         )
+    fill(page, effort, "#id_initials", "VF")
     check(page, effort, f'input[name="sex"][value="{case["sex"]}"]')
     fill(page, effort, "#id_birth_date", case["birth_date"])
     for name in ("screening_start", "icf_signed", "planned_enrollment", "planned_day0"):
