@@ -2,25 +2,19 @@ from __future__ import annotations
 
 from django import forms
 
+from participants.forms import SignatureFields
+
 from .models import ReviewAction
 
 
-class SignForm(forms.Form):
+class SignForm(SignatureFields):
+    field_order = ["action", "rationale", "password", "code", "evidence_digest"]
+
     action = forms.ChoiceField(
         choices=[(ReviewAction.APPROVE, "Approve"), (ReviewAction.REJECT, "Reject")],
         widget=forms.RadioSelect,
     )
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-    password = forms.CharField(
-        label="Your password (electronic signature)",
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        strip=False,
-    )
-    code = forms.CharField(
-        label="Code from your authenticator app (second factor)",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        max_length=8,
-    )
     # The evidence shown with the form: a signature never lands on evidence the signer did not see.
     evidence_digest = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 

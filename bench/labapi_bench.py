@@ -23,23 +23,15 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from reeval_bench import recreate_database  # noqa: E402
-
-
-def bench_database_url() -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    name = unquote(parts.path.lstrip("/")) + "_labapibench"
-    return urlunsplit(parts._replace(path="/" + quote(name)))
-
+from reeval_bench import bench_database_url, recreate_database  # noqa: E402
 
 QUEUE = "allo329-labapibench"
-os.environ["DATABASE_URL"] = bench_database_url()
+os.environ["DATABASE_URL"] = bench_database_url("_labapibench")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
 os.environ["CELERY_TASK_DEFAULT_QUEUE"] = QUEUE
 os.environ["CACHE_KEY_PREFIX"] = "allo329-labapibench"

@@ -19,22 +19,14 @@ import time
 import tracemalloc
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from reeval_bench import recreate_database  # noqa: E402
+from reeval_bench import bench_database_url, recreate_database  # noqa: E402
 
-
-def bench_database_url() -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    name = unquote(parts.path.lstrip("/")) + "_labbench"
-    return urlunsplit(parts._replace(path="/" + quote(name)))
-
-
-os.environ["DATABASE_URL"] = bench_database_url()
+os.environ["DATABASE_URL"] = bench_database_url("_labbench")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
 os.environ["CACHE_KEY_PREFIX"] = "allo329-labbench"
 os.environ.setdefault("LOG_LEVEL", "WARNING")

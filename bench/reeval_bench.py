@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def bench_database_url() -> str:
+def bench_database_url(suffix: str = "_bench") -> str:
+    """DATABASE_URL with `suffix` added to the database's name: each benchmark works in its own."""
     parts = urlsplit(os.environ["DATABASE_URL"])
-    name = unquote(parts.path.lstrip("/")) + "_bench"
+    name = unquote(parts.path.lstrip("/")) + suffix
     return urlunsplit(parts._replace(path="/" + quote(name)))
 
 

@@ -90,6 +90,22 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})
 
 
+class SignatureFields(forms.Form):
+    """What an electronic signature asks (EAC decisions, the investigator's checklist): the
+    password again and the second factor's code (participants.second_factor.verify_signature)."""
+
+    password = forms.CharField(
+        label="Your password (electronic signature)",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        strip=False,
+    )
+    code = forms.CharField(
+        label="Code from your authenticator app (second factor)",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        max_length=8,
+    )
+
+
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
     return IsoDateField(label=label, required=required, help_text=help_text)
 

@@ -6,22 +6,12 @@ from typing import Any
 
 from django import forms
 
-from participants.forms import date_field
+from participants.forms import SignatureFields, date_field
 from participants.models import Assessment
 from screening.models import FailureCategory
 
 
-class EnrollForm(forms.Form):
-    password = forms.CharField(
-        label="Your password (electronic signature)",
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        strip=False,
-    )
-    code = forms.CharField(
-        label="Code from your authenticator app (second factor)",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        max_length=8,
-    )
+class EnrollForm(SignatureFields):
     # The checklist shown with the form: a signature never lands on a checklist the signer did not see.
     checklist_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
 

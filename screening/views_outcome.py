@@ -3,6 +3,9 @@ screen failure, withdrawal, re-screening; and the signed checklist, on screen an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
@@ -97,71 +100,60 @@ def _checklist_html(checklist: outcomes.Checklist) -> str:
     return render_to_string("screening/_checklist.html", {"checklist": checklist, "digest": checklist.digest})
 
 
-@role_required(*PARTICIPANT_WRITER_ROLES)
-def screen_failure(request: HttpRequest, pk: int) -> HttpResponse:
+def _end_screening(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[forms.Form],
+    record: Callable[..., object],
+    *,
+    title: str,
+    action: str,
+    done: str,
+) -> HttpResponse:
+    """A screen failure or a withdrawal: the form, then the service with the form's fields."""
     participant = _writable(request, pk)
     if (ended := _ended(request, participant)) is not None:
         return ended
-    form = ScreenFailureForm(request.POST or None, initial={"on_date": timezone.localdate()})
+    form = form_class(request.POST or None, initial={"on_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
-            outcomes.record_screen_failure(
-                request.user,  # type: ignore[arg-type]
-                pk,
-                category=form.cleaned_data["category"],
-                detail=form.cleaned_data["detail"],
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
+            record(request.user, pk, **form.cleaned_data)
         except outcomes.OutcomeRefused as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{participant.screening_number}: screen failure recorded.")
+            messages.success(request, f"{participant.screening_number}: {done}.")
             return redirect("participants:detail", pk=pk)
-    status = 400 if request.method == "POST" else 200
     return render(
         request,
         "screening/outcome_form.html",
-        {
-            "participant": participant,
-            "form": form,
-            "title": "Record a screen failure",
-            "action": "screen-failure",
-        },
-        status=status,
+        {"participant": participant, "form": form, "title": title, "action": action},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required(*PARTICIPANT_WRITER_ROLES)
+def screen_failure(request: HttpRequest, pk: int) -> HttpResponse:
+    return _end_screening(
+        request,
+        pk,
+        ScreenFailureForm,
+        outcomes.record_screen_failure,
+        title="Record a screen failure",
+        action="screen-failure",
+        done="screen failure recorded",
     )
 
 
 @role_required(*PARTICIPANT_WRITER_ROLES)
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    participant = _writable(request, pk)
-    if (ended := _ended(request, participant)) is not None:
-        return ended
-    form = WithdrawalForm(request.POST or None, initial={"on_date": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            outcomes.record_withdrawal(
-                request.user,  # type: ignore[arg-type]
-                pk,
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
-        except outcomes.OutcomeRefused as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"{participant.screening_number}: withdrawal recorded.")
-            return redirect("participants:detail", pk=pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
+    return _end_screening(
         request,
-        "screening/outcome_form.html",
-        {
-            "participant": participant,
-            "form": form,
-            "title": "Record a withdrawal before enrollment",
-            "action": "withdraw",
-        },
-        status=status,
+        pk,
+        WithdrawalForm,
+        outcomes.record_withdrawal,
+        title="Record a withdrawal before enrollment",
+        action="withdraw",
+        done="withdrawal recorded",
     )
 
 
