@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from participants.models import LabResult
+from participants.models import LabResult, Role
 from participants.records import RecordKind
 
 from ..web.intake_helpers import RECENT, add_url, logged_in, read_urls, write_urls
@@ -87,3 +87,31 @@ def test_number_fields_accept_ascii_digits_only(coordinator: Client, participant
     assert response.status_code in (200, 400)
     assert "Enter a number with the digits 0-9." in response.text
     assert not LabResult.objects.filter(participant=participant_a).exists()
+
+
+def test_the_visit_registration_consent_and_outcome_forms_survive_odd_input(
+    coordinator, participant_a, make_user, site_a
+) -> None:  # type: ignore[no-untyped-def]
+    """The forms added with the screening visit, the duplicate check, consent and the screening
+    outcome: every field they render (prefixed names included), each odd value, never a 500."""
+    make_user(Role.INVESTIGATOR, site_a, "inv.a")
+    investigator = logged_in("inv.a")
+    pk = participant_a.pk
+    pages = [
+        (coordinator, reverse("participants:register")),
+        (coordinator, reverse("participants:visit", args=[pk])),
+        (coordinator, reverse("participants:preview", args=[pk, "visit"])),
+        (coordinator, reverse("participants:consent", args=[pk])),
+        (coordinator, reverse("screening:screen_failure", args=[pk])),
+        (coordinator, reverse("screening:withdraw", args=[pk])),
+        (coordinator, reverse("screening:rescreen", args=[pk])),
+        (investigator, reverse("screening:enroll", args=[pk])),
+    ]
+    for client, url in pages:
+        page = client.get(url)
+        assert page.status_code < 500, url
+        names = set(re.findall(r'name="([A-Za-z_0-9-]+)"', page.text)) - {"csrfmiddlewaretoken"}
+        names |= {"initials", "not_same_person", "check", "reason", "version", "signed_on"}
+        for value in ODD_VALUES:
+            response = client.post(url, dict.fromkeys(names, value))
+            assert response.status_code < 500, (url, value[:20])
