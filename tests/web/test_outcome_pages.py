@@ -122,6 +122,9 @@ def test_screen_failure_form_checks_the_other_text_by_its_field(
     assert done.status_code == 302
     page = client.get(reverse("participants:detail", args=[failing.pk])).content.decode()
     assert "Screen failed" in page and "inc.heme.anc" in page and 'data-testid="rescreen-link"' in page
+    # Nothing more is asked once screening has ended: no worklist, no visit to enter.
+    assert 'data-testid="screening-ended"' in page and 'data-testid="enter-visit"' not in page
+    assert 'data-testid="missing-worklist"' not in page
 
 
 def test_withdrawal_form(eligible: Participant, coordinator_a: User) -> None:
