@@ -308,6 +308,19 @@ def enroll(
     return outcome
 
 
+def _site_writer_participant(user: User, participant_id: int, what: str) -> Participant:
+    """The participant, if `user` is a coordinator or investigator of its site (who record how
+    screening ended, other than by enrollment)."""
+    participant = _participant(user, participant_id)
+    _require_site_role(
+        user,
+        participant,
+        [Role.COORDINATOR, Role.INVESTIGATOR],
+        f"Only the site's coordinators and investigators record {what}.",
+    )
+    return participant
+
+
 def record_screen_failure(
     user: User,
     participant_id: int,
@@ -328,13 +341,7 @@ def record_screen_failure(
         raise OutcomeRefused("Give the reason for the change.")
     if category == FailureCategory.OTHER and not detail:
         raise OutcomeRefused("Describe the reason when the category is Other.")
-    participant = _participant(user, participant_id)
-    _require_site_role(
-        user,
-        participant,
-        [Role.COORDINATOR, Role.INVESTIGATOR],
-        "Only the site's coordinators and investigators record a screen failure.",
-    )
+    participant = _site_writer_participant(user, participant_id, "a screen failure")
     with transaction.atomic(), pghistory.context(user=user.pk, reason=f"screen failure: {reason}"):
         locked, state = _lock_in_screening(participant, on_date)
         evaluation = locked.evaluations.order_by("-sequence").first()
@@ -375,13 +382,7 @@ def record_withdrawal(
     reason = reason.strip()
     if not reason:
         raise OutcomeRefused("Give the reason for the change.")
-    participant = _participant(user, participant_id)
-    _require_site_role(
-        user,
-        participant,
-        [Role.COORDINATOR, Role.INVESTIGATOR],
-        "Only the site's coordinators and investigators record a withdrawal.",
-    )
+    participant = _site_writer_participant(user, participant_id, "a withdrawal")
     with transaction.atomic(), pghistory.context(user=user.pk, reason=f"withdrawn: {reason}"):
         locked, state = _lock_in_screening(participant, on_date)
         outcome = ScreeningOutcome.objects.create(
