@@ -338,7 +338,7 @@ def _copy_templates(
     )
     _insert_select(
         ScreeningState,
-        {"participant_id": "m.clone_id", "evaluated_at": "now()"},
+        {"participant_id": "m.clone_id", "site_id": "m.site_id", "evaluated_at": "now()"},
         f"FROM {ScreeningState._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id",
     )
     _insert_select(

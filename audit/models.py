@@ -98,7 +98,8 @@ TRACKED: list[Tracked] = [
     # What holds it back is the latest evaluation's summary, tracked with the evaluation.
     Tracked(
         ScreeningState,
-        exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at", "holding_back"),
+        # The site and cohort are the participant's, copied for the dashboard's counts.
+        exclude=("evaluated_version", "reevaluation_requested_at", "evaluated_at", "holding_back", "site", "cohort"),
     ),
     # How screening ended (enrollment with its signed checklist, screen failure, withdrawal).
     Tracked(ScreeningOutcome),

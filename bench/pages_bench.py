@@ -81,6 +81,42 @@ def _settings_of(url: str) -> dict[str, object]:
     return {k: v for k, v in settings.items() if k in ("NAME", "HOST", "PORT", "USER", "PASSWORD")}
 
 
+def explain(client_of: Callable[[str], object], pages: list[tuple[str, str, str]]) -> None:
+    """Each page's statements under `EXPLAIN (ANALYZE, BUFFERS)`: the server's time and the blocks
+    they touch (shared buffers hit or read), which do not depend on the machine's load; the
+    slowest statement of each page is named."""
+    import json
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    print("  | page | SQL time | blocks | slowest statement |")
+    print("  |---|---|---|---|")
+    for label, user, url in pages:
+        client = client_of(user)
+        client.get(url)  # type: ignore[attr-defined]
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)  # type: ignore[attr-defined]
+        total_ms = 0.0
+        blocks = 0
+        slowest = (0.0, "")
+        with connection.cursor() as cursor:
+            for query in captured.captured_queries:
+                sql = query["sql"]
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
+                plan = cursor.fetchone()[0]
+                plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+                ms = plan["Planning Time"] + plan["Execution Time"]
+                total_ms += ms
+                top = plan["Plan"]
+                blocks += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                if ms > slowest[0]:
+                    slowest = (ms, sql[:90].replace("|", "/"))
+        print(f"  | {label} | {total_ms:.1f} ms | {blocks:,} | {slowest[0]:.1f} ms: {slowest[1]} |")
+
+
 def measure(
     client_of: Callable[[str], object], pages: list[tuple[str, str, str]]
 ) -> list[tuple[str, float, int]]:
@@ -105,7 +141,9 @@ def measure(
     return results
 
 
-def run(size: int, reuse: bool, exports: bool = True) -> dict[str, tuple[float, int]]:
+def run(
+    size: int, reuse: bool, exports: bool = True, explain_only: bool = False
+) -> dict[str, tuple[float, int]]:
     seeded = prepare(size, reuse)
     from django.test import Client
     from django.urls import reverse
@@ -138,6 +176,15 @@ def run(size: int, reuse: bool, exports: bool = True) -> dict[str, tuple[float, 
     last_page = max(1, (at_site + 49) // 50)
     escalation = Escalation.objects.exclude(participant__site__code="S02").first()
     dashboard = reverse("participants:list")
+
+    def continued(query: str, rows: object, page: int) -> str:
+        """The address of page `page` as the dashboard's Next links give it: the key of the last
+        row of the page before (by an offset here, once); past the end, the page number alone."""
+        order = ("site_id", "screening_sequence", "attempt")
+        before = rows.order_by(*order).values_list(*order)[(page - 1) * 50 - 1 : (page - 1) * 50]  # type: ignore[attr-defined]
+        key = ".".join(map(str, before[0])) if before else ""
+        return f"{dashboard}?{query}page={page}" + (f"&after={key}" if key else "")
+
     pages = [
         (
             "baseline: evaluation-status fragment",
@@ -148,17 +195,28 @@ def run(size: int, reuse: bool, exports: bool = True) -> dict[str, tuple[float, 
         (
             "dashboard filtered, page 20",
             coordinator.username,
-            f"{dashboard}?status=INELIGIBLE&cohort=SLE&page=20",
+            continued(
+                "status=INELIGIBLE&cohort=SLE&",
+                Participant.objects.filter(site=site, cohort="SLE", screening_state__status="INELIGIBLE"),
+                20,
+            ),
         ),
         ("dashboard, last page", coordinator.username, f"{dashboard}?page={last_page}"),
         ("search", coordinator.username, f"{dashboard}?q={participant.screening_number[-4:]}"),
         ("monitor's all-site dashboard", monitor.username, dashboard),
-        ("monitor's all-site dashboard, page 1000", monitor.username, f"{dashboard}?page=1000"),
+        (
+            "monitor's all-site dashboard, page 1000",
+            monitor.username,
+            continued("", Participant.objects.all(), 1000),
+        ),
         ("EAC queue", reviewer.username, reverse("adjudication:queue")),
         ("participant page", coordinator.username, reverse("participants:detail", args=[participant.pk])),
     ]
     if escalation is None:
         print("  (no escalation: the EAC queue is empty)")
+    explain(client_of, pages)
+    if explain_only:
+        return {}
     figures = {label: (ms, queries) for label, ms, queries in measure(client_of, pages)}
 
     # The screening log of the whole population, streamed to the end; the audit trail of every
@@ -217,6 +275,9 @@ def main() -> int:
     parser.add_argument("--participants", type=int, nargs="+", default=[10_000])
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded")
     parser.add_argument("--pages-only", action="store_true", help="leave out the exports")
+    parser.add_argument(
+        "--explain", action="store_true", help="only the pages' statements under EXPLAIN ANALYZE"
+    )
     args = parser.parse_args()
     import django
 
@@ -225,7 +286,9 @@ def main() -> int:
     table: dict[int, dict[str, tuple[float, int]]] = {}
     for size in args.participants:
         print(f"{size:,} participants over 10 sites")
-        table[size] = run(size, args.reuse, exports=not args.pages_only)
+        table[size] = run(size, args.reuse, exports=not args.pages_only, explain_only=args.explain)
+    if args.explain:
+        return 0
     sizes = list(table)
     print()
     print("| page | " + " | ".join(f"{s:,}: p95 (× baseline, queries)" for s in sizes) + " |")

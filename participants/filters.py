@@ -7,6 +7,7 @@ Django's `{% querystring %}` tag, which URL-encodes them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -73,6 +74,25 @@ class ParticipantListFilter(PageFilterSet):
     class Meta:
         model = Participant
         fields: list[str] = []
+
+    # The same filters on the evaluation layer's state rows, which carry a copy of the
+    # participant's site and cohort (the dashboard counts statuses from them alone).
+    ON_STATE = {
+        "outcome": "outcome",
+        "cohort": "cohort",
+        "q": "participant__screening_number",
+        "site": "site__code",
+    }
+
+    def narrow_states(self, states: QuerySet[Any], names: Iterable[str]) -> QuerySet[Any]:
+        """`states` (ScreeningState rows) under the valid values of the named filters only."""
+        wanted = set(names)
+        for name, value in self.chosen.items():
+            if name in wanted and value != "":
+                on_state = copy.copy(self.filters[name])
+                on_state.field_name = self.ON_STATE[name]
+                states = on_state.filter(states, value)
+        return states
 
     def __init__(
         self, data: Mapping[str, Any] | None, queryset: QuerySet[Participant], *, cross_site: bool

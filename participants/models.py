@@ -181,6 +181,8 @@ class Participant(models.Model):
             models.UniqueConstraint(
                 fields=["site", "screening_sequence", "attempt"], name="participant_site_sequence_attempt"
             ),
+            # The target of the evaluation layer's copy of the site and cohort (screening 0011).
+            models.UniqueConstraint(fields=["id", "site", "cohort"], name="participant_id_site_cohort"),
             models.CheckConstraint(
                 condition=Q(attempt=0, previous_attempt__isnull=True)
                 | Q(attempt__gt=0, previous_attempt__isnull=False),

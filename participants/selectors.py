@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Func, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -168,21 +168,97 @@ class Attention:
         )
 
 
-class CountedPaginator(Paginator):  # type: ignore[type-arg]
-    """A paginator told its count: the dashboard has counted the rows already (status counts)."""
+# The dashboard's order: the (site, screening sequence, attempt) unique index's, so that a page
+# reads its rows from the index; a page link names the key of the row it continues from.
+LIST_ORDER = ("site_id", "screening_sequence", "attempt")
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.known_count = count
+
+class Row(Func):
+    """A row value, `ROW(a, b, c)`: compared as a whole, PostgreSQL seeks it in a btree index."""
+
+    function = "ROW"
+    output_field = IntegerField()
+
+
+def _row_key(participant: Participant) -> str:
+    return ".".join(str(getattr(participant, name)) for name in LIST_ORDER)
+
+
+def _parse_key(value: str | None) -> tuple[int, int, int] | None:
+    parts = (value or "").split(".")
+    if len(parts) != len(LIST_ORDER) or not all(part.isdigit() and len(part) < 12 for part in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+@dataclass
+class ListPage:
+    """One page of the dashboard, found by the key of the row before it (Next) or after it
+    (Previous) rather than by an offset: a deep page costs what the first does. `?page=N` alone
+    (a typed address) still works, by offset; the last page is read backwards from the end."""
+
+    object_list: list[Participant]
+    number: int
+    num_pages: int
+    has_previous: bool
+    has_next: bool
 
     @property
-    def count(self) -> int:  # type: ignore[override]
-        return self.known_count
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def first_key(self) -> str:
+        return _row_key(self.object_list[0]) if self.object_list else ""
+
+    @property
+    def last_key(self) -> str:
+        return _row_key(self.object_list[-1]) if self.object_list else ""
+
+
+def _list_page(
+    rows: QuerySet[Participant],
+    count: int,
+    page_size: int,
+    number: int,
+    after: tuple[int, int, int] | None,
+    before: tuple[int, int, int] | None,
+) -> ListPage:
+    """A page of `rows` (`count` of them, counted already) in LIST_ORDER: one query."""
+    num_pages = max(1, -(-count // page_size))
+    number = min(max(1, number), num_pages)
+    ascending = rows.order_by(*LIST_ORDER)
+    descending = rows.order_by(*(f"-{name}" for name in LIST_ORDER))
+    if after is not None:
+        found = list(
+            ascending.filter(GreaterThan(Row(*LIST_ORDER), Row(*map(Value, after))))[: page_size + 1]
+        )
+        return ListPage(found[:page_size], number, num_pages, True, len(found) > page_size)
+    if before is not None:
+        found = list(descending.filter(LessThan(Row(*LIST_ORDER), Row(*map(Value, before))))[: page_size + 1])
+        return ListPage(found[:page_size][::-1], number, num_pages, len(found) > page_size, True)
+    if number == num_pages and number > 1:  # the last page, from the end
+        last = count - (num_pages - 1) * page_size
+        return ListPage(list(descending[:last])[::-1], number, num_pages, True, False)
+    start = (number - 1) * page_size
+    return ListPage(
+        list(ascending[start : start + page_size]), number, num_pages, number > 1, number < num_pages
+    )
+
+
+def _state_model() -> type[Model]:
+    """The evaluation layer's state (screening.ScreeningState), reached through the participant's
+    relation to it rather than imported: it carries the participant's site and cohort."""
+    return Participant._meta.get_field(STATE_RELATION).related_model  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    page: Page[Participant]
+    page: ListPage
     status_counts: list[tuple[str, str, int]]  # (status, label, count), every status listed
     total: int
     expiring: list[ExpiringParticipant]
@@ -192,12 +268,20 @@ class Dashboard:
     filters: ParticipantListFilter
 
 
+def dashboard_sites(user: User, membership: Membership | None) -> Q | None:
+    """A filter on `site_id` for the sites the dashboard lists: the current site for a site role,
+    else every site the user sees (None: every site). Holds for participants and their states."""
+    if membership is not None and membership.role in SITE_ROLES:
+        mine = user.is_authenticated and user.is_active and membership.user_id == user.pk
+        return Q(site_id=membership.site_id) if mine else Q(pk__in=[])
+    return _site_filter(user, PARTICIPANT_READER_ROLES)
+
+
 def dashboard_scope(user: User, membership: Membership | None) -> QuerySet[Participant]:
     """The participants the dashboard lists: the current site for a site role, else all the user sees."""
-    qs = visible_participants(user)
-    if membership is not None and membership.role in SITE_ROLES:
-        return qs.filter(site_id=membership.site_id)
-    return qs
+    condition = dashboard_sites(user, membership)
+    qs = Participant.objects.select_related("site")
+    return qs if condition is None else qs.filter(condition)
 
 
 def site_dashboard(
@@ -206,28 +290,39 @@ def site_dashboard(
     filters: Mapping[str, Any] | None = None,
     *,
     page: int = 1,
+    after: str | None = None,
+    before: str | None = None,
     page_size: int = 50,
     today: date | None = None,
 ) -> Dashboard:
     """The dashboard: participants under `filters` (the page's query string, ParticipantListFilter),
-    counts per status (under the cohort, search and site filters), and the results of latest
-    evaluations (under the site filter) that stop holding within a week. A constant number of
-    queries."""
+    counts per status (under the cohort, search, outcome and site filters), and the results of
+    latest evaluations (under the site filter) that stop holding within a week. The page is the
+    one after the row keyed `after` or before the row keyed `before` (ListPage), else page `page`.
+    A constant number of queries, each of which reads a bounded number of rows but the counts
+    (an index-only scan of the state's (site, cohort, status, outcome) index)."""
     today = today or timezone.localdate()
     horizon = today + timedelta(days=EXPIRING_DAYS)
-    scope = dashboard_scope(user, membership)
+    condition = dashboard_sites(user, membership)
+    scope = Participant.objects.select_related("site")
+    states = _state_model().objects.all()
+    if condition is not None:
+        scope, states = scope.filter(condition), states.filter(condition)
     cross_site = membership is None or membership.role not in SITE_ROLES
-    sites = list(Site.objects.filter(pk__in=scope.values("site_id"))) if cross_site else []
+    # The sites with participants in scope: one index probe a site.
+    sites = list(Site.objects.filter(Exists(scope.filter(site_id=OuterRef("pk"))))) if cross_site else []
     chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
-    counted = chosen.narrow(scope, ("site", "cohort", "q", "outcome"))
-    counts = dict(counted.order_by().values_list(STATE + "status").annotate(n=Count("pk")))
+    counted = chosen.narrow_states(states, ("site", "cohort", "q", "outcome"))
+    counts = dict(counted.order_by().values_list("status").annotate(n=Count("*")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
     listed_count = counts.get(chosen.chosen["status"], 0) if chosen.chosen["status"] else sum(counts.values())
-    # In the order of the (site, screening sequence) index: a page reads its rows from the index.
-    paginator = CountedPaginator(
-        chosen.qs.select_related(STATE_RELATION).order_by("site_id", "screening_sequence"),
-        page_size,
+    listed = _list_page(
+        chosen.qs.select_related(STATE_RELATION),
         listed_count,
+        page_size,
+        page,
+        _parse_key(after),
+        _parse_key(before),
     )
     scope = chosen.narrow(scope, ("site",))
 
@@ -244,9 +339,7 @@ def site_dashboard(
         .order_by("valid_until", "position")
     ):
         by_participant[result.evaluation.participant_id].append(result)
-    listed = paginator.get_page(page)
-    listed.object_list = rows = list(listed.object_list)
-    for p in rows:
+    for p in listed.object_list:
         p.attention = Attention.of(p.screening_state.holding_back)  # type: ignore[attr-defined]
         state = getattr(p, STATE_RELATION, None)
         p.days_in_screening = days_in_screening(p, getattr(state, "outcome_on", None), today)  # type: ignore[attr-defined]

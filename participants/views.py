@@ -48,6 +48,8 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         membership,
         request.GET,
         page=_page_number(request.GET.get("page")),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
     )
     context = {
         "dashboard": dashboard,

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from participants.choices import engine_choices
-from participants.models import OutcomeStatus, Participant, ScreeningStatus, Site, User
+from participants.models import Cohort, OutcomeStatus, Participant, ScreeningStatus, Site, User
 from screening.criteria import results as criteria
 
 
@@ -121,8 +121,25 @@ class ScreeningState(models.Model):
     # lists need no criterion rows: {"failing": [[id, title], …], "missing": […], "reviews": […],
     # "eligible_from": "YYYY-MM-DD" or null} (screening.evaluation.holding_back).
     holding_back = models.JSONField(default=dict, blank=True)
+    # The participant's site and cohort, copied so that the dashboard counts statuses from this
+    # table's index alone. The database keeps them equal to the participant's: a trigger fills
+    # them on every insert (whatever the writer passes), and a foreign key on (participant, site,
+    # cohort) cascades a change of the participant's (migration 0011).
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    cohort = models.CharField(max_length=3, choices=Cohort.choices, editable=False)
 
     class Meta:
+        triggers = [
+            pgtrigger.Trigger(
+                name="state_copies_site_and_cohort",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("site_id", "cohort"),
+                func=(
+                    "SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
+                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; RETURN NEW;"
+                ),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(outcome=OutcomeStatus.IN_SCREENING, outcome_on__isnull=True)
@@ -133,6 +150,8 @@ class ScreeningState(models.Model):
         indexes = [
             # The dashboard's status counts and its pages, per site and status, need no table scan.
             models.Index(fields=["status", "participant"], name="state_status_participant"),
+            # The dashboard's status counts per site (and cohort, and outcome): an index-only scan.
+            models.Index(fields=["site", "cohort", "status", "outcome"], name="state_site_counts"),
         ]
 
     def __str__(self) -> str:

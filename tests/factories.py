@@ -63,7 +63,7 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[Participant], *args: object, **kwargs: object) -> Participant:
         """Fields of the participant's screening state (status, mark, ...) are set on its state row."""
-        names = {f.name for f in ScreeningState._meta.concrete_fields} - {"participant"}
+        names = {f.name for f in ScreeningState._meta.concrete_fields} - {"participant", "site", "cohort"}
         state = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
         participant: Participant = super()._create(model_class, *args, **kwargs)
         if state:

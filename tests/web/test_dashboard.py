@@ -241,3 +241,59 @@ def test_filter_by_outcome_and_days_in_screening(client: Client, coordinator_a, 
     assert enrolled.screening_number not in listed(html) and waiting.screening_number in listed(html)
     row = re.search(rf'<tr data-participant="{waiting.screening_number}".*?</tr>', html, re.S)
     assert row and re.search(r'data-testid="days-in-screening">20<', row.group(0))  # start to today
+
+
+def test_pages_follow_the_key_of_the_row_before(client: Client, coordinator_a, site_a, site_b) -> None:
+    """Next and Previous links carry the key of the row they continue from (no offset): walking
+    them lists every participant once, in order; `?page=N` alone and the last page still work."""
+    made = [
+        ParticipantFactory(site=site_a, created_by=coordinator_a, screening_sequence=n, status=status)
+        for n, status in enumerate(ScreeningStatus.values * 3, start=1)
+    ]
+    ParticipantFactory(site=site_b, screening_sequence=1)  # another site's: never listed
+    membership = Membership.objects.get(user=coordinator_a)
+    expected = [p.screening_number for p in made]
+
+    def walk(page: int = 1, **keys: str) -> object:
+        return site_dashboard(coordinator_a, membership, page=page, page_size=4, **keys).page
+
+    seen, page = [], walk()
+    numbers = [page.number]
+    while True:
+        seen += [p.screening_number for p in page.object_list]
+        if not page.has_next:
+            break
+        page = walk(page.next_page_number, after=page.last_key)
+        numbers.append(page.number)
+    assert seen == expected and numbers == list(range(1, -(-len(made) // 4) + 1))
+    back = []
+    while True:
+        back = [p.screening_number for p in page.object_list] + back
+        if not page.has_previous:
+            break
+        page = walk(page.previous_page_number, before=page.first_key)
+    assert back == expected and page.number == 1
+    last = walk(numbers[-1])  # the last page by its number: read from the end
+    assert [p.screening_number for p in last.object_list] == expected[(numbers[-1] - 1) * 4 :]
+    assert [p.screening_number for p in walk(2).object_list] == expected[4:8]  # by offset
+    assert [p.screening_number for p in walk(2, after="not.a.key").object_list] == expected[4:8]
+    # Filtered: the key continues within the filter.
+    eligible = [p.screening_number for p in made if p.screening_state.status == ScreeningStatus.ELIGIBLE]
+    first = site_dashboard(coordinator_a, membership, {"status": "ELIGIBLE"}, page_size=2).page
+    second = site_dashboard(
+        coordinator_a, membership, {"status": "ELIGIBLE"}, page=2, after=first.last_key, page_size=2
+    ).page
+    assert [p.screening_number for p in first.object_list + second.object_list] == eligible
+    # The page's links carry the keys (50 a page).
+    for n in range(len(made) + 1, 52):
+        made.append(ParticipantFactory(site=site_a, created_by=coordinator_a, screening_sequence=n))
+    client.force_login(coordinator_a)
+    html = get(client)
+    link = re.search(r'href="\?([^"]*)" rel="next"', html)
+    assert link and "Page 1 of 2" in html
+    html = client.get(
+        reverse("participants:list") + "?" + link.group(1).replace("&amp;", "&")
+    ).content.decode()
+    assert "after=" in link.group(1) and listed(html) == [made[-1].screening_number]
+    link = re.search(r'href="\?([^"]*)" rel="prev"', html)
+    assert link and "before=" in link.group(1) and "Page 2 of 2" in html
