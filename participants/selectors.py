@@ -140,10 +140,17 @@ def days_in_screening(participant: Participant, outcome_on: date | None, today: 
     return ((outcome_on or today) - start).days
 
 
+# The dashboard's list of results that stop holding soon: this many participants, soonest first,
+# each with its first few such results and the number of the others (its page lists them all).
+EXPIRING_PARTICIPANTS = 20
+EXPIRING_RESULTS_SHOWN = 3
+
+
 @dataclass(frozen=True)
 class ExpiringParticipant:
     participant: Participant
     results: list[Any]  # CriterionResult rows of the latest evaluation, soonest first
+    more: int = 0  # further results of the participant expiring within the horizon, not shown
 
 
 @dataclass
@@ -330,12 +337,22 @@ def site_dashboard(
         scope.select_related(STATE_RELATION)
         .filter(**{STATE + "status_valid_until__lte": horizon})
         .exclude(**{STATE + "outcome__in": ENDED})  # screening has ended: nothing expires for it
-        .order_by(STATE + "status_valid_until", "screening_number")[:50]
+        .order_by(STATE + "status_valid_until", "screening_number")[:EXPIRING_PARTICIPANTS]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
     for result in (
         latest_results(list(by_participant))
         .filter(valid_until__lte=horizon)
+        # What the list shows: no evidence, nor the evaluation's case text.
+        .only(
+            "criterion_id",
+            "outcome",
+            "reason",
+            "valid_until",
+            "position",
+            "evaluation__participant_id",
+            "evaluation__sequence",
+        )
         .order_by("valid_until", "position")
     ):
         by_participant[result.evaluation.participant_id].append(result)
@@ -347,7 +364,14 @@ def site_dashboard(
         page=listed,
         status_counts=status_counts,
         total=sum(counts.values()),
-        expiring=[ExpiringParticipant(p, by_participant[p.pk]) for p in expiring_participants],
+        expiring=[
+            ExpiringParticipant(
+                p,
+                by_participant[p.pk][:EXPIRING_RESULTS_SHOWN],
+                max(0, len(by_participant[p.pk]) - EXPIRING_RESULTS_SHOWN),
+            )
+            for p in expiring_participants
+        ],
         today=today,
         horizon=horizon,
         sites=sites,

@@ -146,7 +146,7 @@ def test_rows_say_what_holds_each_participant_back(client: Client, coordinator_a
     assert valid_until(eligible) != "—"
 
 
-def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a) -> None:
+def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a, monkeypatch) -> None:
     # exc.washout valid until 2025-06-26, labs 2025-07-01; evaluated twice: only the latest counts
     soon = enter(coordinator_a, site_a, sle_case(), times=2)
     later = ParticipantFactory(
@@ -165,10 +165,15 @@ def test_expiring_soon_lists_results_of_latest_evaluations(coordinator_a, site_a
     ]
     # Later, the labs come within the week as well; only the latest evaluation counts.
     dashboard = site_dashboard(coordinator_a, membership, today=date(2025, 6, 25))
-    ids = {r.criterion_id for r in dashboard.expiring[0].results}
-    assert {"exc.washout", "inc.heme.anc", "inc.crcl"} <= ids
-    assert all(r.evaluation.sequence == 2 for r in dashboard.expiring[0].results)
-    assert len(ids) == len(dashboard.expiring[0].results)
+    # The list shows the first three (soonest first) and counts the others.
+    item = dashboard.expiring[0]
+    ids = [r.criterion_id for r in item.results]
+    assert ids[0] == "exc.washout" and len(ids) == len(set(ids)) == 3 and item.more > 0
+    assert all(r.evaluation.sequence == 2 for r in item.results)
+    monkeypatch.setattr("participants.selectors.EXPIRING_RESULTS_SHOWN", 100)
+    everything = site_dashboard(coordinator_a, membership, today=date(2025, 6, 25))
+    ids = {r.criterion_id for r in everything.expiring[0].results}
+    assert {"exc.washout", "inc.heme.anc", "inc.crcl"} <= ids and len(ids) == 3 + item.more
     assert later not in [item.participant for item in dashboard.expiring]
 
 
