@@ -97,7 +97,15 @@ class Escalation(models.Model):
                 name="escalation_claim_only_when_open",
             ),
         ]
-        indexes = [models.Index(fields=["state", "review_by", "opened_at"])]
+        indexes = [
+            models.Index(fields=["state", "review_by", "opened_at"]),
+            # The EAC queue, oldest first: a page reads its rows from the index.
+            models.Index(
+                fields=["opened_at", "id"],
+                condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
+                name="escalation_eac_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant} {self.criterion_id} ({self.get_state_display()})"

@@ -81,6 +81,7 @@ def queue_filter_choices(user: User) -> dict[str, list[str]]:
     rows = (
         actionable_escalations(user)
         .filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
+        .order_by()  # the ordering's columns would join the DISTINCT: one row per item
         .values_list("criterion_id", "participant__site__code")
         .distinct()
     )

@@ -19,13 +19,13 @@ from django.utils import timezone
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
 from .models import (
-    ENDED,
     Assessment,
     ClinicalRecord,
     DuplicateCheck,
     DuplicateOutcome,
     HistoryReview,
     Membership,
+    OutcomeStatus,
     Participant,
     RecordState,
     Role,
@@ -39,14 +39,20 @@ from .records import RECORD_KINDS
 from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES, SITE_ROLES
 
 
-def _site_filter(user: User, roles: tuple[Role, ...]) -> Q | None:
-    """A filter on participant sites for the user's memberships in `roles`; None means every site."""
+def _sites_of(user: User, roles: tuple[Role, ...]) -> set[int] | None:
+    """The sites of the user's memberships in `roles`; None means every site."""
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
+        return set()
     memberships = [m for m in Membership.objects.filter(user=user) if m.role in roles]
     if any(m.role in (Role.ADMIN, Role.MONITOR) and m.site_id is None for m in memberships):
         return None
-    return Q(site_id__in={m.site_id for m in memberships if m.site_id is not None})
+    return {m.site_id for m in memberships if m.site_id is not None}
+
+
+def _site_filter(user: User, roles: tuple[Role, ...]) -> Q | None:
+    """A filter on participant sites for the user's memberships in `roles`; None means every site."""
+    sites = _sites_of(user, roles)
+    return None if sites is None else Q(site_id__in=sites)
 
 
 def visible_participants(user: User) -> QuerySet[Participant]:
@@ -275,20 +281,20 @@ class Dashboard:
     filters: ParticipantListFilter
 
 
-def dashboard_sites(user: User, membership: Membership | None) -> Q | None:
-    """A filter on `site_id` for the sites the dashboard lists: the current site for a site role,
-    else every site the user sees (None: every site). Holds for participants and their states."""
+def dashboard_sites(user: User, membership: Membership | None) -> set[int] | None:
+    """The sites the dashboard lists: the current site for a site role, else every site the user
+    sees (None: every site)."""
     if membership is not None and membership.role in SITE_ROLES:
         mine = user.is_authenticated and user.is_active and membership.user_id == user.pk
-        return Q(site_id=membership.site_id) if mine else Q(pk__in=[])
-    return _site_filter(user, PARTICIPANT_READER_ROLES)
+        return {membership.site_id} if mine else set()
+    return _sites_of(user, PARTICIPANT_READER_ROLES)
 
 
 def dashboard_scope(user: User, membership: Membership | None) -> QuerySet[Participant]:
     """The participants the dashboard lists: the current site for a site role, else all the user sees."""
-    condition = dashboard_sites(user, membership)
+    sites = dashboard_sites(user, membership)
     qs = Participant.objects.select_related("site")
-    return qs if condition is None else qs.filter(condition)
+    return qs if sites is None else qs.filter(site_id__in=sites)
 
 
 def site_dashboard(
@@ -310,11 +316,15 @@ def site_dashboard(
     (an index-only scan of the state's (site, cohort, status, outcome) index)."""
     today = today or timezone.localdate()
     horizon = today + timedelta(days=EXPIRING_DAYS)
-    condition = dashboard_sites(user, membership)
+    site_ids = dashboard_sites(user, membership)
     scope = Participant.objects.select_related("site")
     states = _state_model().objects.all()
-    if condition is not None:
-        scope, states = scope.filter(condition), states.filter(condition)
+    # By the state's copy of the site, the expiring list follows the state's (site, valid until)
+    # index of those in screening.
+    expiring_states = Participant.objects.select_related("site", STATE_RELATION)
+    if site_ids is not None:
+        scope, states = scope.filter(site_id__in=site_ids), states.filter(site_id__in=site_ids)
+        expiring_states = expiring_states.filter(**{STATE + "site_id__in": site_ids})
     cross_site = membership is None or membership.role not in SITE_ROLES
     # The sites with participants in scope: one index probe a site.
     sites = list(Site.objects.filter(Exists(scope.filter(site_id=OuterRef("pk"))))) if cross_site else []
@@ -331,13 +341,11 @@ def site_dashboard(
         _parse_key(after),
         _parse_key(before),
     )
-    scope = chosen.narrow(scope, ("site",))
-
+    # Screening has ended: nothing expires for it.
     expiring_participants = list(
-        scope.select_related(STATE_RELATION)
-        .filter(**{STATE + "status_valid_until__lte": horizon})
-        .exclude(**{STATE + "outcome__in": ENDED})  # screening has ended: nothing expires for it
-        .order_by(STATE + "status_valid_until", "screening_number")[:EXPIRING_PARTICIPANTS]
+        chosen.narrow_states(expiring_states, ("site",), prefix=STATE)
+        .filter(**{STATE + "status_valid_until__lte": horizon, STATE + "outcome": OutcomeStatus.IN_SCREENING})
+        .order_by(STATE + "status_valid_until", STATE + "participant_id")[:EXPIRING_PARTICIPANTS]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
     for result in (

@@ -152,6 +152,18 @@ class ScreeningState(models.Model):
             models.Index(fields=["status", "participant"], name="state_status_participant"),
             # The dashboard's status counts per site (and cohort, and outcome): an index-only scan.
             models.Index(fields=["site", "cohort", "status", "outcome"], name="state_site_counts"),
+            # The dashboard's results expiring soon of those in screening, soonest first, per site
+            # and across sites: a page reads its rows from the index.
+            models.Index(
+                fields=["site", "status_valid_until", "participant"],
+                condition=Q(outcome=OutcomeStatus.IN_SCREENING),
+                name="state_site_expiring",
+            ),
+            models.Index(
+                fields=["status_valid_until", "participant"],
+                condition=Q(outcome=OutcomeStatus.IN_SCREENING),
+                name="state_expiring",
+            ),
         ]
 
     def __str__(self) -> str:
