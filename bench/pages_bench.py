@@ -130,15 +130,23 @@ def measure(
             response = client.get(url)  # type: ignore[attr-defined]
             assert response.status_code == 200, (label, url, response.status_code)
         samples = []
+        cpu = []
         queries = 0
         for _ in range(REQUESTS):
             with CaptureQueriesContext(connection) as captured:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 client.get(url)  # type: ignore[attr-defined]
                 samples.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
             queries = len(captured)
         results.append((label, p95(samples), queries))
+        CPU[label] = statistics.median(cpu)
     return results
+
+
+# The median CPU time of this process per request, by page (the application's own work, which
+# waits for a CPU under load but does not grow with it; the SQL is timed by `explain`).
+CPU: dict[str, float] = {}
 
 
 def run(
@@ -218,6 +226,11 @@ def run(
     if explain_only:
         return {}
     figures = {label: (ms, queries) for label, ms, queries in measure(client_of, pages)}
+    base_cpu = CPU["baseline: evaluation-status fragment"]
+    print("  | page | CPU per request, median (× baseline) |")
+    print("  |---|---|")
+    for label, _, _ in pages:
+        print(f"  | {label} | {CPU[label]:.1f} ms ({CPU[label] / base_cpu:.1f}×) |")
 
     # The screening log of the whole population, streamed to the end; the audit trail of every
     # site (a trial-wide monitor's export), its first 1,000,000 rows.
