@@ -123,8 +123,8 @@ class ScreeningState(models.Model):
     holding_back = models.JSONField(default=dict, blank=True)
     # The participant's site and cohort, copied so that the dashboard counts statuses from this
     # table's index alone. The database keeps them equal to the participant's: a trigger fills
-    # them on every insert (whatever the writer passes), and a foreign key on (participant, site,
-    # cohort) cascades a change of the participant's (migration 0011).
+    # them when a writer leaves them out, and a foreign key on (participant, site, cohort)
+    # refuses other values and cascades a change of the participant's (migration 0011).
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
     cohort = models.CharField(max_length=3, choices=Cohort.choices, editable=False)
 
@@ -134,9 +134,12 @@ class ScreeningState(models.Model):
                 name="state_copies_site_and_cohort",
                 when=pgtrigger.Before,
                 operation=pgtrigger.Insert | pgtrigger.UpdateOf("site_id", "cohort"),
+                # Only where the writer left them out (a row made from the participant's ID): the
+                # sweep's rows carry them and cost no lookup; the foreign key refuses wrong ones.
                 func=(
-                    "SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
-                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; RETURN NEW;"
+                    "IF NEW.site_id IS NULL OR NEW.cohort IS NULL OR NEW.cohort = '' THEN"
+                    " SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
+                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; END IF; RETURN NEW;"
                 ),
             ),
         ]

@@ -15,13 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def test_state_copies_the_participants_site_and_cohort() -> None:
     participant = ParticipantFactory(cohort=Cohort.IIM, lupus_nephritis=None)
-    other = SiteFactory()
     state = ScreeningState.objects.get(participant=participant)
     assert (state.site_id, state.cohort) == (participant.site_id, Cohort.IIM)
-    # Whatever a writer passes, the row takes the participant's.
-    ScreeningState.objects.filter(participant=participant).update(site_id=other.pk, cohort=Cohort.SSC)
-    state.refresh_from_db()
-    assert (state.site_id, state.cohort) == (participant.site_id, Cohort.IIM)
+    # A row made from the participant's ID alone (the sweep's marks) takes the participant's.
     ScreeningState.objects.filter(participant=participant).delete()
     ScreeningState.objects.bulk_create([ScreeningState(participant_id=participant.pk)])
     state = ScreeningState.objects.get(participant=participant)
@@ -32,15 +28,21 @@ def test_state_copies_the_participants_site_and_cohort() -> None:
     assert state.cohort == Cohort.SSC
 
 
-def test_the_copy_cannot_differ_even_with_the_trigger_off() -> None:
-    """The foreign key on (participant, site, cohort) refuses a copy that differs."""
+@pytest.mark.parametrize("trigger", ["on", "off"])
+def test_the_copy_cannot_differ(trigger: str) -> None:
+    """The foreign key on (participant, site, cohort) refuses a copy that differs, whoever writes it."""
     participant = ParticipantFactory()
     other = SiteFactory()
     with pytest.raises(IntegrityError, match="state_site_cohort_are_participants"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own pending checks first
-            cursor.execute("ALTER TABLE screening_screeningstate DISABLE TRIGGER USER")
+            if trigger == "off":
+                cursor.execute("ALTER TABLE screening_screeningstate DISABLE TRIGGER USER")
             cursor.execute(
                 "UPDATE screening_screeningstate SET site_id = %s WHERE participant_id = %s",
                 [other.pk, participant.pk],
             )
+    with pytest.raises(IntegrityError, match="state_site_cohort_are_participants"):
+        with transaction.atomic():
+            ScreeningState.objects.filter(participant=participant).update(cohort=Cohort.SSC)
+            connection.cursor().execute("SET CONSTRAINTS ALL IMMEDIATE")
