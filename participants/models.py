@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
 
 from screening.criteria.results import Overall
 from screening.criteria.vocabulary import LAB_TESTS_BY_KEY
@@ -200,12 +198,7 @@ class Participant(models.Model):
                 name="participant_initials_shape",
             ),
         ]
-        indexes = [
-            models.Index(fields=["birth_date", "sex"], name="participant_identity"),
-            # The dashboard's search (a part of the screening number, any case: `icontains`,
-            # which compares upper case): trigrams, so that it reads the matches only.
-            GinIndex(OpClass(Upper("screening_number"), name="gin_trgm_ops"), name="participant_number_trgm"),
-        ]
+        indexes = [models.Index(fields=["birth_date", "sex"], name="participant_identity")]
 
     def __str__(self) -> str:
         return self.screening_number

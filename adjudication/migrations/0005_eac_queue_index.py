@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('adjudication', '0004_hand_decisions_to_screening'),
-        ('participants', '0008_search_by_trigrams'),
+        ('participants', '0007_participant_id_site_cohort'),
         ('screening', '0012_state_expiring_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('participants', '0008_search_by_trigrams'),
+        ('participants', '0007_participant_id_site_cohort'),
         ('screening', '0011_state_site_and_cohort'),
     ]
 
