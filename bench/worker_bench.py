@@ -238,13 +238,19 @@ def main() -> int:
 
     today = timezone.localdate()
     for label, day, new in (
-        ("new results", today - timedelta(days=1), True),
-        ("same results a day later", today, False),
+        ("new results (a new data version)", today, True),
+        ("same data, same results (confirmations)", today, False),
     ):
+        evaluations_before, confirmations_before = Evaluation.objects.count(), Confirmation.objects.count()
         ms, database_ms = batch_cpu(day, new)
+        stored = (
+            Evaluation.objects.count() - evaluations_before,
+            Confirmation.objects.count() - confirmations_before,
+        )
         print(
             f"  batch path, {label}: {ms:.2f} ms CPU per participant = {ms / engine_ms:.1f} x the engine alone "
-            f"(target <= 10 x); PostgreSQL's backend: {database_ms:.2f} ms; load average {os.getloadavg()[0]:.1f}"
+            f"(target <= 10 x); PostgreSQL's backend: {database_ms:.2f} ms; stored {stored[0]} evaluations, "
+            f"{stored[1]} confirmations; load average {os.getloadavg()[0]:.1f}"
         )
     if args.profile:
         batch_cpu(today, False, profile=True)
@@ -319,7 +325,7 @@ def main() -> int:
 
     if args.new_drain:
         drain("new results (a new data version for every participant)", new=True)
-    drain("the next day, same results", new=False)
+    drain("same data, same results (a later sweep: confirmations)", new=False)
     return 0
 
 
