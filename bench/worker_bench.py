@@ -10,7 +10,7 @@ evaluations' own history triggers are on for every measured step. Works in the r
 benchmark's database (<name>_bench, recreated), queue and Redis key prefix.
 
     python bench/worker_bench.py [--participants 100000] [--sample 1000] [--concurrency 2] [--reuse]
-                                 [--profile] [--new-drain/--no-new-drain]
+                                 [--profile] [--new-drain/--no-new-drain] [--no-drains]
 
 --reuse keeps the benchmark's database when it already holds the participants (the seed is then
 skipped; every run still forces new results where it measures them, by a new data version).
@@ -71,6 +71,7 @@ def main() -> int:
     parser.add_argument(
         "--new-drain", action=argparse.BooleanOptionalAction, default=True, help="drain with new results too"
     )
+    parser.add_argument("--no-drains", action="store_true", help="the in-process steps only (no worker, no queue)")
     args = parser.parse_args()
     (ROOT / ".var").mkdir(exist_ok=True)
     reuse = args.reuse and database_exists(os.environ["DATABASE_URL"])
@@ -97,7 +98,8 @@ def main() -> int:
     from screening.tasks import sweep
 
     call_command("migrate", verbosity=0)
-    app.control.purge()
+    if not args.no_drains:
+        app.control.purge()
     cpus = os.cpu_count()
     print(
         f"Worker benchmark ({cpus} CPUs, engine {criteria.ENGINE_BUILD}, worker concurrency {args.concurrency}, "
@@ -323,6 +325,8 @@ def main() -> int:
             f"load average {min(load):.1f}-{max(load):.1f} (1 min)"
         )
 
+    if args.no_drains:
+        return 0
     if args.new_drain:
         drain("new results (a new data version for every participant)", new=True)
     drain("same data, same results (a later sweep: confirmations)", new=False)
