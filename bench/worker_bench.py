@@ -10,7 +10,7 @@ evaluations' own history triggers are on for every measured step. Works in the r
 benchmark's database (<name>_bench, recreated), queue and Redis key prefix.
 
     python bench/worker_bench.py [--participants 100000] [--sample 1000] [--concurrency 2] [--reuse]
-                                 [--profile] [--new-drain/--no-new-drain] [--no-drains]
+                                 [--profile] [--new-drain/--no-new-drain] [--no-drains] [--evaluated-only]
 
 --reuse keeps the benchmark's database when it already holds the participants (the seed is then
 skipped; every run still forces new results where it measures them, by a new data version).
@@ -71,7 +71,14 @@ def main() -> int:
     parser.add_argument(
         "--new-drain", action=argparse.BooleanOptionalAction, default=True, help="drain with new results too"
     )
-    parser.add_argument("--no-drains", action="store_true", help="the in-process steps only (no worker, no queue)")
+    parser.add_argument(
+        "--no-drains", action="store_true", help="the in-process steps only (no worker, no queue)"
+    )
+    parser.add_argument(
+        "--evaluated-only",
+        action="store_true",
+        help="the drains sweep only the participants evaluated so far (a reused database left by a partial run)",
+    )
     args = parser.parse_args()
     (ROOT / ".var").mkdir(exist_ok=True)
     reuse = args.reuse and database_exists(os.environ["DATABASE_URL"])
@@ -90,7 +97,7 @@ def main() -> int:
     from config.celery import app
     from participants.case_builder import build_case
     from participants.case_import import import_case
-    from participants.models import Membership, Participant, Role, Site, User
+    from participants.models import Membership, Participant, Role, ScreeningStatus, Site, User
     from participants.records import RECORD_KINDS
     from screening import criteria
     from screening.evaluation import evaluate_marked
@@ -264,10 +271,15 @@ def main() -> int:
         (set-up, with the triggers off)."""
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
-            ScreeningState.objects.update(
-                status_valid_until=today - timedelta(days=1),
-                evaluated_at=timezone.now() - timedelta(days=2),
-                reevaluation_requested_at=None,
+            ScreeningState.objects.update(reevaluation_requested_at=None)
+            expired = ScreeningState.objects.all()
+            if args.evaluated_only:
+                expired = expired.exclude(status=ScreeningStatus.NOT_EVALUATED)
+                ScreeningState.objects.filter(status=ScreeningStatus.NOT_EVALUATED).update(
+                    status_valid_until=None, evaluated_at=None
+                )
+            expired.update(
+                status_valid_until=today - timedelta(days=1), evaluated_at=timezone.now() - timedelta(days=2)
             )
             cursor.execute("SET session_replication_role = DEFAULT")
 
