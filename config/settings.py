@@ -281,6 +281,9 @@ REEVALUATION_QUEUED_TTL_SECONDS = env.int("REEVALUATION_QUEUED_TTL_SECONDS", def
 REEVALUATION_STALE_SECONDS = env.int("REEVALUATION_STALE_SECONDS", default=300)
 REEVALUATION_SWEEP_INTERVAL_SECONDS = env.float("REEVALUATION_SWEEP_INTERVAL_SECONDS", default=60.0)
 REEVALUATION_SWEEP_BATCH_SIZE = env.int("REEVALUATION_SWEEP_BATCH_SIZE", default=200)
+# Participants a sweep batch evaluates per transaction (screening.evaluation.evaluate_marked): a
+# fixed number of queries per chunk, row locks held only for the chunk.
+REEVALUATION_CHUNK_SIZE = env.int("REEVALUATION_CHUNK_SIZE", default=100)
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reevaluation-sweep": {

@@ -104,6 +104,7 @@ def evaluate_participant(
             return Evaluation.objects.get(pk=latest.pk)
         sequence = latest.sequence + 1 if latest is not None else 1
         evaluation = new_evaluation(participant, case, result, as_of, sequence, trigger, detail, user)
+        evaluation.participant = participant
         evaluation.result_digest = digest
         evaluation.save()
         store_criterion_rows([(evaluation, result)])
@@ -145,7 +146,7 @@ def result_digest(case: Case, result: criteria.Evaluation, data_version: int) ->
 
 
 def new_confirmation(
-    participant: Participant,
+    participant: Participant | Subject,
     evaluation_id: int,
     as_of: date,
     trigger: str,
@@ -202,7 +203,7 @@ EVALUATION_FIELDS = [
 
 
 def new_evaluation(
-    participant: Participant,
+    participant: Participant | Subject,
     case: Case,
     result: criteria.Evaluation,
     as_of: date,
@@ -213,7 +214,7 @@ def new_evaluation(
 ) -> Evaluation:
     """The (unsaved) stored form of an engine result."""
     return Evaluation(
-        participant=participant,
+        participant_id=participant.pk,
         sequence=sequence,
         as_of=as_of,
         protocol_version=result.protocol_version,
@@ -309,14 +310,80 @@ def apply_evaluation(state: ScreeningState, evaluation: Evaluation, result: crit
     state.reevaluation_requested_at = None
 
 
-def save_states(states: list[ScreeningState]) -> None:
-    """Write the evaluation's fields of many state rows (all exist and are locked) in one
-    statement: INSERT … ON CONFLICT DO UPDATE, which the ORM builds far faster than bulk_update's
-    CASE expressions (a fifth of a sweep chunk's CPU went into building them)."""
-    if states:
-        ScreeningState.objects.bulk_create(
-            states, update_conflicts=True, unique_fields=["participant"], update_fields=EVALUATION_FIELDS
-        )
+class Subject(NamedTuple):
+    """The participant's fields that a case and its stored run read (participants.case_builder
+    `header`, the data version), read with the lock instead of a model instance."""
+
+    pk: int
+    data_version: int
+    site_id: int
+    screening_number: str
+    cohort: str
+    lupus_nephritis: bool | None
+    sex: str
+    birth_date: date
+    screening_start: date | None
+    icf_signed: date | None
+    planned_enrollment: date | None
+    planned_day0: date | None
+
+
+def lock_marked(participant_ids: list[int]) -> list[Subject]:
+    """Lock the state rows of these participants that are still marked and in screening, with their
+    participant rows (`FOR UPDATE OF` both, as evaluate_participant locks them; `SKIP LOCKED`: a
+    participant being changed right now gets its own task), and read what the case needs of them.
+    One statement, values only (no model instances)."""
+    quote = connection.ops.quote_name
+    fields = Participant._meta
+    columns = ", ".join(
+        "p." + quote(fields.get_field("id" if name == "pk" else name.removesuffix("_id")).column)
+        for name in Subject._fields
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(ScreeningState._meta.db_table)} s "
+        f"JOIN {quote(fields.db_table)} p ON p.id = s.participant_id "
+        "WHERE s.participant_id = ANY(%s) AND s.reevaluation_requested_at IS NOT NULL AND s.outcome = %s "
+        "ORDER BY s.participant_id FOR UPDATE OF s, p SKIP LOCKED"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(participant_ids), str(OutcomeStatus.IN_SCREENING)])
+        return [Subject(*row) for row in cursor.fetchall()]
+
+
+class StateUpdate(NamedTuple):
+    """What a stored run writes to its participant's state row (the mark is cleared). A
+    confirmation leaves the status, its date and what holds the participant back as they are."""
+
+    participant_id: int
+    confirmed: bool
+    status: str
+    status_valid_until: date | None
+    evaluated_at: Any
+    evaluated_version: int
+    holding_back: str  # JSON
+
+
+def save_states(updates: list[StateUpdate]) -> None:
+    """Write the evaluation's fields of many state rows (all exist and are locked) in one UPDATE
+    from arrays (`unnest`): one parameter per column whatever the chunk's size, no model instances,
+    and a confirmation rewrites neither its status nor what holds the participant back."""
+    if not updates:
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(ScreeningState._meta.db_table)} AS s SET "
+        "status = CASE WHEN v.confirmed THEN s.status ELSE v.status END, "
+        "status_valid_until = CASE WHEN v.confirmed THEN s.status_valid_until ELSE v.status_valid_until END, "
+        "holding_back = CASE WHEN v.confirmed THEN s.holding_back ELSE v.holding_back END, "
+        "evaluated_at = v.evaluated_at, evaluated_version = v.evaluated_version, "
+        "reevaluation_requested_at = NULL "
+        "FROM unnest(%s::integer[], %s::boolean[], %s::text[], %s::date[], %s::timestamptz[], "
+        "%s::integer[], %s::jsonb[]) "
+        "AS v(participant_id, confirmed, status, status_valid_until, evaluated_at, evaluated_version, "
+        "holding_back) WHERE s.participant_id = v.participant_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(column) for column in zip(*updates, strict=True)])
 
 
 def apply_confirmation(state: ScreeningState, confirmation: Confirmation) -> None:
@@ -341,31 +408,19 @@ def evaluate_marked(
         ScreeningState.objects.filter(
             participant_id__in=participant_ids, reevaluation_requested_at__isnull=False
         ).exclude(outcome=OutcomeStatus.IN_SCREENING).update(reevaluation_requested_at=None)
-        # The participant and its state row are locked together, as evaluate_participant locks them.
-        states = list(
-            ScreeningState.objects.select_for_update(of=("self", "participant"), skip_locked=True)
-            .select_related("participant__site")
-            .filter(
-                participant_id__in=participant_ids,
-                reevaluation_requested_at__isnull=False,
-                outcome=OutcomeStatus.IN_SCREENING,
-            )
-            .order_by("participant_id")
-        )
-        if not states:
+        participants = lock_marked(participant_ids)
+        if not participants:
             return []
-        participants = [state.participant for state in states]
         ids = [p.pk for p in participants]
         records = current_records_many(ids)
         adjudications = case_adjudications_many(ids)
         versions = versions_in_force({p.site_id for p in participants}, as_of)
         latest = latest_evaluations(ids)
-        new: list[tuple[ScreeningState, Evaluation, criteria.Evaluation]] = []
-        confirmed: list[tuple[ScreeningState, Confirmation]] = []
-        for state in states:
-            participant = state.participant
+        new: list[tuple[Evaluation, criteria.Evaluation]] = []
+        confirmed: list[tuple[int, Confirmation]] = []
+        for participant in participants:
             case = assemble(
-                participant,
+                participant,  # type: ignore[arg-type]  # the fields `header` reads
                 as_of,
                 **records[participant.pk],
                 adjudications=adjudications[participant.pk],
@@ -379,20 +434,33 @@ def evaluate_marked(
             digest = result_digest(case, result, participant.data_version)
             previous = latest.get(participant.pk)
             if previous is not None and previous.result_digest == digest:
-                confirmed.append((state, new_confirmation(participant, previous.pk, as_of, trigger)))
+                confirmed.append((participant.pk, new_confirmation(participant, previous.pk, as_of, trigger)))
                 continue
             sequence = previous.sequence + 1 if previous is not None else 1
             evaluation = new_evaluation(participant, case, result, as_of, sequence, trigger)
             evaluation.result_digest = digest
-            new.append((state, evaluation, result))
-        evaluations = Evaluation.objects.bulk_create([e for _, e, _ in new])
+            new.append((evaluation, result))
+        evaluations = Evaluation.objects.bulk_create([e for e, _ in new])
         confirmations = Confirmation.objects.bulk_create([c for _, c in confirmed])
-        store_criterion_rows((e, result) for _, e, result in new)
-        for state, evaluation, result in new:
-            apply_evaluation(state, evaluation, result)
-        for state, confirmation in confirmed:
-            apply_confirmation(state, confirmation)
-        save_states([s for s, _, _ in new] + [s for s, _ in confirmed])
+        store_criterion_rows(new)
+        save_states(
+            [
+                StateUpdate(
+                    e.participant_id,
+                    False,
+                    e.overall,
+                    e.valid_until,
+                    e.created_at,
+                    e.data_version,
+                    json.dumps(holding_back(result)),
+                )
+                for e, result in new
+            ]
+            + [
+                StateUpdate(participant_id, True, "", None, c.confirmed_at, c.data_version, "{}")
+                for participant_id, c in confirmed
+            ]
+        )
         if evaluations:
             transaction.on_commit(lambda: evaluations_stored.send(sender=Evaluation, evaluations=evaluations))
     return [*evaluations, *confirmations]

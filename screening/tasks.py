@@ -73,21 +73,17 @@ def reevaluate_participant(
     return evaluation.pk if evaluation else None
 
 
-# Participants evaluated per transaction in a sweep batch: few queries per chunk, and row locks
-# held only briefly against a coordinator saving at the same moment.
-CHUNK = 25
-
-
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **RETRY)
 def reevaluate_participants(participant_ids: list[int], trigger: str = Trigger.SWEEP) -> int:
     """A batch from the sweep, evaluated in chunks (screening.evaluation.evaluate_marked). On a retry
     or a redelivery the participants already evaluated are no longer marked and are skipped.
     Returns the number of evaluations stored."""
     stored = 0
-    for start in range(0, len(participant_ids), CHUNK):
+    chunk = settings.REEVALUATION_CHUNK_SIZE
+    for start in range(0, len(participant_ids), chunk):
         with transaction.atomic():
             _relaxed_commit()
-            stored += len(evaluate_marked(participant_ids[start : start + CHUNK], trigger=Trigger(trigger)))
+            stored += len(evaluate_marked(participant_ids[start : start + chunk], trigger=Trigger(trigger)))
     return stored
 
 
