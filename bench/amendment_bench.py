@@ -137,7 +137,7 @@ def run(size: int, concurrency: int, limit_seconds: float) -> None:
     stored = Evaluation.objects.filter(trigger=Trigger.PROTOCOL_AMENDMENT, protocol_version=AMENDMENT).count()
     added = Evaluation.objects.count() - evaluations_before
     print(
-        f"  re-evaluation after activation ({concurrency} worker processes): {at_start} marked at once, "
+        f"  re-evaluation after activation ({concurrency} worker processes): {at_start} still marked just after activation, "
         f"0 left marked after {wall:.1f} s ({size / wall:.0f}/s; target 100,000 within 600 s); "
         f"worker CPU {worker_cpu / size * 1000:.2f} ms per participant ({worker_cpu:.1f} s); {load()}"
     )
