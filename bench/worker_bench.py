@@ -4,9 +4,8 @@ over N participants drained by a real worker (two processes by default), first w
 results (confirmations). Reports the criterion rows each run adds: the table's growth per day.
 
 Each participant carries the records of an example case (sle-eligible: 61 records), copied in
-SQL from one participant entered through the services. The copy runs with the database's
-triggers off (`session_replication_role = replica`): it is set-up, not measured, and the
-evaluations' own history triggers are on for every measured step. Works in the re-evaluation
+SQL from one participant entered through the services (bench/copies.py: triggers off for the
+set-up, on for every measured step). Works in the re-evaluation
 benchmark's database (<name>_bench, recreated), queue and Redis key prefix.
 
     python bench/worker_bench.py [--participants 100000] [--sample 1000] [--concurrency 2] [--reuse]
@@ -28,6 +27,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from copies import copy_participant
 from reeval_bench import ROOT, recreate_database, start_worker, stop_worker, tree_cpu_seconds
 
 
@@ -98,7 +98,6 @@ def main() -> int:
     from participants.case_builder import build_case
     from participants.case_import import import_case
     from participants.models import Membership, Participant, Role, ScreeningStatus, Site, User
-    from participants.records import RECORD_KINDS
     from screening import criteria
     from screening.evaluation import evaluate_marked
     from screening.models import Confirmation, CriterionResult, Evaluation, ScreeningState, Trigger
@@ -122,43 +121,7 @@ def main() -> int:
         Membership.objects.create(user=coordinator, role=Role.COORDINATOR, site=site)
         case = json.loads(EXAMPLE.read_text(encoding="utf-8"), parse_float=Decimal)
         case["dates"]["as_of"] = date.today().isoformat()
-        first = import_case(coordinator, site, case)
-        quote = connection.ops.quote_name
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-            fields = [
-                f.column
-                for f in Participant._meta.concrete_fields
-                if f.column not in ("id", "screening_sequence", "screening_number")
-            ]
-            table = quote(Participant._meta.db_table)
-            cols = ", ".join(quote(c) for c in fields)
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}, screening_sequence, screening_number) "
-                f"SELECT {cols}, screening_sequence + n, 'BEN-' || lpad(n::text, 7, '0') "
-                f"FROM {table} CROSS JOIN generate_series(1, %s) AS n WHERE id = %s",
-                [args.participants - 1, first.pk],
-            )
-            for kind in RECORD_KINDS.values():
-                model = kind.model
-                columns = [
-                    f.column for f in model._meta.concrete_fields if f.column not in ("id", "participant_id")
-                ]
-                cols = ", ".join(quote(c) for c in columns)
-                picked = ", ".join(f"r.{quote(c)}" for c in columns)
-                cursor.execute(
-                    f"INSERT INTO {quote(model._meta.db_table)} ({cols}, participant_id) "
-                    f"SELECT {picked}, p.id FROM {quote(model._meta.db_table)} r "
-                    f"CROSS JOIN {table} p WHERE r.participant_id = %s AND p.id <> %s",
-                    [first.pk, first.pk],
-                )
-            state = quote(ScreeningState._meta.db_table)
-            cursor.execute(
-                f"INSERT INTO {state} (participant_id, evaluated_version, status, outcome, holding_back) "
-                f"SELECT id, 0, 'NOT_EVALUATED', 'in_screening', '{{}}'::jsonb FROM {table} ON CONFLICT DO NOTHING"
-            )
-            cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("ANALYZE")
+        copy_participant(import_case(coordinator, site, case), args.participants)
 
     t = time.perf_counter()
     seeded = reuse and Participant.objects.count() == args.participants

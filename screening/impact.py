@@ -4,16 +4,22 @@ Every participant still in screening (today: every participant; enrolment, scree
 withdrawal do not exist yet) is evaluated twice as of the same day, under the version its site
 uses and under the candidate, from the same records and decisions. Nothing is stored. The work is
 done in chunks: per chunk one query per record kind, one for the decisions and one for the versions
-in force, as in the sweep's batch evaluation (screening.evaluation.evaluate_marked)."""
+in force, as in the sweep's batch evaluation (screening.evaluation.evaluate_marked). The report is a
+sum of the chunks' parts (`combine`), so the chunks can be evaluated by several processes: a pool of
+forked processes for the command, chunk tasks on the worker's processes for the page
+(screening.tasks)."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from participants.case_builder import assemble, current_records_many
@@ -118,6 +124,17 @@ def compare(
     return changes
 
 
+def in_screening_ids(participants: QuerySet[Participant]) -> list[int]:
+    """The participants an amendment concerns (screening not ended), in primary-key order: the
+    order of the report's rows, whichever way it is split."""
+    in_screening = participants.exclude(screening_state__outcome__in=ENDED)
+    return list(in_screening.order_by("pk").values_list("pk", flat=True))
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def impact_report(
     version: str,
     participants: QuerySet[Participant],
@@ -126,26 +143,68 @@ def impact_report(
     site_code: str = "",
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
+    processes: int = 1,
 ) -> ImpactReport:
     """Evaluate `participants` under the version in force at their site and under `version`, as
     of `as_of`, without storing anything. `progress(done, total)` is called after each chunk.
-    Participants whose screening has ended are left out: an amendment no longer concerns them."""
+    Participants whose screening has ended are left out: an amendment no longer concerns them.
+
+    The report is a sum of per-chunk parts (`evaluate_chunk`, `combine`); with `processes` > 1
+    the chunks are evaluated by a pool of forked processes, each with its own database
+    connection. Inside a transaction the pool would not see uncommitted rows, so there the
+    chunks are evaluated in this process."""
     criteria.get_protocol(version)  # an unknown version is refused before any work
-    report = ImpactReport(version=version, as_of=as_of, site_code=site_code)
-    in_screening = participants.exclude(screening_state__outcome__in=ENDED)
-    ids = list(in_screening.order_by("pk").values_list("pk", flat=True))
-    titles = _titles(version)
-    for start in range(0, len(ids), chunk):
-        _evaluate_chunk(report, ids[start : start + chunk], titles)
+    ids = in_screening_ids(participants)
+    parts = chunks(ids, chunk)
+    if processes > 1 and len(parts) > 1 and not connection.in_atomic_block:
+        evaluated = _in_pool(version, as_of, parts, processes)
+    else:
+        evaluated = (evaluate_chunk(version, as_of, part) for part in parts)
+    results = []
+    done = 0
+    for result in evaluated:
+        results.append(result)
+        done += result.evaluated + len(result.refused)
         if progress is not None:
-            progress(min(start + chunk, len(ids)), len(ids))
+            progress(done, len(ids))
     if progress is not None and not ids:
         progress(0, 0)
+    return combine(version, as_of, results, site_code=site_code)
+
+
+def _in_pool(version: str, as_of: date, parts: list[list[int]], processes: int) -> Iterator[ImpactReport]:
+    """The chunks' parts, in order, from `processes` forked processes. The parent's connections are
+    closed before the fork (a connection must not be shared between processes); each process
+    opens its own on its first query."""
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(processes, len(parts))) as pool:
+        yield from pool.imap(partial(evaluate_chunk, version, as_of), parts)
+
+
+def combine(version: str, as_of: date, parts: Iterable[ImpactReport], *, site_code: str = "") -> ImpactReport:
+    """The report of a population from the parts of its chunks, taken in the chunks' order: the
+    same report as one pass over the whole population."""
+    report = ImpactReport(version=version, as_of=as_of, site_code=site_code)
+    for part in parts:
+        report.impacts.extend(part.impacts)
+        report.refused.extend(part.refused)
+        report.per_criterion.update(part.per_criterion)
+        for code, c in part.per_site.items():
+            counts = report.per_site.setdefault(code, SiteCounts())
+            counts.evaluated += c.evaluated
+            counts.changed += c.changed
+            counts.status_changed += c.status_changed
+            counts.refused += c.refused
     return report
 
 
-def _evaluate_chunk(report: ImpactReport, ids: list[int], titles: dict[str, str]) -> None:
-    candidate = criteria.get_protocol(report.version)
+def evaluate_chunk(version: str, as_of: date, ids: list[int]) -> ImpactReport:
+    """The part of the report for one chunk of participant IDs: one query per record kind, one for
+    the decisions and one for the versions in force."""
+    report = ImpactReport(version=version, as_of=as_of)
+    candidate = criteria.get_protocol(version)
+    titles = _titles(version)
     people = list(Participant.objects.filter(pk__in=ids).select_related("site").order_by("pk"))
     records = current_records_many(ids)
     adjudications = case_adjudications_many(ids)
@@ -182,6 +241,7 @@ def _evaluate_chunk(report: ImpactReport, ids: list[int], titles: dict[str, str]
         counts.status_changed += impact.status_changed
         for c in changes:
             report.per_criterion[(c.criterion_id, c.before, c.after)] += 1
+    return report
 
 
 # --- Downloads (the exports pipeline streams them) -------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -15,8 +16,11 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from participants.models import Participant, Site
+from screening import criteria
 from screening.evaluation import evaluate_marked, evaluate_participant
-from screening.impact import impact_report
+from screening.impact import CHUNK as IMPACT_CHUNK  # participants per chunk task
+from screening.impact import chunks as impact_chunks
+from screening.impact import combine, evaluate_chunk, in_screening_ids
 from screening.models import Evaluation, Trigger
 from screening.reevaluation import (
     SweepResult,
@@ -179,21 +183,76 @@ def impact_key(report_id: str) -> str:
     return f"amendment-impact:{report_id}"
 
 
+def _impact_part_key(report_id: str, index: int) -> str:
+    return f"amendment-impact:{report_id}:part:{index}"
+
+
+def _impact_done_key(report_id: str, index: int) -> str:
+    return f"amendment-impact:{report_id}:done:{index}"
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def impact_report_task(report_id: str, version: str, site_id: int | None, as_of: str) -> None:
-    """Compute an impact report for its page, publishing progress after each chunk. Stores no
-    evaluation; a repeated delivery computes the same report again."""
+    """Start an impact report for its page: select the population, then one chunk task per
+    IMPACT_CHUNK participants, which the worker's processes evaluate in parallel; the chunk task
+    that completes the set combines the parts (screening.impact.combine). Stores no evaluation;
+    a repeated delivery starts the same report again."""
     participants = Participant.objects.all()
     site_code = ""
     if site_id is not None:
         participants = participants.filter(site_id=site_id)
         site_code = Site.objects.get(pk=site_id).code
+    criteria.get_protocol(version)  # an unknown version is refused before any work
+    parts = impact_chunks(in_screening_ids(participants), IMPACT_CHUNK)
+    job = {"version": version, "as_of": as_of, "site_code": site_code, "chunks": len(parts)}
+    total = sum(len(p) for p in parts)
+    cache.set(impact_key(report_id), {"done": 0, "total": total, "job": job}, IMPACT_REPORT_SECONDS)
+    if not parts:
+        _combine_impact(report_id, job)
+        return
+    for index, ids in enumerate(parts):
+        impact_chunk_task.delay(report_id, index, version, as_of, ids)
 
-    def progress(done: int, total: int) -> None:
-        cache.set(impact_key(report_id), {"done": done, "total": total}, IMPACT_REPORT_SECONDS)
 
-    report = impact_report(
-        version, participants, date.fromisoformat(as_of), site_code=site_code, progress=progress
+@shared_task(acks_late=True, ignore_result=True)
+def impact_chunk_task(report_id: str, index: int, version: str, as_of: str, participant_ids: list[int]) -> None:
+    """One chunk of an impact report: its part is kept until the report is combined. Idempotent: a
+    repeated delivery writes the same part again."""
+    job = (cache.get(impact_key(report_id)) or {}).get("job")
+    if job is None:  # the report expired or was combined already
+        return
+    part = evaluate_chunk(version, date.fromisoformat(as_of), participant_ids)
+    cache.set(_impact_part_key(report_id, index), part, IMPACT_REPORT_SECONDS)
+    cache.set(_impact_done_key(report_id, index), len(participant_ids), IMPACT_REPORT_SECONDS)
+    done = cache.get_many([_impact_done_key(report_id, i) for i in range(job["chunks"])])
+    if len(done) == job["chunks"]:
+        _combine_impact(report_id, job)
+
+
+def _combine_impact(report_id: str, job: dict[str, Any]) -> None:
+    """The whole report from the chunks' parts, in their order; then the parts are dropped. Two
+    chunk tasks finishing at once may both combine: the same report is written twice."""
+    keys = [_impact_part_key(report_id, i) for i in range(job["chunks"])]
+    parts = cache.get_many(keys)
+    if len(parts) < len(keys):
+        return  # a part expired: the report cannot be completed
+    report = combine(
+        job["version"],
+        date.fromisoformat(job["as_of"]),
+        (parts[k] for k in keys),
+        site_code=job["site_code"],
     )
     total = report.evaluated + len(report.refused)
     cache.set(impact_key(report_id), {"done": total, "total": total, "report": report}, IMPACT_REPORT_SECONDS)
+    cache.delete_many(keys + [_impact_done_key(report_id, i) for i in range(job["chunks"])])
+
+
+def impact_state(report_id: str) -> dict[str, Any] | None:
+    """What the report's page shows: the report once combined; before that the participants of
+    the chunks evaluated so far, out of the total. None for an unknown or expired report."""
+    state: dict[str, Any] | None = cache.get(impact_key(report_id))
+    if state is None or "report" in state or "job" not in state:
+        return state
+    chunks = state["job"]["chunks"]
+    done = cache.get_many([_impact_done_key(report_id, i) for i in range(chunks)])
+    return {"done": sum(done.values()), "total": state["total"]}

@@ -26,7 +26,7 @@ from screening.amendments import activate_version, record_release
 from screening.impact import COUNTS_HEADER, PARTICIPANT_HEADER, ImpactReport, count_rows, participant_rows
 from screening.models import ProtocolVersion, SiteApproval
 from screening.protocols import versions_in_force
-from screening.tasks import impact_key, impact_report_task
+from screening.tasks import impact_key, impact_report_task, impact_state
 
 VERSIONS = [(v, v) for v in sorted(criteria.PROTOCOL_VERSIONS)]
 
@@ -87,10 +87,10 @@ def start_impact(request: HttpRequest) -> HttpResponse:
 
 
 def _state(report_id: str) -> dict[str, Any]:
-    state = cache.get(impact_key(report_id))
+    state = impact_state(report_id)
     if state is None:
         raise Http404("no such report (reports are kept for a day)")
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 @role_required(Role.ADMIN)

@@ -24,6 +24,7 @@ AMENDMENT = "2025-11-14.3"
 @pytest.fixture
 def tasks_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks.impact_report_task, "delay", lambda *a: tasks.impact_report_task(*a))
+    monkeypatch.setattr(tasks.impact_chunk_task, "delay", lambda *a: tasks.impact_chunk_task(*a))
     monkeypatch.setattr(
         tasks.reevaluate_participants, "apply_async", lambda args, **kw: tasks.reevaluate_participants(*args)
     )

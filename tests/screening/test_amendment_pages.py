@@ -38,6 +38,7 @@ def run_tasks_here(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """The impact task runs at once; activation's batches are recorded."""
     batches: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.impact_report_task, "delay", lambda *a: tasks.impact_report_task(*a))
+    monkeypatch.setattr(tasks.impact_chunk_task, "delay", lambda *a: tasks.impact_chunk_task(*a))
     monkeypatch.setattr(
         tasks.reevaluate_participants, "apply_async", lambda args, **kw: batches.append(tuple(args))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +18,9 @@ from django.core.management.base import CommandError
 from participants.case_builder import build_case
 from participants.case_import import import_case
 from participants.models import Participant, Site, User
-from screening import criteria
+from screening import criteria, tasks
 from screening.evaluation import case_adjudications
-from screening.impact import PARTICIPANT_HEADER, impact_report
+from screening.impact import PARTICIPANT_HEADER, ImpactReport, impact_report
 from screening.models import Evaluation
 from screening.protocols import FIRST_VERSION
 
@@ -110,3 +111,45 @@ def test_the_command_refuses_an_unknown_version_or_site(db: None) -> None:
         call_command("amendment_impact", "2099-01-01.1")
     with pytest.raises(CommandError, match="no site"):
         call_command("amendment_impact", AMENDMENT, "--site", "ZZ9")
+
+
+@pytest.mark.django_db(transaction=True)  # the pool's processes read committed rows only
+def test_the_report_split_over_processes_equals_the_one_process_report(
+    population: list[Participant],
+) -> None:
+    one = impact_report(AMENDMENT, Participant.objects.all(), AS_OF)
+    seen: list[tuple[int, int]] = []
+    split = impact_report(
+        AMENDMENT,
+        Participant.objects.all(),
+        AS_OF,
+        chunk=4,
+        processes=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert one.impacts and one.per_criterion
+    assert split == one
+    assert [i.participant_id for i in split.impacts] == sorted(i.participant_id for i in one.impacts)
+    assert seen[-1] == (len(population), len(population)) and len(seen) == -(-len(population) // 4)
+
+
+def test_the_pages_chunk_tasks_give_the_one_process_report_with_progress(
+    population: list[Participant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.impact_chunk_task, "delay", lambda *a: sent.append(a))
+    monkeypatch.setattr(tasks, "IMPACT_CHUNK", 5)
+    report_id = uuid.uuid4().hex
+    tasks.impact_report_task(report_id, AMENDMENT, None, AS_OF.isoformat())
+    assert len(sent) == -(-len(population) // 5) > 2
+    assert tasks.impact_state(report_id) == {"done": 0, "total": len(population)}
+    # The worker's processes take the chunks in any order; a chunk delivered twice changes nothing.
+    for args in [*reversed(sent[1:]), sent[-1]]:
+        tasks.impact_chunk_task(*args)
+    state = tasks.impact_state(report_id)
+    assert state == {"done": len(population) - len(sent[0][4]), "total": len(population)}
+    tasks.impact_chunk_task(*sent[0])
+    report: ImpactReport = tasks.impact_state(report_id)["report"]
+    assert report == impact_report(AMENDMENT, Participant.objects.all(), AS_OF)
+    tasks.impact_chunk_task(*sent[0])  # a late redelivery after the combination: nothing changes
+    assert tasks.impact_state(report_id)["report"] == report

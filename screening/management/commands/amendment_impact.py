@@ -1,8 +1,10 @@
-"""manage.py amendment_impact VERSION [--site CODE] [--as-of DATE] [--csv PATH]: what a candidate
-protocol version would change for the participants still in screening, without storing anything."""
+"""manage.py amendment_impact VERSION [--site CODE] [--as-of DATE] [--csv PATH] [--processes N]: what
+a candidate protocol version would change for the participants still in screening, without storing
+anything. The chunks are evaluated by N forked processes (default: one per CPU)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--csv", type=Path, help="also write one row per participant and changed criterion"
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes evaluating the chunks (default: one per CPU)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         version: str = options["version"]
@@ -40,7 +48,9 @@ class Command(BaseCommand):
                 raise CommandError(f"no site {site_code!r}")
             participants = participants.filter(site=site)
         as_of = options["as_of"] or timezone.localdate()
-        report = impact_report(version, participants, as_of, site_code=site_code)
+        report = impact_report(
+            version, participants, as_of, site_code=site_code, processes=max(1, options["processes"])
+        )
         out = self.stdout
         scope = f"site {site_code}" if site_code else "the whole trial"
         out.write(f"Impact of protocol {version} on {scope}, as of {as_of.isoformat()}")
