@@ -39,6 +39,7 @@ from locust import HttpUser, between, events, task
 USERS_FILE = Path(os.environ.get("LOADTEST_USERS", ".var/loadtest/users.json"))
 SAVES_FILE = Path(os.environ.get("LOADTEST_SAVES", ".var/loadtest/saves.jsonl"))
 RAMP_FILE = Path(os.environ.get("LOADTEST_RAMP", ".var/loadtest/ramp.json"))
+FINAL_FILE = Path(os.environ.get("LOADTEST_FINAL", ".var/loadtest/final.json"))
 # Seconds between polls of the evaluation-status fragment (the notice's hx-trigger "every 2s").
 POLL_SECONDS = float(os.environ.get("LOADTEST_POLL_SECONDS", "2"))
 # How long a coordinator's page keeps polling before the save counts as not evaluated in time.
@@ -335,29 +336,37 @@ class Reviewer(Worker):
         return code
 
 
-@events.spawning_complete.add_listener
-def _keep_ramp_figures(user_count: int, **kwargs: Any) -> None:
-    """Every user has started (and most have logged in): locust then resets its statistics
-    (--reset-stats), so that the figures are those of the whole population at work; the ramp's,
-    the logins among them, are kept here first."""
-    from locust.env import Environment
-
-    environment: Environment | None = kwargs.get("environment") or _environment.get("current")
-    if environment is None or environment.stats is None:
-        return
-    rows = [
+def stats_rows(environment: Any) -> list[dict[str, Any]]:
+    """Locust's figures per request name, and the total ("Aggregated")."""
+    entries = [*environment.stats.entries.values(), environment.stats.total]
+    return [
         {
-            "name": e.name,
-            "method": e.method,
+            "name": e.name if e is not environment.stats.total else "Aggregated",
+            "method": e.method or "",
             "requests": e.num_requests,
             "failures": e.num_failures,
             "p50": e.get_response_time_percentile(0.5),
             "p95": e.get_response_time_percentile(0.95),
             "max": e.max_response_time,
         }
-        for e in environment.stats.entries.values()
+        for e in entries
     ]
-    RAMP_FILE.write_text(json.dumps({"users": user_count, "requests": rows}))
+
+
+@events.spawning_complete.add_listener
+def _keep_ramp_figures(user_count: int, **kwargs: Any) -> None:
+    """Every user has started (and most have logged in): locust then resets its statistics
+    (--reset-stats), so that the figures are those of the whole population at work; the ramp's,
+    the logins among them, are kept here first."""
+    environment = _environment.get("current")
+    if environment is not None and environment.stats is not None:
+        RAMP_FILE.write_text(json.dumps({"users": user_count, "requests": stats_rows(environment)}))
+
+
+@events.quitting.add_listener
+def _keep_final_figures(environment: Any, **kwargs: Any) -> None:
+    if environment.stats is not None:
+        FINAL_FILE.write_text(json.dumps({"requests": stats_rows(environment)}))
 
 
 _environment: dict[str, Any] = {}
@@ -373,3 +382,4 @@ def _fresh_saves_file(**kwargs: Any) -> None:
     SAVES_FILE.parent.mkdir(parents=True, exist_ok=True)
     SAVES_FILE.write_text("")
     RAMP_FILE.write_text("{}")
+    FINAL_FILE.unlink(missing_ok=True)

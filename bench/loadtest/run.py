@@ -174,6 +174,9 @@ class Stack:
                 "3",
                 "--access-logfile",
                 str(OUT / "access.log"),
+                # The time the worker spent on each request (µs), without the wait for a free worker.
+                "--access-logformat",
+                '%(t)s "%(r)s" %(s)s %(D)s',
             ],
             "worker": celery + ["worker", "--loglevel", "WARNING", "--concurrency", "2"],
             "beat": celery
@@ -290,6 +293,7 @@ def run_locust(url: str, duration: str, coordinators: int, reviewers: int, spawn
         LOADTEST_USERS=str(OUT / "users.json"),
         LOADTEST_SAVES=str(OUT / "saves.jsonl"),
         LOADTEST_RAMP=str(OUT / "ramp.json"),
+        LOADTEST_FINAL=str(OUT / "final.json"),
         LOADTEST_COORDINATORS=str(coordinators),
         LOADTEST_REVIEWERS=str(reviewers),
     )
@@ -323,6 +327,11 @@ def password_check_ms(rounds: int = 5) -> float:
 
 
 def locust_stats() -> list[dict[str, Any]]:
+    """Locust's statistics as the locustfile wrote them when it quit (its CSV can miss the
+    requests finished while the users stop)."""
+    final = OUT / "final.json"
+    if final.exists() and (data := json.loads(final.read_text())).get("requests"):
+        return list(data["requests"])
     rows = []
     with (OUT / "locust_stats.csv").open() as f:
         for row in csv.DictReader(f):
@@ -607,7 +616,7 @@ def report_and_judge(summary: dict[str, Any]) -> int:
             print(
                 f"during the ramp: {r['name']} ×{r['requests']}, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms"
             )
-        if r["failures"]:
+        if r["failures"] and r["name"] != "Aggregated":
             missed.append(f"{r['failures']} failed requests of {r['name']} during the ramp")
     total = next((r for r in summary["requests"] if r["name"] == "Aggregated"), {"failures": -1})
     if total["failures"]:
