@@ -558,8 +558,11 @@ def main() -> int:
         summary["server"] = server_times(ramp.stat().st_mtime if ramp.exists() else started.timestamp())
         total = next((r for r in stats if r["name"] == "Aggregated"), None)
         summary["cpu_seconds"] = cpu
-        if total and total["requests"]:
-            summary["web_cpu_ms_per_request"] = round(1000 * cpu.get("web", 0) / total["requests"], 1)
+        # The CPU was counted over the whole run, the ramp's requests included.
+        ramp_total = next((r for r in summary["ramp"].get("requests", []) if r["name"] == "Aggregated"), None)
+        requests = (total["requests"] if total else 0) + (ramp_total["requests"] if ramp_total else 0)
+        if requests:
+            summary["web_cpu_ms_per_request"] = round(1000 * cpu.get("web", 0) / requests, 1)
         summary["saves"] = check_saves(before, started)
         signs = next((r for r in stats if r["name"] == "sign"), None)
         summary["signatures"] = check_signatures(
