@@ -45,6 +45,8 @@ POLL_SECONDS = float(os.environ.get("LOADTEST_POLL_SECONDS", "2"))
 # How long a coordinator's page keeps polling before the save counts as not evaluated in time.
 POLL_LIMIT_SECONDS = 30.0
 TOTP_STEP = 30
+# Think times are multiplied by this (the smoke test of this file runs with 0).
+THINK = float(os.environ.get("LOADTEST_THINK", "1"))
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission" value="([0-9a-f]{32})"')
@@ -79,6 +81,10 @@ PAGE_NAMES = (
 def page_name(url: str) -> str:
     path = urlsplit(url).path
     return next((name for pattern, name in PAGE_NAMES if pattern.match(path)), path)
+
+
+def think(low: float, high: float) -> None:
+    time.sleep(THINK * random.uniform(low, high))
 
 
 def users() -> dict[str, Any]:
@@ -151,7 +157,7 @@ class Worker(HttpUser):
 
 class Coordinator(Worker):
     fixed_count = int(os.environ.get("LOADTEST_COORDINATORS", "50"))
-    wait_time = between(5, 20)
+    wait_time = between(5 * THINK, 20 * THINK)
 
     def on_start(self) -> None:
         self.account = take("coordinator")
@@ -272,12 +278,12 @@ class Coordinator(Worker):
         return None
 
     def wait_between(self, low: float, high: float) -> None:
-        time.sleep(random.uniform(low, high))
+        think(low, high)
 
 
 class Reviewer(Worker):
     fixed_count = int(os.environ.get("LOADTEST_REVIEWERS", "5"))
-    wait_time = between(5, 15)
+    wait_time = between(5 * THINK, 15 * THINK)
 
     def on_start(self) -> None:
         self.account = take("reviewer")
@@ -294,7 +300,7 @@ class Reviewer(Worker):
             return
         pk = int(random.choice(claimable[:20]))
         self.client.get(f"/eac/escalations/{pk}/", name="review page")
-        time.sleep(random.uniform(5, 15))
+        think(5, 15)
         claimed = self.follow(
             self.post(
                 f"/eac/escalations/{pk}/claim/",
@@ -305,7 +311,7 @@ class Reviewer(Worker):
         if 'data-testid="claimed-by-you"' not in claimed.text:
             return  # another reviewer took it first: back to the queue
         digest = DIGEST.search(claimed.text)
-        time.sleep(random.uniform(10, 25))  # reading the case and writing the rationale
+        think(10, 25)  # reading the case and writing the rationale
         code = self.fresh_code()
         with self.post(
             f"/eac/escalations/{pk}/sign/",
