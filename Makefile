@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv engine browser pdf-libraries lint typecheck bench bench-scale clean-data
+.PHONY: run test venv engine browser pdf-libraries lint typecheck bench bench-scale loadtest clean-data
 
 # The engine's hot modules compiled by mypyc (screening/criteria/compiled.py lists them and
 # loads them only while they match the sources).
@@ -79,6 +79,14 @@ bench: $(STAMP) $(ENGINE_STAMP)
 # `make bench`). The seeded databases are kept and reused; drop <name>_pages_<N> to reseed.
 bench-scale: $(STAMP) $(ENGINE_STAMP)
 	$(PY) -m config.devstack exec -- $(PY) bench/pages_bench.py --participants 10000 100000 --reuse
+
+# The load test (bench/loadtest/run.py, docs/performance.md "Load test"): seeds 10,000 participants
+# over 10 sites or reuses them, starts gunicorn, the Celery worker and beat, runs 50 coordinators and
+# 5 EAC reviewers in locust for 3 minutes, checks every target and stops everything; exit status 1
+# when a target is missed. Not part of `make test`. On the embedded stack it works in a database of
+# its own (<name>_loadtest); with DATABASE_URL set, in that database. Options: LOADTEST_ARGS.
+loadtest: $(STAMP) $(ENGINE_STAMP)
+	$(PY) -m config.devstack exec -- $(PY) bench/loadtest/run.py $(if $(DATABASE_URL),,--database-suffix _loadtest) $(LOADTEST_ARGS)
 
 clean-data:
 	rm -rf .var
