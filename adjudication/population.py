@@ -8,9 +8,11 @@ profile is entered in bulk as a template participant (`records_of_case`: the map
 evaluations open escalations through `evaluations_stored` as in the running app. Every other
 participant copies a template: its records, evaluation (the case text naming its own screening
 number), criterion rows, screening state and escalations, by set-based `INSERT … SELECT`
-statements inside PostgreSQL. The engine would give each copy the same result (the screening
-number is not an input; tests/screening/test_seed_population.py re-evaluates a sample). The
-history triggers record every row, as for any write.
+statements inside PostgreSQL, each writing its rows' history events in the same statement (the
+row triggers are off for the copy), the records on one connection and the evaluations on a
+second at the same time; into a fresh database, each table's secondary indexes are built after
+its copy. The engine would give each copy the same result (the screening number is not an input;
+tests/screening/test_seed_population.py re-evaluates a sample).
 """
 
 from __future__ import annotations
@@ -106,11 +108,6 @@ def seed_population(n: int, *, sites: int = 10, seed: int = 329, profiles: int =
         template_of = [templates[rng.randrange(len(templates))].pk for _ in clones]
         _copy_templates(clones, template_of, coordinators, defer_indexes=fresh)
     log.info("copies committed at %.1f s", time.perf_counter() - started)
-    # Fresh statistics: the planner would otherwise plan the pages for the tables' former size
-    # (autovacuum catches up only later).
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    log.info("analysed at %.1f s", time.perf_counter() - started)
     seeded = Participant.objects.filter(screening_number__in=[number for _, _, number in numbers])
     return SeedReport(
         participants=len(numbers),
@@ -309,13 +306,18 @@ def _insert_select(
         rows, copied = cursor.rowcount, time.perf_counter()
         for _, create in indexes:
             cursor.execute(create)
+        built = time.perf_counter()
+        # Fresh statistics for the next copies' plans and the pages' (autovacuum would catch up
+        # only later), taken inside the copying transaction, which samples its own new rows.
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
     log.info(
-        "%s: %d rows copied in %.1f s, %d indexes built in %.1f s",
+        "%s: %d rows copied in %.1f s, %d indexes built in %.1f s, analysed in %.1f s",
         model._meta.db_table,
         rows,
         copied - t,
         len(indexes),
-        time.perf_counter() - copied,
+        built - copied,
+        time.perf_counter() - built,
     )
 
 
