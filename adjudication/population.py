@@ -8,9 +8,11 @@ profile is entered in bulk as a template participant (`records_of_case`: the map
 evaluations open escalations through `evaluations_stored` as in the running app. Every other
 participant copies a template: its records, evaluation (the case text naming its own screening
 number), criterion rows, screening state and escalations, by set-based `INSERT … SELECT`
-statements inside PostgreSQL. The engine would give each copy the same result (the screening
-number is not an input; tests/screening/test_seed_population.py re-evaluates a sample). The
-history triggers record every row, as for any write.
+statements inside PostgreSQL, each writing its rows' history events in the same statement (the
+row triggers are off for the copy), the records on one connection and the evaluations on a
+second at the same time; into a fresh database, each table's secondary indexes are built after
+its copy. The engine would give each copy the same result (the screening number is not an input;
+tests/screening/test_seed_population.py re-evaluates a sample).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import copy
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +52,8 @@ ENGINE_CASES = Path(settings.BASE_DIR) / "tests" / "engine" / "data"
 # Given a model, the statement that writes the history of rows a bulk copy inserted with the row
 # triggers off, reading them from the CTE `new`; filled by audit, which owns the history tables.
 HISTORY_OF_BULK_INSERTS: list[Callable[[type[models.Model]], str | None]] = []
+# Given a model, the table holding its history (None if untracked); filled by audit.
+HISTORY_TABLE_OF: list[Callable[[type[models.Model]], str | None]] = []
 
 # Share of profiles per stage of screening (the rest: everything entered).
 REGISTERED_ONLY = 0.04
@@ -76,6 +81,11 @@ def seed_population(n: int, *, sites: int = 10, seed: int = 329, profiles: int =
     site_rows, coordinators = _sites(sites)
     cases = _profiles(rng, min(n, profiles), today)
     log.info("%d profiles built in %.1f s", len(cases), time.perf_counter() - started)
+    # A fresh database (no participant yet) gets the copies' secondary indexes built after the
+    # load; in a populated one they stay in place (slower: an index entry per row).
+    fresh = not Participant.objects.exists()
+    if not fresh:
+        log.warning("the database already holds participants: the copy keeps every index in place (slower)")
     with transaction.atomic(), pghistory.context(reason="seeded population"):
         locked = {s.pk: s for s in Site.objects.select_for_update().filter(pk__in=[s.pk for s in site_rows])}
         numbers = _numbering(rng, n, list(locked.values()))
@@ -96,11 +106,8 @@ def seed_population(n: int, *, sites: int = 10, seed: int = 329, profiles: int =
     with transaction.atomic(), pghistory.context(reason="seeded population"):
         clones = numbers[len(cases) :]
         template_of = [templates[rng.randrange(len(templates))].pk for _ in clones]
-        _copy_templates(clones, template_of, coordinators)
-    # Fresh statistics: the planner would otherwise plan the pages for the tables' former size
-    # (autovacuum catches up only later).
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        _copy_templates(clones, template_of, coordinators, defer_indexes=fresh)
+    log.info("copies committed at %.1f s", time.perf_counter() - started)
     seeded = Participant.objects.filter(screening_number__in=[number for _, _, number in numbers])
     return SeedReport(
         participants=len(numbers),
@@ -248,48 +255,126 @@ def _columns(model: type[models.Model], *skip: str) -> list[str]:
     return [f.column for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
 
 
-def _insert_select(model: type[models.Model], overrides: dict[str, str], source: str) -> None:
+def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
+    """(drop, create) statements of the tables' indexes but their primary keys and the indexes a
+    foreign key relies on; a unique or exclusion constraint is dropped and added as a constraint."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+                   quote_ident(c.conname), pg_get_constraintdef(c.oid)
+              FROM pg_index i
+              LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+             WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+               AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+             ORDER BY i.indexrelid
+            """,
+            [tables],
+        )
+        return [
+            (
+                f"ALTER TABLE {table} DROP CONSTRAINT {name}",
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
+            )
+            if name is not None
+            else (f"DROP INDEX {index}", create)
+            for table, index, create, name, definition in cursor.fetchall()
+        ]
+
+
+def _insert_select(
+    model: type[models.Model], overrides: dict[str, str], source: str, *, defer_indexes: bool = False
+) -> None:
     """INSERT INTO model's table every column of the alias `t` in `source`, but those in
-    `overrides` (column → SQL expression), and write the rows' history in the same statement."""
+    `overrides` (column → SQL expression), and write the rows' history in the same statement.
+    With `defer_indexes`, the secondary indexes of the table and of its history table are dropped
+    first and built again after the insert (a sort per index instead of an entry per row: for a
+    load into tables that were empty)."""
     columns = [*_columns(model), *(c for c in overrides if c not in _columns(model))]
     values = [overrides.get(c, f"t.{c}") for c in columns]
     insert = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} {source}"
     history = [sql for writer in HISTORY_OF_BULK_INSERTS if (sql := writer(model)) is not None]
     if history:
         insert = f"WITH new AS ({insert} RETURNING *) {history[0]}"
+    tables = [model._meta.db_table, *(h for of in HISTORY_TABLE_OF if (h := of(model)) is not None)]
+    indexes = _secondary_indexes(tables) if defer_indexes else []
     t = time.perf_counter()
     with connection.cursor() as cursor:
+        for drop, _ in indexes:
+            cursor.execute(drop)
         cursor.execute(insert)
-        log.info(
-            "%s: %d rows copied in %.1f s", model._meta.db_table, cursor.rowcount, time.perf_counter() - t
-        )
+        rows, copied = cursor.rowcount, time.perf_counter()
+        for _, create in indexes:
+            cursor.execute(create)
+        built = time.perf_counter()
+        # Fresh statistics for the next copies' plans and the pages' (autovacuum would catch up
+        # only later), taken inside the copying transaction, which samples its own new rows.
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
+    log.info(
+        "%s: %d rows copied in %.1f s, %d indexes built in %.1f s, analysed in %.1f s",
+        model._meta.db_table,
+        rows,
+        copied - t,
+        len(indexes),
+        built - copied,
+        time.perf_counter() - built,
+    )
+
+
+def _copy_settings(cursor: Any) -> None:
+    """The settings of a copying transaction."""
+    # Row triggers off (history and foreign-key checks): the copies write the history themselves
+    # and copy rows that already passed the checks.
+    cursor.execute("SET LOCAL session_replication_role = replica")
+    # Memory for the sorts, the rows each statement hands to its history insert, and the index
+    # builds; one commit at the end, whose flush need not be waited for.
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+    cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _fill_seed_map(cursor: Any, columns: dict[str, tuple[str, list[Any]]]) -> None:
+    """The temporary table `seed_map` of this transaction, one row per copy: column → (SQL
+    type, values)."""
+    cursor.execute(
+        "CREATE TEMPORARY TABLE seed_map ("
+        + ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
+        + ", clone_id bigint) ON COMMIT DROP"
+    )
+    cursor.execute(
+        f"INSERT INTO seed_map ({', '.join(columns)}) SELECT * FROM unnest("
+        + ", ".join(f"%s::{sql_type}[]" for sql_type, _ in columns.values())
+        + ")",
+        [values for _, values in columns.values()],
+    )
 
 
 def _copy_templates(
-    clones: list[tuple[int, int, str]], template_of: list[int], coordinators: dict[int, User]
+    clones: list[tuple[int, int, str]],
+    template_of: list[int],
+    coordinators: dict[int, User],
+    *,
+    defer_indexes: bool,
 ) -> None:
+    """Copy the templates: participants first; then, at the same time, their records on this
+    connection and their evaluations (criterion rows, state, escalations) on a second one (two
+    processes on the server; the tables of the two halves are disjoint). The second transaction
+    commits after this one's work is done and just before this one commits."""
     if not clones:
         return
-    with connection.cursor() as cursor:
-        # Row triggers off for this transaction (history and foreign-key checks): the statements
-        # below write the history themselves and copy rows that already passed the checks.
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE seed_map (template_id bigint, site_id bigint, sequence integer,"
-            " number varchar(30), created_by bigint, clone_id bigint) ON COMMIT DROP"
-        )
-        cursor.execute(
-            "INSERT INTO seed_map (template_id, site_id, sequence, number, created_by)"
-            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::varchar[], %s::bigint[])",
-            [
-                template_of,
-                [site_id for site_id, _, _ in clones],
-                [sequence for _, sequence, _ in clones],
-                [number for _, _, number in clones],
-                [coordinators[site_id].pk for site_id, _, _ in clones],
-            ],
-        )
     participant = Participant._meta.db_table
+    with connection.cursor() as cursor:
+        _copy_settings(cursor)
+        _fill_seed_map(
+            cursor,
+            {
+                "template_id": ("bigint", template_of),
+                "site_id": ("bigint", [site_id for site_id, _, _ in clones]),
+                "sequence": ("integer", [sequence for _, sequence, _ in clones]),
+                "number": ("varchar(30)", [number for _, _, number in clones]),
+                "created_by": ("bigint", [coordinators[site_id].pk for site_id, _, _ in clones]),
+            },
+        )
     _insert_select(
         Participant,
         {
@@ -300,6 +385,7 @@ def _copy_templates(
             "created_at": "now()",
         },
         f"FROM {participant} t JOIN seed_map m ON m.template_id = t.id",
+        defer_indexes=defer_indexes,
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -307,6 +393,67 @@ def _copy_templates(
         )
         cursor.execute("CREATE INDEX ON seed_map (template_id)")
         cursor.execute("ANALYZE seed_map")
+        cursor.execute(
+            "SELECT m.template_id, m.clone_id, m.number, m.created_by, t.screening_number"
+            f" FROM seed_map m JOIN {participant} t ON t.id = m.template_id"
+        )
+        mapping = list(zip(*cursor.fetchall(), strict=True))
+        # The history context of this transaction, for the events the second one writes.
+        cursor.execute(
+            "SELECT current_setting('pghistory.context_id', true),"
+            " current_setting('pghistory.context_metadata', true)"
+        )
+        history_context = cursor.fetchone()
+    second = _SecondTransaction(
+        lambda: _copy_evaluations(mapping, history_context, defer_indexes=defer_indexes)
+    )
+    second.start()
+    try:
+        _copy_records(defer_indexes=defer_indexes)
+    except BaseException:
+        second.finish(commit=False)
+        raise
+    second.finish(commit=True)
+
+
+class _SecondTransaction(threading.Thread):
+    """`work` in a transaction on the thread's own connection, committed or rolled back when
+    `finish` says so, once the work is done."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="seed-population-copy")
+        self.work = work
+        self.done = threading.Event()
+        self.decided = threading.Event()
+        self.commit = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                try:
+                    self.work()
+                finally:
+                    self.done.set()
+                self.decided.wait()
+                if not self.commit:
+                    transaction.set_rollback(True)
+        except BaseException as error:  # handed to the caller's thread by finish()
+            self.error = error
+        finally:
+            self.done.set()
+            connection.close()
+
+    def finish(self, *, commit: bool) -> None:
+        self.done.wait()
+        self.commit = commit and self.error is None
+        self.decided.set()
+        self.join()
+        if commit and self.error is not None:
+            raise self.error
+
+
+def _copy_records(*, defer_indexes: bool) -> None:
     for kind in RECORD_KINDS.values():
         _insert_select(
             kind.model,
@@ -314,7 +461,38 @@ def _copy_templates(
             # In the template's order: the case lists records of one day in the order entered.
             f"FROM {kind.model._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id"
             " ORDER BY m.clone_id, t.id",
+            defer_indexes=defer_indexes,
         )
+
+
+def _copy_evaluations(
+    mapping: list[tuple[Any, ...]], history_context: tuple[str | None, str | None], *, defer_indexes: bool
+) -> None:
+    """On the second connection: evaluations, criterion rows, states and escalations of the copies
+    (`mapping`: template ids, clone ids, numbers, creators, template numbers)."""
+    template_ids, clone_ids, numbers, created_by, template_numbers = mapping
+    with connection.cursor() as cursor:
+        _copy_settings(cursor)
+        cursor.execute(
+            "SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)",
+            [history_context[0] or "", history_context[1] or ""],
+        )
+        _fill_seed_map(
+            cursor,
+            {
+                "template_id": ("bigint", list(template_ids)),
+                "number": ("varchar(30)", list(numbers)),
+                "created_by": ("bigint", list(created_by)),
+                "template_number": ("varchar(30)", list(template_numbers)),
+            },
+        )
+        cursor.execute(
+            "UPDATE seed_map m SET clone_id = c.clone_id FROM unnest(%s::varchar[], %s::bigint[]) c(number, clone_id)"
+            " WHERE c.number = m.number",
+            [list(numbers), list(clone_ids)],
+        )
+        cursor.execute("CREATE INDEX ON seed_map (template_id)")
+        cursor.execute("ANALYZE seed_map")
     evaluation = Evaluation._meta.db_table
     # The case text names the participant's own screening number (criteria.dumps writes the
     # case_id first).
@@ -322,12 +500,12 @@ def _copy_templates(
         Evaluation,
         {
             "participant_id": "m.clone_id",
-            "case_json": "replace(t.case_json, '\"case_id\": ' || to_jsonb(tp.screening_number)::text,"
+            "case_json": "replace(t.case_json, '\"case_id\": ' || to_jsonb(m.template_number)::text,"
             " '\"case_id\": ' || to_jsonb(m.number)::text)",
             "created_at": "now()",
         },
-        f"FROM {evaluation} t JOIN seed_map m ON m.template_id = t.participant_id"
-        f" JOIN {participant} tp ON tp.id = t.participant_id",
+        f"FROM {evaluation} t JOIN seed_map m ON m.template_id = t.participant_id",
+        defer_indexes=defer_indexes,
     )
     _insert_select(
         CriterionResult,
@@ -335,11 +513,13 @@ def _copy_templates(
         f"FROM {CriterionResult._meta.db_table} t JOIN {evaluation} te ON te.id = t.evaluation_id"
         f" JOIN seed_map m ON m.template_id = te.participant_id"
         f" JOIN {evaluation} ce ON ce.participant_id = m.clone_id AND ce.sequence = te.sequence",
+        defer_indexes=defer_indexes,
     )
     _insert_select(
         ScreeningState,
         {"participant_id": "m.clone_id", "site_id": "m.site_id", "evaluated_at": "now()"},
         f"FROM {ScreeningState._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id",
+        defer_indexes=defer_indexes,
     )
     _insert_select(
         Escalation,
@@ -355,6 +535,5 @@ def _copy_templates(
         f" JOIN {evaluation} te ON te.id = tr.evaluation_id"
         f" JOIN {evaluation} ce ON ce.participant_id = m.clone_id AND ce.sequence = te.sequence"
         f" JOIN {CriterionResult._meta.db_table} cr ON cr.evaluation_id = ce.id AND cr.criterion_id = t.criterion_id",
+        defer_indexes=defer_indexes,
     )
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = origin")

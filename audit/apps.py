@@ -6,9 +6,10 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from adjudication.population import HISTORY_OF_BULK_INSERTS
+        from adjudication.population import HISTORY_OF_BULK_INSERTS, HISTORY_TABLE_OF
 
         from . import login_throttle, signals  # noqa: F401 - connect the security-event receivers
-        from .models import insert_events_sql
+        from .models import history_table, insert_events_sql
 
         HISTORY_OF_BULK_INSERTS.append(insert_events_sql)
+        HISTORY_TABLE_OF.append(history_table)

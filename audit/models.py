@@ -239,6 +239,12 @@ class SecurityEvent(models.Model):
 HISTORY_MODELS: list[type[models.Model]] = [*EVENT_MODELS.values(), SecurityEvent]
 
 
+def history_table(model: type[models.Model]) -> str | None:
+    """The table holding the model's history; None for an untracked model."""
+    event = EVENT_MODELS.get(model)
+    return None if event is None else event._meta.db_table
+
+
 def insert_events_sql(model: type[models.Model]) -> str | None:
     """The statement writing the insert events of rows a bulk load inserted with the row triggers
     off (a seeded population): the same columns and context the insert trigger writes, read from

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from adjudication.models import Escalation
 from audit.models import EVENT_MODELS
@@ -18,8 +19,17 @@ from screening.models import CriterionResult, Evaluation, Outcome, ScreeningStat
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _indexes() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+        return set(cursor.fetchall())
+
+
 def test_seeded_evaluations_are_the_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    indexes = _indexes()
     call_command("seed_population", "60", "--sites", "3", "--seed", "7", "--profiles", "12")
+    # A fresh database: the copies' indexes and unique constraints were dropped and built again.
+    assert _indexes() == indexes
     assert "60 participants over 3 sites from 12 profiles" in capsys.readouterr().out
     participants = list(Participant.objects.select_related("site").order_by("pk"))
     assert len(participants) == 60
@@ -61,7 +71,18 @@ def test_seeded_evaluations_are_the_engines(capsys: pytest.CaptureFixture[str]) 
     for model in (Participant, Evaluation, CriterionResult, ScreeningState):
         events = EVENT_MODELS[model].objects.filter(pgh_label="insert")
         assert events.count() == model.objects.count(), model
-    assert EVENT_MODELS[CriterionResult].objects.filter(pgh_context__reason="seeded population").exists()
+    # The copies written on the second connection carry the seeding's history context too.
+    templates = [p.pk for p in participants[:12]]
+    for model, path in (
+        (CriterionResult, "evaluation__participant_id__in"),
+        (Escalation, "participant_id__in"),
+    ):
+        copied = set(model.objects.exclude(**{path: templates}).values_list("pk", flat=True))
+        seeded = EVENT_MODELS[model].objects.filter(
+            pgh_label="insert", pgh_context__reason="seeded population"
+        )
+        assert copied <= set(seeded.values_list("pgh_obj_id", flat=True)), model
+    assert CriterionResult.objects.exclude(evaluation__participant_id__in=templates).exists()
 
 
 def test_the_same_seed_gives_the_same_population() -> None:
