@@ -237,17 +237,10 @@ def _enter_templates(
 
 
 def _mark(participant_ids: list[int]) -> None:
-    """Registered-only templates stay "Not evaluated yet"; the others wait for the engine."""
-    with_records = set()
-    for kind in RECORD_KINDS.values():
-        with_records |= set(
-            kind.model.objects.filter(participant_id__in=participant_ids).values_list(
-                "participant_id", flat=True
-            )
-        )
-    ScreeningState.objects.filter(participant_id__in=with_records).update(
-        reevaluation_requested_at=timezone.now()
-    )
+    """Every template waits for the engine, the registered-only ones too: in the app registration
+    itself marks the participant (`announce_change`), so none stays "Not evaluated yet" for long,
+    and `verify_evaluations` finds every seeded participant evaluated on its current data."""
+    ScreeningState.objects.filter(participant_id__in=participant_ids).update(reevaluation_requested_at=timezone.now())
 
 
 def _columns(model: type[models.Model], *skip: str) -> list[str]:
@@ -256,8 +249,8 @@ def _columns(model: type[models.Model], *skip: str) -> list[str]:
 
 
 def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
-    """(drop, create) statements of the tables' indexes but their primary keys and the indexes a
-    foreign key relies on; a unique or exclusion constraint is dropped and added as a constraint."""
+    """(drop, create) statements of the tables' indexes but their primary keys, partial indexes and
+    the indexes a foreign key relies on; a unique or exclusion constraint is dropped and added as a constraint."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -266,6 +259,9 @@ def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
               FROM pg_index i
               LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
              WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+               -- Partial indexes stay: they are small, and their predicate's text does not
+               -- survive a round trip through pg_get_indexdef unchanged.
+               AND i.indpred IS NULL
                AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
              ORDER BY i.indexrelid
             """,
@@ -394,7 +390,7 @@ def _copy_templates(
         cursor.execute("CREATE INDEX ON seed_map (template_id)")
         cursor.execute("ANALYZE seed_map")
         cursor.execute(
-            "SELECT m.template_id, m.clone_id, m.number, m.created_by, t.screening_number"
+            "SELECT m.template_id, m.clone_id, m.number, m.created_by, t.screening_number, m.site_id"
             f" FROM seed_map m JOIN {participant} t ON t.id = m.template_id"
         )
         mapping = list(zip(*cursor.fetchall(), strict=True))
@@ -469,8 +465,8 @@ def _copy_evaluations(
     mapping: list[tuple[Any, ...]], history_context: tuple[str | None, str | None], *, defer_indexes: bool
 ) -> None:
     """On the second connection: evaluations, criterion rows, states and escalations of the copies
-    (`mapping`: template ids, clone ids, numbers, creators, template numbers)."""
-    template_ids, clone_ids, numbers, created_by, template_numbers = mapping
+    (`mapping`: template ids, clone ids, numbers, creators, template numbers, sites)."""
+    template_ids, clone_ids, numbers, created_by, template_numbers, site_ids = mapping
     with connection.cursor() as cursor:
         _copy_settings(cursor)
         cursor.execute(
@@ -484,6 +480,7 @@ def _copy_evaluations(
                 "number": ("varchar(30)", list(numbers)),
                 "created_by": ("bigint", list(created_by)),
                 "template_number": ("varchar(30)", list(template_numbers)),
+                "site_id": ("bigint", list(site_ids)),
             },
         )
         cursor.execute(
