@@ -12,11 +12,11 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
@@ -30,6 +30,7 @@ XML_ILLEGAL = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
 # A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_ROWS_PER_CHUNK = 500
+CSV_FIRST_ROWS = 20  # the first rows leave as soon as they are read
 FILE_CHUNK = 64 * 1024
 
 
@@ -70,6 +71,8 @@ def _text(value: Any) -> str:
 
 
 def csv_cell(value: Any) -> str:
+    if type(value) is str:  # most cells: no conversion to choose
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
     return neutralise(_text(value))
 
 
@@ -90,27 +93,62 @@ def xlsx_cell(value: Any) -> Any:
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The header leaves before the first row is asked for (so before the report's query runs),
+    then the first CSV_FIRST_ROWS rows, then CSV_ROWS_PER_CHUNK rows a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # byte order mark: spreadsheet programs then read UTF-8
     writer.writerow([csv_cell(h) for h in header])
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([csv_cell(v) for v in row])
-        if n % CSV_ROWS_PER_CHUNK == 0:
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    writerow = writer.writerow
+    cell = csv_cell
+    pending = 0
+    limit = CSV_FIRST_ROWS
+    for row in rows:
+        writerow([cell(v) for v in row])
+        pending += 1
+        if pending == limit:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue()
+            pending = 0
+            limit = CSV_ROWS_PER_CHUNK
+    if pending:
+        yield buffer.getvalue()
+
+
+def write_xlsx(
+    out: BinaryIO,
+    sheet_title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    progress: Callable[[int], None] | None = None,
+    every: int = 1000,
+) -> int:
+    """Write the workbook into `out` with openpyxl's write-only mode (rows go to a temporary file as
+    they are appended, so memory does not grow with the table); `progress(rows so far)` is called
+    every `every` rows. Returns the number of rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet.append([xlsx_cell(h) for h in header])
+    append = sheet.append
+    cell = xlsx_cell
+    n = 0
+    for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count after the loop
+        append([cell(v) for v in row])
+        if progress is not None and n % every == 0:
+            progress(n)
+    workbook.save(out)
+    return n
 
 
 def xlsx_chunks(sheet_title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """A small workbook (the funnel, the EAC log) spooled in the request, then streamed; the large
+    ones (screening log, audit trail) are written by a worker (exports.jobs)."""
     with tempfile.TemporaryFile(suffix=".xlsx") as out:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=sheet_title[:31])
-        sheet.append([xlsx_cell(h) for h in header])
-        for row in rows:
-            sheet.append([xlsx_cell(v) for v in row])
-        workbook.save(out)
+        write_xlsx(out, sheet_title, header, rows)
         out.seek(0)
         while chunk := out.read(FILE_CHUNK):
             yield chunk
@@ -130,6 +168,9 @@ class ExportTrace:
     basename: str
     fmt: str
     rows: int = 0
+    # A file written by a worker: its job and the filters it was asked with (else the request's).
+    job: int | None = None
+    filters: dict[str, Any] | None = None
 
     def counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         for row in rows:
