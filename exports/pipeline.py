@@ -14,7 +14,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -92,6 +92,37 @@ def xlsx_cell(value: Any) -> Any:
     return neutralise(XML_ILLEGAL.sub("", str(value)))
 
 
+def _csv_cells_in(tz: tzinfo) -> Callable[[Any], str]:
+    """csv_cell with the time zone looked up once (the lookup costs more than the conversion)."""
+
+    def cell(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+        if value is None:
+            return ""
+        if kind is datetime and value.tzinfo is not None:
+            return value.astimezone(tz).isoformat(timespec="seconds")  # type: ignore[no-any-return]
+        return csv_cell(value)
+
+    return cell
+
+
+def _xlsx_cells_in(tz: tzinfo) -> Callable[[Any], Any]:
+    def cell(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            text = XML_ILLEGAL.sub("", value)
+            return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+        if value is None or kind is int or kind is Decimal or kind is date:
+            return value
+        if kind is datetime and value.tzinfo is not None:
+            return value.astimezone(tz).replace(tzinfo=None)
+        return xlsx_cell(value)
+
+    return cell
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """The header leaves before the first row is asked for (so before the report's query runs),
     then the first CSV_FIRST_ROWS rows, then CSV_ROWS_PER_CHUNK rows a chunk."""
@@ -103,7 +134,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
     buffer.seek(0)
     buffer.truncate()
     writerow = writer.writerow
-    cell = csv_cell
+    cell = _csv_cells_in(timezone.get_current_timezone())
     pending = 0
     limit = CSV_FIRST_ROWS
     for row in rows:
@@ -134,7 +165,7 @@ def write_xlsx(
     sheet = workbook.create_sheet(title=sheet_title[:31])
     sheet.append([xlsx_cell(h) for h in header])
     append = sheet.append
-    cell = xlsx_cell
+    cell = _xlsx_cells_in(timezone.get_current_timezone())
     n = 0
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count after the loop
         append([cell(v) for v in row])
