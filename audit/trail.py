@@ -32,9 +32,11 @@ CHUNK_SIZE = 2000
 # one small (the first rows leave at once), the next ones sized so that one table's statement holds
 # about TABLE_BYTES of event text (an evaluation's event carries its whole case: a few hundred of
 # those weigh what 2,000 lab results do), so memory stays flat whatever the tables hold.
-FIRST_STATEMENT_ROWS = 100
+FIRST_STATEMENT_ROWS = 20
+MIN_STATEMENT_ROWS = 100
 TABLE_BYTES = 512 * 1024
-# Events turned into rows at a time by the time-ordered export.
+# Events turned into rows at a time by the time-ordered export (the first batch as small as the
+# first statements, so that the first rows need no second statement of any table).
 MERGE_BATCH = 500
 
 # Long values (an evaluation's case JSON) are cut on the page; exports keep them whole.
@@ -464,8 +466,10 @@ def stream_trail(
         return
     streams = [_rows_by_time(source, scope, start, end, chunk_size) for source in sources]
     merged = heapq.merge(*streams, key=lambda row: (row[2], row[0], row[1]))
-    while rows := list(itertools.islice(merged, min(chunk_size, MERGE_BATCH))):
+    batch = min(chunk_size, FIRST_STATEMENT_ROWS)
+    while rows := list(itertools.islice(merged, batch)):
         yield from _events(rows, formatter)
+        batch = min(chunk_size, MERGE_BATCH)
 
 
 def _rows_by_time(
@@ -491,7 +495,7 @@ def _rows_by_time(
             return
         after = (rows[-1][2], rows[-1][1])
         size = sum(len(row[8] or "") + len(row[9] or "") for row in rows) // len(rows) + 1
-        limit = min(chunk_size, max(FIRST_STATEMENT_ROWS, TABLE_BYTES // size))
+        limit = min(chunk_size, max(MIN_STATEMENT_ROWS, TABLE_BYTES // size))
         yield from rows
         del rows
 
