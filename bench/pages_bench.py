@@ -109,7 +109,7 @@ def measure(
 
 
 def run(
-    size: int, reuse: bool, exports: bool = True, all_pages: bool = True, xlsx_rows: int = 200_000
+    size: int, reuse: bool, exports: bool = True, all_pages: bool = True, xlsx_rows: int = 100_000
 ) -> dict[str, tuple[float, int]]:
     seeded = prepare(size, reuse)
     from django.test import Client
@@ -293,7 +293,7 @@ def main() -> int:
     parser.add_argument(
         "--exports-only", action="store_true", help="only the baseline fragment and the exports"
     )
-    parser.add_argument("--xlsx-rows", type=int, default=200_000, help="rows of each XLSX job measured")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of each XLSX job measured")
     args = parser.parse_args()
     import django
 
