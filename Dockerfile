@@ -28,7 +28,8 @@ RUN pip install .
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
 
 # LAB_IMPORT_DIR of docker-compose.yml: a new volume mounted here takes this owner.
-RUN mkdir -p /var/lib/allo329/lab-import && chown app:app /var/lib/allo329/lab-import
+RUN mkdir -p /var/lib/allo329/lab-import /var/lib/allo329/exports \
+    && chown app:app /var/lib/allo329/lab-import /var/lib/allo329/exports
 
 USER app
 EXPOSE 8000

@@ -129,7 +129,11 @@ def trace_export(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         return response
     user = request.user if request.user.is_authenticated else None
     membership = getattr(request, "membership", None)
-    filters = {key: request.GET.getlist(key) for key in request.GET}
+    filters = (
+        export.filters
+        if export.filters is not None
+        else {key: request.GET.getlist(key) for key in request.GET}
+    )
     content = response.streaming_content
 
     def traced() -> Iterator[Any]:
@@ -152,6 +156,7 @@ def trace_export(request: HttpRequest, response: HttpResponse) -> HttpResponse:
                         "rows": export.rows,
                         "complete": complete,
                         "role": membership.role if membership is not None else "",
+                        **({"job": export.job} if export.job is not None else {}),
                     },
                 )
 

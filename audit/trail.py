@@ -28,6 +28,16 @@ from .models import EVENT_MODELS, TRACKED, Tracked
 
 # Rows fetched per round trip by the exports.
 CHUNK_SIZE = 2000
+# The time-ordered export reads each table in statements of at most CHUNK_SIZE events: the first
+# one small (the first rows leave at once), the next ones sized so that one table's statement holds
+# about TABLE_BYTES of event text (an evaluation's event carries its whole case: a few hundred of
+# those weigh what 2,000 lab results do), so memory stays flat whatever the tables hold.
+FIRST_STATEMENT_ROWS = 20
+MIN_STATEMENT_ROWS = 100
+TABLE_BYTES = 512 * 1024
+# Events turned into rows at a time by the time-ordered export (the first batch as small as the
+# first statements, so that the first rows need no second statement of any table).
+MERGE_BATCH = 500
 
 # Long values (an evaluation's case JSON) are cut on the page; exports keep them whole.
 PAGE_VALUE_LIMIT = 300
@@ -456,8 +466,10 @@ def stream_trail(
         return
     streams = [_rows_by_time(source, scope, start, end, chunk_size) for source in sources]
     merged = heapq.merge(*streams, key=lambda row: (row[2], row[0], row[1]))
-    while rows := list(itertools.islice(merged, chunk_size)):
+    batch = min(chunk_size, FIRST_STATEMENT_ROWS)
+    while rows := list(itertools.islice(merged, batch)):
         yield from _events(rows, formatter)
+        batch = min(chunk_size, MERGE_BATCH)
 
 
 def _rows_by_time(
@@ -467,19 +479,25 @@ def _rows_by_time(
     end: datetime | None,
     chunk_size: int,
 ) -> Iterator[tuple[Any, ...]]:
-    """One table's event rows in (time, event ID) order, `chunk_size` per statement."""
+    """One table's event rows in (time, event ID) order: FIRST_STATEMENT_ROWS, then statements of
+    about TABLE_BYTES of event text, at most `chunk_size` rows each."""
     after: tuple[datetime, int] | None = None
+    limit = min(chunk_size, FIRST_STATEMENT_ROWS)
     while True:
         sql, params = _query(
-            [source], participant_scope=scope, start=start, end=end, after=after, limit=chunk_size
+            [source], participant_scope=scope, start=start, end=end, after=after, limit=limit
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        yield from rows
-        if len(rows) < chunk_size:
+        if len(rows) < limit:
+            yield from rows
             return
         after = (rows[-1][2], rows[-1][1])
+        size = sum(len(row[8] or "") + len(row[9] or "") for row in rows) // len(rows) + 1
+        limit = min(chunk_size, max(MIN_STATEMENT_ROWS, TABLE_BYTES // size))
+        yield from rows
+        del rows
 
 
 # --- The page: paged, readable, independent of how many participants there are ---

@@ -5,19 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from exports import ExportFormat, download, export_format
+from exports import ExportFormat, ExportTrace, download, export_format
+from exports.jobs import file_path, rows_so_far
+from exports.models import JobStatus
+from exports.pipeline import CONTENT_TYPES
+from exports.services import request_export
 from participants.access import role_required
 from participants.models import Participant, Role
-from participants.selectors import get_participant, sees_every_participant, visible_participants
+from participants.selectors import get_participant, visible_participants
 
-from . import printable, reports, trail
+from . import export_jobs, printable, reports, trail
 from .forms import (
     AuditExportForm,
     FindParticipantForm,
@@ -128,6 +133,7 @@ def _exports_page(
             "protocol_form": ProtocolFilterForm(request.GET),
             "protocol": version,
             "formats": ExportFormat.ALL,
+            "jobs": export_jobs.recent_jobs(request.user, request.membership),  # type: ignore[arg-type, attr-defined]
         },
         status=status,
     )
@@ -204,10 +210,11 @@ def exports_page(request: HttpRequest) -> HttpResponse:
 def screening_log_export(request: HttpRequest, fmt: str) -> HttpResponse:
     fmt = export_format(fmt)
     version, participants = _by_protocol(request)
+    basename = export_jobs.screening_log_basename(version)
+    if fmt == ExportFormat.XLSX:
+        return _file_by_worker(request, export_jobs.SCREENING_LOG, basename, {"protocol": version})
     rows = reports.screening_log_rows(participants)
-    return download(
-        fmt, _named("screening-log", version), reports.SCREENING_LOG_HEADER, rows, "Screening log"
-    )
+    return download(fmt, basename, reports.SCREENING_LOG_HEADER, rows, "Screening log")
 
 
 @role_required(*EXPORTERS)
@@ -217,29 +224,93 @@ def audit_trail_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if not form.is_valid():
         # Shown on the exports page, by the fields, with what was typed kept.
         return _exports_page(request, form, status=400)
-    participants = visible_participants(request.user)  # type: ignore[arg-type]
-    number = form.cleaned_data["screening_number"].strip()
-    if number:
-        participants = participants.filter(screening_number__iexact=number)
-        stored = participants.values_list("screening_number", flat=True).first()
-        if stored is None:
-            raise Http404
-        number = stored  # the file is named by the stored number, not by what was typed
-    start, end = form.bounds()
-    # Users, sites, memberships and protocol versions: for administrators, in a date-range export.
-    include_unattached = request.membership.role == Role.ADMIN and not number  # type: ignore[attr-defined]
-    # A trial-wide reader's range export reads the history tables unscoped: the events of a row
-    # deleted outside the application (which the trail exists to show) are included.
-    unscoped = not number and sees_every_participant(request.user)  # type: ignore[arg-type]
-    events = reports.audit_trail_events(
-        None if unscoped else participants,
-        include_unattached=include_unattached,
-        start=start,
-        end=end,
-        one_participant=bool(number),
+    basename, rows = export_jobs.audit_trail(
+        request.user,  # type: ignore[arg-type]
+        request.membership.role,  # type: ignore[attr-defined]
+        form,
     )
-    basename = f"audit-trail-{number}" if number else "audit-trail"
-    return download(fmt, basename, reports.AUDIT_HEADER, reports.audit_rows(events), "Audit trail")
+    if fmt == ExportFormat.XLSX:
+        filters = {key: str(form.data.get(key, "")) for key in export_jobs.AUDIT_FILTERS}
+        return _file_by_worker(request, export_jobs.AUDIT_TRAIL, basename, filters)
+    return download(fmt, basename, reports.AUDIT_HEADER, rows, "Audit trail")
+
+
+REPORT_TITLES = {export_jobs.SCREENING_LOG: "Screening log", export_jobs.AUDIT_TRAIL: "Audit trail"}
+
+
+def _file_by_worker(
+    request: HttpRequest, report: str, basename: str, filters: dict[str, str]
+) -> HttpResponse:
+    """An XLSX of the screening log or the audit trail is written by a worker: GET shows what will be
+    exported and a button; POST asks for it (a job) and goes to its page, which shows the progress
+    and offers the download when the file is ready."""
+    if request.method == "POST":
+        membership = request.membership  # type: ignore[attr-defined]
+        job = request_export(
+            user=request.user,
+            role=membership.role,
+            site_id=membership.site_id,
+            scope=export_jobs.participant_scope(request.user),  # type: ignore[arg-type]
+            report=report,
+            basename=basename,
+            filters=filters,
+        )
+        return redirect("audit:export_job", pk=job.pk)
+    return render(
+        request,
+        "audit/export_prepare.html",
+        {
+            "title": REPORT_TITLES[report],
+            "filters": _labelled(filters),
+            "action": request.get_full_path(),
+        },
+    )
+
+
+def _labelled(filters: dict[str, str]) -> list[tuple[str, str]]:
+    return [(key.replace("_", " ").capitalize(), value) for key, value in filters.items() if value]
+
+
+@login_required
+def export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    job = export_jobs.job_of(request.user, getattr(request, "membership", None), pk)  # type: ignore[arg-type]
+    context = {
+        "job": job,
+        "rows": rows_so_far(job),
+        "title": REPORT_TITLES.get(job.report, job.report),
+        "filters": _labelled(job.filters),
+    }
+    if request.headers.get("HX-Request"):
+        response = render(request, "audit/_export_job_status.html", context)
+        if job.finished:
+            response["HX-Refresh"] = "true"
+        return response
+    return render(request, "audit/export_job.html", context)
+
+
+@login_required
+def export_job_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The finished file, to its requester only (404 for anyone else), streamed from the file store;
+    the download is recorded as an export (audit/security.py) with the job's filters."""
+    job = export_jobs.job_of(request.user, getattr(request, "membership", None), pk)  # type: ignore[arg-type]
+    if job.status != JobStatus.DONE:
+        raise Http404
+    try:
+        handle = file_path(job).open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    stamp = timezone.localtime(job.finished_at).strftime("%Y%m%d-%H%M")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{job.basename}-{stamp}.{job.fmt}",
+        content_type=CONTENT_TYPES[job.fmt],
+    )
+    response["Cache-Control"] = "no-store"
+    response.export = ExportTrace(  # type: ignore[attr-defined]
+        job.basename, job.fmt, rows=job.rows_done, job=job.pk, filters=job.filters
+    )
+    return response
 
 
 @role_required(*EXPORTERS)

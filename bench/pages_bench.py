@@ -3,10 +3,13 @@
 For each size: a database of its own (<name>_pages_<N>, recreated and seeded unless --reuse finds
 it seeded), then, in process through Django's test client, p95 of 30 requests (after 3 warm-up
 requests) of each page, with its query count, as a ratio to the baseline measured in the same
-run: the participant's evaluation-status fragment. Then the screening log CSV of the whole
-population streamed to the end: time to the first byte, rows/s and the peak of Python memory.
+run: the participant's evaluation-status fragment. Then the exports: the screening log CSV of the
+whole population and the first 1,000,000 rows of a trial-wide audit trail CSV streamed to the end
+(time to the first byte, which is the header, and to the first data row; rows/s; the peak of
+Python memory), and the same two as XLSX files written by the export job (`exports.jobs.run_job`,
+in process: rows/s, and the peak of Python memory over the first 50,000 rows).
 
-    python bench/pages_bench.py [--participants 10000 100000] [--reuse]
+    python bench/pages_bench.py [--participants 10000 100000] [--reuse] [--pages-only | --exports-only]
 """
 
 from __future__ import annotations
@@ -150,7 +153,12 @@ CPU: dict[str, float] = {}
 
 
 def run(
-    size: int, reuse: bool, exports: bool = True, explain_only: bool = False
+    size: int,
+    reuse: bool,
+    exports: bool = True,
+    explain_only: bool = False,
+    all_pages: bool = True,
+    xlsx_rows: int = 100_000,
 ) -> dict[str, tuple[float, int]]:
     seeded = prepare(size, reuse)
     from django.test import Client
@@ -222,14 +230,16 @@ def run(
     ]
     if escalation is None:
         print("  (no escalation: the EAC queue is empty)")
-    explain(client_of, pages)
+    if all_pages:
+        explain(client_of, pages)
     if explain_only:
         return {}
-    figures = {label: (ms, queries) for label, ms, queries in measure(client_of, pages)}
+    measured = pages if all_pages else pages[:1]
+    figures = {label: (ms, queries) for label, ms, queries in measure(client_of, measured)}
     base_cpu = CPU["baseline: evaluation-status fragment"]
     print("  | page | CPU per request, median (× baseline) |")
     print("  |---|---|")
-    for label, _, _ in pages:
+    for label, _, _ in measured:
         print(f"  | {label} | {CPU[label]:.1f} ms ({CPU[label] / base_cpu:.1f}×) |")
 
     # The screening log of the whole population, streamed to the end; the audit trail of every
@@ -242,45 +252,111 @@ def run(
         ("screening log CSV", reverse("audit:screening_log", args=["csv"]), None),
         ("audit trail CSV", f"{reverse('audit:audit_trail', args=['csv'])}?start={yesterday}", AUDIT_ROWS),
     ):
-        first_byte, rows, total, peak = stream(client, url, most)
+        first_byte, first_row, rows, total, peak = stream(client, url, most)
         figures[label] = (total * 1000, rows)
         print(
-            f"  {label}, {rows:,} rows: first byte {first_byte * 1000:.0f} ms, {total:.1f} s, "
-            f"{rows / total:,.0f} rows/s, peak Python memory {peak / 2**20:.1f} MB over the first {MEMORY_ROWS:,} rows"
+            f"  {label}, {rows:,} rows: first byte {first_byte * 1000:.0f} ms, first row {first_row * 1000:.0f} ms,"
+            f" {total:.1f} s, {rows / total:,.0f} rows/s, peak Python memory {peak / 2**20:.1f} MB over the"
+            f" first {MEMORY_ROWS:,} rows (load average {os.getloadavg()[0]:.1f})"
+        )
+    for label, report, filters in (
+        ("screening log XLSX job", "screening-log", {"protocol": ""}),
+        ("audit trail XLSX job", "audit-trail", {"screening_number": "", "start": yesterday, "end": ""}),
+    ):
+        rows, total, cpu, peak = xlsx_job(monitor, report, filters, xlsx_rows)
+        figures[label] = (total * 1000, rows)
+        print(
+            f"  {label}, {rows:,} rows: {total:.1f} s, {rows / total:,.0f} rows/s, {cpu / rows * 1e6:.0f} µs CPU"
+            f" a row, peak Python memory {peak / 2**20:.1f} MB over the first {XLSX_MEMORY_ROWS:,} rows"
+            f" (load average {os.getloadavg()[0]:.1f})"
         )
     return figures
 
 
+def xlsx_job(
+    monitor: object, report: str, filters: dict[str, str], most: int
+) -> tuple[int, float, float, int]:
+    """An XLSX export job run in this process as the worker runs it (its first `most` rows), then
+    again over XLSX_MEMORY_ROWS rows under tracemalloc: rows, seconds, CPU seconds, peak bytes."""
+    import itertools
+    import tempfile
+
+    from django.conf import settings
+
+    from audit.export_jobs import participant_scope
+    from exports import jobs
+    from exports.models import ExportJob, JobStatus
+    from participants.models import Role
+
+    registered = jobs.REPORTS[report]
+
+    def run_capped(cap: int) -> ExportJob:
+        def capped(job: ExportJob) -> jobs.ReportRows:
+            found = registered(job)
+            return jobs.ReportRows(found.header, itertools.islice(found.rows, cap), found.sheet_title)
+
+        jobs.REPORTS[report] = capped
+        try:
+            job = ExportJob.objects.create(
+                requested_by=monitor,
+                role=Role.MONITOR,
+                scope=participant_scope(monitor),  # type: ignore[arg-type]
+                report=report,
+                basename=report,
+                filters=filters,
+            )
+            job = jobs.run_job(job.pk)
+        finally:
+            jobs.REPORTS[report] = registered
+        assert job.status == JobStatus.DONE, job.error
+        jobs.file_path(job).unlink()
+        return job
+
+    with tempfile.TemporaryDirectory() as store:
+        settings.EXPORT_DIR = store
+        t, c = time.perf_counter(), time.process_time()
+        job = run_capped(most)
+        total, cpu = time.perf_counter() - t, time.process_time() - c
+        tracemalloc.start()
+        run_capped(XLSX_MEMORY_ROWS)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return job.rows_done, total, cpu, peak
+
+
 AUDIT_ROWS = 1_000_000
 MEMORY_ROWS = 50_000
+XLSX_MEMORY_ROWS = 10_000  # openpyxl under tracemalloc is slow; its peak does not grow with rows
 
 
-def stream(client: object, url: str, most: int | None) -> tuple[float, int, float, int]:
-    """Read a streamed download: seconds to the first chunk, rows read (up to `most`), seconds,
-    and the peak of Python memory (tracemalloc, which slows Python down: a second pass over the
-    first MEMORY_ROWS rows)."""
-    first_byte, rows, total = _consume(client, url, most)
+def stream(client: object, url: str, most: int | None) -> tuple[float, float, int, float, int]:
+    """Read a streamed download: seconds to the first chunk and to the first data row, rows read
+    (up to `most`), seconds, and the peak of Python memory (tracemalloc, which slows Python down:
+    a second pass over the first MEMORY_ROWS rows)."""
+    first_byte, first_row, rows, total = _consume(client, url, most)
     tracemalloc.start()
     _consume(client, url, MEMORY_ROWS)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return first_byte, rows, total, peak
+    return first_byte, first_row, rows, total, peak
 
 
-def _consume(client: object, url: str, most: int | None) -> tuple[float, int, float]:
+def _consume(client: object, url: str, most: int | None) -> tuple[float, float, int, float]:
     t = time.perf_counter()
     response = client.get(url)  # type: ignore[attr-defined]
     assert response.status_code == 200, (url, response.status_code)
-    first_byte = 0.0
+    first_byte = first_row = 0.0
     lines = 0
     for chunk in response.streaming_content:
         if not first_byte:
             first_byte = time.perf_counter() - t
         lines += chunk.count(b"\n" if isinstance(chunk, bytes) else "\n")
+        if not first_row and lines > 1:
+            first_row = time.perf_counter() - t
         if most is not None and lines > most:
             break
     response.close()
-    return first_byte, lines - 1, time.perf_counter() - t
+    return first_byte, first_row, lines - 1, time.perf_counter() - t
 
 
 def main() -> int:
@@ -291,6 +367,10 @@ def main() -> int:
     parser.add_argument(
         "--explain", action="store_true", help="only the pages' statements under EXPLAIN ANALYZE"
     )
+    parser.add_argument(
+        "--exports-only", action="store_true", help="only the baseline fragment and the exports"
+    )
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of each XLSX job measured")
     args = parser.parse_args()
     import django
 
@@ -299,7 +379,14 @@ def main() -> int:
     table: dict[int, dict[str, tuple[float, int]]] = {}
     for size in args.participants:
         print(f"{size:,} participants over 10 sites")
-        table[size] = run(size, args.reuse, exports=not args.pages_only, explain_only=args.explain)
+        table[size] = run(
+            size,
+            args.reuse,
+            exports=not args.pages_only,
+            explain_only=args.explain,
+            all_pages=not args.exports_only,
+            xlsx_rows=args.xlsx_rows,
+        )
     if args.explain:
         return 0
     sizes = list(table)
@@ -307,7 +394,7 @@ def main() -> int:
     print("| page | " + " | ".join(f"{s:,}: p95 (× baseline, queries)" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for label in table[sizes[0]]:
-        if label.endswith(" CSV"):
+        if label.endswith((" CSV", " job")):
             continue
         cells = []
         for s in sizes:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "api",
     "labimport",
     "audit",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="allo329-screening@lo
 # Celery: tasks are acknowledged after they ran, so a worker lost mid-task leaves them queued.
 # Lab files too large to stage during the request wait here for a worker (web and worker share it).
 LAB_IMPORT_DIR = Path(env.str("LAB_IMPORT_DIR", default=str(BASE_DIR / ".var" / "lab-import")))
+# Large exports (XLSX of the screening log and the audit trail) are written here by a worker and
+# downloaded from here: web and worker share the directory (docker-compose: the exports volume).
+EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(BASE_DIR / ".var" / "exports")))
 # Files up to this size are staged during the upload's request; larger ones by a worker.
 LAB_IMPORT_INLINE_BYTES = env.int("LAB_IMPORT_INLINE_BYTES", default=1_000_000)
 # POST /api/labs/: batches of more rows than this are answered 202 and imported by a worker.

@@ -12,6 +12,7 @@ from .pipeline import (
     download,
     export_format,
     neutralise,
+    write_xlsx,
     xlsx_cell,
     xlsx_chunks,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "download",
     "export_format",
     "neutralise",
+    "write_xlsx",
     "xlsx_cell",
     "xlsx_chunks",
 ]

@@ -12,11 +12,11 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
@@ -30,6 +30,7 @@ XML_ILLEGAL = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
 # A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_ROWS_PER_CHUNK = 500
+CSV_FIRST_ROWS = 20  # the first rows leave as soon as they are read
 FILE_CHUNK = 64 * 1024
 
 
@@ -70,6 +71,8 @@ def _text(value: Any) -> str:
 
 
 def csv_cell(value: Any) -> str:
+    if type(value) is str:  # most cells: no conversion to choose
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
     return neutralise(_text(value))
 
 
@@ -89,28 +92,94 @@ def xlsx_cell(value: Any) -> Any:
     return neutralise(XML_ILLEGAL.sub("", str(value)))
 
 
+def _csv_cells_in(tz: tzinfo) -> Callable[[Any], str]:
+    """csv_cell with the time zone looked up once (the lookup costs more than the conversion)."""
+
+    def cell(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+        if value is None:
+            return ""
+        if kind is datetime and value.tzinfo is not None:
+            return value.astimezone(tz).isoformat(timespec="seconds")  # type: ignore[no-any-return]
+        return csv_cell(value)
+
+    return cell
+
+
+def _xlsx_cells_in(tz: tzinfo) -> Callable[[Any], Any]:
+    def cell(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            text = XML_ILLEGAL.sub("", value)
+            return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+        if value is None or kind is int or kind is Decimal or kind is date:
+            return value
+        if kind is datetime and value.tzinfo is not None:
+            return value.astimezone(tz).replace(tzinfo=None)
+        return xlsx_cell(value)
+
+    return cell
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The header leaves before the first row is asked for (so before the report's query runs),
+    then the first CSV_FIRST_ROWS rows, then CSV_ROWS_PER_CHUNK rows a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # byte order mark: spreadsheet programs then read UTF-8
     writer.writerow([csv_cell(h) for h in header])
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([csv_cell(v) for v in row])
-        if n % CSV_ROWS_PER_CHUNK == 0:
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    writerow = writer.writerow
+    cell = _csv_cells_in(timezone.get_current_timezone())
+    pending = 0
+    limit = CSV_FIRST_ROWS
+    for row in rows:
+        writerow([cell(v) for v in row])
+        pending += 1
+        if pending == limit:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue()
+            pending = 0
+            limit = CSV_ROWS_PER_CHUNK
+    if pending:
+        yield buffer.getvalue()
+
+
+def write_xlsx(
+    out: BinaryIO,
+    sheet_title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    progress: Callable[[int], None] | None = None,
+    every: int = 1000,
+) -> int:
+    """Write the workbook into `out` with openpyxl's write-only mode (rows go to a temporary file as
+    they are appended, so memory does not grow with the table); `progress(rows so far)` is called
+    every `every` rows. Returns the number of rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet.append([xlsx_cell(h) for h in header])
+    append = sheet.append
+    cell = _xlsx_cells_in(timezone.get_current_timezone())
+    n = 0
+    for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count after the loop
+        append([cell(v) for v in row])
+        if progress is not None and n % every == 0:
+            progress(n)
+    workbook.save(out)
+    return n
 
 
 def xlsx_chunks(sheet_title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """A small workbook (the funnel, the EAC log) spooled in the request, then streamed; the large
+    ones (screening log, audit trail) are written by a worker (exports.jobs)."""
     with tempfile.TemporaryFile(suffix=".xlsx") as out:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=sheet_title[:31])
-        sheet.append([xlsx_cell(h) for h in header])
-        for row in rows:
-            sheet.append([xlsx_cell(v) for v in row])
-        workbook.save(out)
+        write_xlsx(out, sheet_title, header, rows)
         out.seek(0)
         while chunk := out.read(FILE_CHUNK):
             yield chunk
@@ -130,6 +199,9 @@ class ExportTrace:
     basename: str
     fmt: str
     rows: int = 0
+    # A file written by a worker: its job and the filters it was asked with (else the request's).
+    job: int | None = None
+    filters: dict[str, Any] | None = None
 
     def counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         for row in rows:

@@ -266,7 +266,14 @@ class CriterionResult(models.Model):
                 name="criterion_result_review_by_only_for_review",
             ),
         ]
-        indexes = [models.Index(fields=["criterion_id", "outcome"])]
+        indexes = [
+            models.Index(fields=["criterion_id", "outcome"]),
+            # The screening log's review column: the few REVIEW rows of an evaluation without
+            # reading its 57 rows (audit.reports).
+            models.Index(
+                fields=["evaluation", "position"], condition=Q(outcome="REVIEW"), name="criterionresult_review"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.criterion_id}: {self.outcome}"

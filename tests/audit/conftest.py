@@ -88,3 +88,33 @@ def adjudicated(
         "escalation": escalation,
         "review": outcome.review,
     }
+
+
+@pytest.fixture
+def xlsx_by_worker(settings, tmp_path, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    """Ask for an XLSX export as the page does (POST to its URL), run the job's task as a worker
+    would (Celery's `apply`: the task itself, here, against the same Postgres and Redis), then
+    download the file from the job's page; returns the download's response."""
+    from django.urls import reverse
+
+    from exports.models import ExportJob
+    from exports.tasks import write_export
+
+    settings.EXPORT_DIR = tmp_path / "exports"
+
+    def get(client, url: str, data: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        from urllib.parse import urlencode
+
+        full = url + ("?" + urlencode(data) if data else "")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            asked = client.post(full)
+        assert asked.status_code == 302, asked.status_code
+        job = ExportJob.objects.latest("pk")
+        assert asked["Location"] == reverse("audit:export_job", args=[job.pk])
+        assert len(callbacks) == 1  # the task is sent once the job's row has committed
+        write_export.apply(args=[job.pk])
+        job.refresh_from_db()
+        assert job.status == "done", job.error
+        return client.get(reverse("audit:export_job_download", args=[job.pk]))
+
+    return get

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from participants.models import (
     ConsentSignature,
     ConsentVersion,
     LabResult,
+    Membership,
     Participant,
     Role,
     User,
@@ -227,6 +229,45 @@ def csv(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"fmt": "csv"}, {}
 
 
+def xlsx(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"fmt": "xlsx"}, {}
+
+
+def export_job(p: Participant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A finished XLSX export asked for by a monitor of p's site (the matrix's monitor at the own
+    site; another monitor at the other site), its file in the store."""
+    from django.conf import settings
+
+    from exports.models import ExportJob
+
+    monitor = Membership.objects.filter(role=Role.MONITOR, site=p.site).first()
+    if monitor is None:
+        user = User.objects.create(username=f"m.monitor.{p.site.code}")
+        monitor = Membership.objects.create(user=user, role=Role.MONITOR, site=p.site)
+    job, created = ExportJob.objects.get_or_create(
+        requested_by=monitor.user,
+        defaults={
+            "role": Role.MONITOR,
+            "site_id": p.site_id,
+            "scope": str(p.site_id),
+            "report": "screening-log",
+            "basename": "screening-log",
+            "status": "done",
+            "rows_done": 1,
+            "file_name": f"matrix-{p.site_id}.xlsx",
+            "finished_at": timezone.now(),
+        },
+    )
+    Path(settings.EXPORT_DIR).mkdir(parents=True, exist_ok=True)
+    (Path(settings.EXPORT_DIR) / job.file_name).write_bytes(b"PK")
+    return {"pk": job.pk}, {}
+
+
+def job_owner() -> dict[str, Status]:
+    """An export's file: its requester alone, in the role and site they asked in; 404 for anyone else."""
+    return {**everyone(404), "monitor": (200, 404), "anonymous": 302}
+
+
 # Writes are posted with empty data: a writer gets the form back with its errors (200), anyone
 # else is refused before any form is read.
 MATRIX: dict[str, tuple[Entry, ...]] = {
@@ -270,7 +311,12 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
     "participants:preview": (
         Entry(everyone(405), params=kind, note="POST only"),
         Entry(writer(), method="post", params=kind),
-        Entry(writer(), method="post", params=lambda p: ({"pk": p.pk, "kind": "visit"}, {}), note="the visit form"),
+        Entry(
+            writer(),
+            method="post",
+            params=lambda p: ({"pk": p.pk, "kind": "visit"}, {}),
+            note="the visit form",
+        ),
     ),
     "screening:enroll": (
         Entry(investigator_only(), params=pk),
@@ -404,10 +450,17 @@ MATRIX: dict[str, tuple[Entry, ...]] = {
             note="redirects to the trail, or home with a message when not visible",
         ),
     ),
-    "audit:screening_log": (Entry(only(("monitor", "admin")), params=csv),),
+    "audit:screening_log": (
+        Entry(only(("monitor", "admin")), params=csv),
+        Entry(only(("monitor", "admin")), params=xlsx, note="what the XLSX will hold, and a button to ask"),
+        Entry(only(("monitor", "admin"), 302), method="post", params=xlsx, note="asks a worker for the file"),
+    ),
+    "audit:export_job": (Entry(job_owner(), params=export_job),),
+    "audit:export_job_download": (Entry(job_owner(), params=export_job),),
     "audit:funnel": (Entry(only(("monitor", "admin")), params=csv),),
     "audit:audit_trail": (
         Entry(site_exporter(), params=lambda p: ({"fmt": "csv"}, {"screening_number": p.screening_number})),
+        Entry(site_exporter(), params=lambda p: ({"fmt": "xlsx"}, {"screening_number": p.screening_number})),
     ),
 }
 
@@ -480,8 +533,9 @@ def test_every_url_has_an_entry() -> None:
     assert sorted(set(MATRIX) - set(APP_URLS)) == [], "these MATRIX entries name no URL"
 
 
-# Writes to one's own session or account, which every role has.
-OWN_ACCOUNT_ACTIONS = ("logout", "switch_role", "password_change", "session_keepalive")
+# Writes to one's own session or account, which every role has; asking for an export's file
+# (a job of one's own, no clinical data changed), which the monitor may.
+OWN_ACCOUNT_ACTIONS = ("logout", "switch_role", "password_change", "session_keepalive", "audit:screening_log")
 
 
 def test_every_write_is_forbidden_to_monitors() -> None:
@@ -492,8 +546,9 @@ def test_every_write_is_forbidden_to_monitors() -> None:
 
 
 @pytest.mark.parametrize("name", APP_URLS)
-def test_access(name: str, people, settings) -> None:  # type: ignore[no-untyped-def]
+def test_access(name: str, people, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.HEALTHZ_WORKER_TIMEOUT = 0.1
+    settings.EXPORT_DIR = tmp_path
     assert name in MATRIX, f"no access entry for URL {name}: add one to MATRIX"
     wrong = []
     for entry in MATRIX[name]:

@@ -62,7 +62,7 @@ def trial(screened, coordinator_b, site_b):  # type: ignore[no-untyped-def]
     return {**screened, "other": Participant.objects.get(pk=p.pk)}
 
 
-def test_screening_log_csv_and_xlsx_equal_the_data(client: Client, monitor, trial) -> None:
+def test_screening_log_csv_and_xlsx_equal_the_data(client: Client, monitor, trial, xlsx_by_worker) -> None:
     client.force_login(monitor)
     rows = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
     assert rows[0] == SCREENING_LOG_HEADER
@@ -86,7 +86,7 @@ def test_screening_log_csv_and_xlsx_equal_the_data(client: Client, monitor, tria
         )
     assert by_number[trial["other"].screening_number]["Failed criteria"] != ""
 
-    sheet = read_xlsx(client.get(reverse("audit:screening_log", args=["xlsx"])))
+    sheet = read_xlsx(xlsx_by_worker(client, reverse("audit:screening_log", args=["xlsx"])))
     assert [str(v) for v in sheet[0]] == SCREENING_LOG_HEADER
     as_text = [[exports.csv_cell(v) for v in row] for row in sheet[1:]]
     # Same cells as the CSV (dates are typed in XLSX, text in CSV; compare the date part).
@@ -100,7 +100,7 @@ def test_screening_log_csv_and_xlsx_equal_the_data(client: Client, monitor, tria
                 assert x.removesuffix("T00:00:00") == c, name  # openpyxl reads a date back as midnight
 
 
-def test_audit_trail_export_for_one_participant(client: Client, monitor, trial) -> None:
+def test_audit_trail_export_for_one_participant(client: Client, monitor, trial, xlsx_by_worker) -> None:
     p = trial["participant"]
     client.force_login(monitor)
     url = reverse("audit:audit_trail", args=["csv"]) + f"?screening_number={p.screening_number}"
@@ -130,7 +130,7 @@ def test_audit_trail_export_for_one_participant(client: Client, monitor, trial) 
     assert icf[0]["New value"] == "2025-06-03" and icf[0]["Reason"] == "ICF date mistyped"
     assert icf[0]["Username"] == trial["user"].username
 
-    sheet = read_xlsx(client.get(url.replace(".csv", ".xlsx")))
+    sheet = read_xlsx(xlsx_by_worker(client, url.replace(".csv", ".xlsx")))
     assert len(sheet) == len(rows)
     assert [exports.csv_cell(v) for v in sheet[len(sheet) // 2]][3:] == rows[len(rows) // 2][3:]
 
@@ -200,7 +200,9 @@ def test_funnel_export_and_page(client: Client, monitor, trial) -> None:
     assert "Ineligible" in html
 
 
-def test_formula_injection_is_neutralised_in_csv_and_xlsx(client: Client, monitor, make_user) -> None:
+def test_formula_injection_is_neutralised_in_csv_and_xlsx(
+    client: Client, monitor, make_user, xlsx_by_worker
+) -> None:
     site = SiteFactory(code="=1+2", name="@SUM(A1)")
     coordinator = make_user(Role.COORDINATOR, site, "coord.evil")
     p = ParticipantFactory(site=site, created_by=coordinator, screening_number="X-0001")
@@ -211,12 +213,12 @@ def test_formula_injection_is_neutralised_in_csv_and_xlsx(client: Client, monito
     client.force_login(monitor)
     rows = read_csv(client.get(reverse("audit:screening_log", args=["csv"])))
     assert rows[1][:2] == ["'=1+2", "X-0001"]
-    sheet = read_xlsx(client.get(reverse("audit:screening_log", args=["xlsx"])))
+    sheet = read_xlsx(xlsx_by_worker(client, reverse("audit:screening_log", args=["xlsx"])))
     assert sheet[1][:2] == ["'=1+2", "X-0001"]
     url = reverse("audit:audit_trail", args=["csv"]) + "?screening_number=X-0001"
     reasons = {r[AUDIT_HEADER.index("Reason")] for r in read_csv(client.get(url))[1:]}
     assert '\'=HYPERLINK("http://evil.example","x")' in reasons
-    book = openpyxl.load_workbook(io.BytesIO(_body(client.get(url.replace(".csv", ".xlsx")))))
+    book = openpyxl.load_workbook(io.BytesIO(_body(xlsx_by_worker(client, url.replace(".csv", ".xlsx")))))
     cells = [c for row in book.worksheets[0].iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
     assert any(c.value == '\'=HYPERLINK("http://evil.example","x")' for c in cells)
@@ -251,7 +253,7 @@ def test_odd_audit_export_input_gives_a_file_named_by_the_stored_number(
     )
 
 
-def test_text_xml_cannot_hold_is_dropped_from_xlsx_cells(client: Client, monitor, trial) -> None:
+def test_text_xml_cannot_hold_is_dropped_from_xlsx_cells(client: Client, monitor, trial, xlsx_by_worker) -> None:
     p = trial["participant"]
     lab = services.record_lab(
         trial["user"], p, test="anc", value=Decimal("2100"), unit="/uL", collected=date(2025, 6, 3)
@@ -259,7 +261,7 @@ def test_text_xml_cannot_hold_is_dropped_from_xlsx_cells(client: Client, monitor
     services.void_record(trial["user"], lab, reason="typo\uffff here\x01")
     client.force_login(monitor)
     url = reverse("audit:audit_trail", args=["xlsx"])
-    sheet = read_xlsx(client.get(url, {"screening_number": p.screening_number}))
+    sheet = read_xlsx(xlsx_by_worker(client, url, {"screening_number": p.screening_number}))
     assert "typo here" in {cell for row in sheet for cell in row}
 
 

@@ -113,6 +113,11 @@ def test_every_page_type_has_no_serious_accessibility_violation(live_server, pag
     page.goto(base + reverse("audit:audit_trail", args=["csv"]))
     assert "Give a screening number or a date range." in page.content()
     assert_accessible(page, "export refused")
+    # An XLSX of the screening log: what it will hold, then its job's page with the progress.
+    check(page, base + reverse("audit:screening_log", args=["xlsx"]), "XLSX export, asking")
+    page.get_by_test_id("export-request").click()
+    page.wait_for_selector("[data-testid=export-job-status]")
+    assert_accessible(page, "XLSX export, its job")
 
     log_in(page, base, "admin")
     check(page, base + reverse("audit:security_events"), "security events")

@@ -15,7 +15,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
 import exports
-from exports.pipeline import CSV_ROWS_PER_CHUNK
+from exports.pipeline import CSV_FIRST_ROWS, CSV_ROWS_PER_CHUNK
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,17 +57,19 @@ def test_xlsx_cells_keep_numbers_and_dates_typed() -> None:
 
 
 def test_csv_is_streamed_in_chunks_with_a_byte_order_mark() -> None:
-    rows = ([n, f"=row {n}"] for n in range(2 * CSV_ROWS_PER_CHUNK + 7))
+    rows = ([n, f"=row {n}"] for n in range(CSV_FIRST_ROWS + 2 * CSV_ROWS_PER_CHUNK + 7))
     chunks = list(exports.csv_chunks(["number", "text"], rows))
-    assert len(chunks) == 3  # two full chunks and the rest: the table is never held whole
-    assert chunks[0].startswith("\ufeff")
+    # The header, the first rows, two full chunks and the rest: the table is never held whole.
+    assert len(chunks) == 5
+    assert chunks[0] == "\ufeffnumber,text\r\n"
+    assert chunks[1].count("\n") == CSV_FIRST_ROWS
     parsed = list(csv.reader(io.StringIO("".join(chunks).removeprefix("\ufeff"))))
     assert parsed[0] == ["number", "text"]
     assert parsed[1] == ["0", "'=row 0"]
-    assert len(parsed) == 1 + 2 * CSV_ROWS_PER_CHUNK + 7
+    assert len(parsed) == 1 + CSV_FIRST_ROWS + 2 * CSV_ROWS_PER_CHUNK + 7
 
 
-def test_rows_are_read_lazily() -> None:
+def test_the_header_leaves_before_any_row_is_read_and_rows_are_read_lazily() -> None:
     read: list[int] = []
 
     def rows():  # type: ignore[no-untyped-def]
@@ -76,8 +78,11 @@ def test_rows_are_read_lazily() -> None:
             yield [n]
 
     chunks = exports.csv_chunks(["n"], rows())
+    assert next(chunks) == "\ufeffn\r\n" and read == []  # the report's query has not even started
     next(chunks)
-    assert len(read) == CSV_ROWS_PER_CHUNK
+    assert len(read) == CSV_FIRST_ROWS
+    next(chunks)
+    assert len(read) == CSV_FIRST_ROWS + CSV_ROWS_PER_CHUNK
 
 
 def test_xlsx_drops_characters_xml_cannot_hold_and_neutralises() -> None:

@@ -200,3 +200,15 @@ def test_web_and_worker_share_the_lab_import_folder() -> None:
     assert "labimport" in COMPOSE["volumes"]
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert f"chown app:app {folder}" in dockerfile
+
+
+def test_web_and_worker_share_the_export_folder() -> None:
+    """An XLSX written by a worker is downloaded through web from the same folder."""
+    services = COMPOSE["services"]
+    folder = services["web"]["environment"]["EXPORT_DIR"]
+    assert services["worker"]["environment"]["EXPORT_DIR"] == folder
+    for name in ("web", "worker"):
+        assert f"exports:{folder}" in services[name]["volumes"], name
+    assert "exports" in COMPOSE["volumes"]
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert folder in dockerfile.split("chown app:app", 1)[1].splitlines()[0]
