@@ -10,11 +10,25 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, Func, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import GreaterThan, LessThan
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
@@ -263,6 +277,42 @@ def _list_page(
     )
 
 
+def _shown_date(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _labels(choices: Any) -> dict[str, str]:
+    """A choice's labels translated once for a page, not once a row (each translation lookup reads
+    the active language from a context-local)."""
+    return {value: str(label) for value, label in choices}
+
+
+def _prepare_row(p: Participant, today: date, statuses: dict[str, str], outcomes: dict[str, str]) -> None:
+    """What a dashboard row shows, computed once here rather than by template filters: a row's
+    cells are read by attribute (`row_status`, `row_valid_until`, ...), dates as `Y-m-d` text."""
+    state = getattr(p, STATE_RELATION, None)
+    status = getattr(state, "status", "")
+    row: dict[str, Any] = {
+        "attention": Attention.of(getattr(state, "holding_back", None)),
+        "days_in_screening": days_in_screening(p, getattr(state, "outcome_on", None), today),
+        "row_status": status,
+        "row_status_label": statuses.get(status, status) if state is not None else "",
+        "row_updating": bool(getattr(state, "reevaluation_requested_at", None)),
+        # A valid-until date means something only for a result that holds: not while data are missing.
+        "row_valid_until": "—"
+        if status in (ScreeningStatus.INCOMPLETE, ScreeningStatus.NOT_EVALUATED)
+        else _shown_date(getattr(state, "status_valid_until", None)) or "—",
+        "row_outcome": f"{outcomes.get(state.outcome, state.outcome)} {_shown_date(state.outcome_on)}"
+        if state is not None and state.outcome and state.outcome != OutcomeStatus.IN_SCREENING
+        else "",
+        "row_planned": _shown_date(p.planned_enrollment) or "—",
+        "row_evaluated": timezone.localtime(state.evaluated_at).strftime("%Y-%m-%d %H:%M")
+        if state is not None and state.evaluated_at
+        else "—",
+    }
+    p.__dict__.update(row)
+
+
 def _state_model() -> type[Model]:
     """The evaluation layer's state (screening.ScreeningState), reached through the participant's
     relation to it rather than imported: it carries the participant's site and cohort."""
@@ -348,6 +398,10 @@ def site_dashboard(
         .order_by(STATE + "status_valid_until", STATE + "participant_id")[:EXPIRING_PARTICIPANTS]
     )
     by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
+    expiring_count: dict[int, int] = {}
+    # Each participant's first few results by a window over its rows (the others only counted):
+    # the list shows three, a participant may have dozens within the week.
+    per_participant = {"partition_by": F("evaluation__participant_id")}
     for result in (
         latest_results(list(by_participant))
         .filter(valid_until__lte=horizon)
@@ -361,13 +415,26 @@ def site_dashboard(
             "evaluation__participant_id",
             "evaluation__sequence",
         )
+        .annotate(
+            rank=Window(RowNumber(), order_by=(F("valid_until"), F("position")), **per_participant),
+            expiring=Window(Count("*"), **per_participant),
+        )
+        .filter(rank__lte=EXPIRING_RESULTS_SHOWN)
         .order_by("valid_until", "position")
     ):
         by_participant[result.evaluation.participant_id].append(result)
+        expiring_count[result.evaluation.participant_id] = result.expiring
+    statuses, outcomes = _labels(ScreeningStatus.choices), _labels(OutcomeStatus.choices)
     for p in listed.object_list:
-        p.attention = Attention.of(p.screening_state.holding_back)  # type: ignore[attr-defined]
-        state = getattr(p, STATE_RELATION, None)
-        p.days_in_screening = days_in_screening(p, getattr(state, "outcome_on", None), today)  # type: ignore[attr-defined]
+        _prepare_row(p, today, statuses, outcomes)
+    for p in expiring_participants:
+        state = getattr(p, STATE_RELATION)
+        p.row_status, p.row_status_label = state.status, statuses.get(state.status, state.status)  # type: ignore[attr-defined]
+    for results in by_participant.values():
+        for r in results:
+            r.shown_until, r.late = r.valid_until.isoformat(), r.valid_until < today
+            # Truncator's count of characters (and its translated ellipsis) only for a long reason.
+            r.short_reason = r.reason if len(r.reason) <= 140 else Truncator(r.reason).chars(140)
     return Dashboard(
         page=listed,
         status_counts=status_counts,
@@ -375,8 +442,8 @@ def site_dashboard(
         expiring=[
             ExpiringParticipant(
                 p,
-                by_participant[p.pk][:EXPIRING_RESULTS_SHOWN],
-                max(0, len(by_participant[p.pk]) - EXPIRING_RESULTS_SHOWN),
+                by_participant[p.pk],
+                max(0, expiring_count.get(p.pk, 0) - EXPIRING_RESULTS_SHOWN),
             )
             for p in expiring_participants
         ],
