@@ -59,12 +59,12 @@ def missing_path_url(participant_pk: int, path: str) -> str | None:
     return None
 
 
-# Stands for the participant's ID in a URL reversed once for a whole list (a number no ID reaches).
+# Stands for a row's ID in a URL reversed once for a whole list (a number no ID reaches).
 _ANY_PK = 987654321987
 
 
-def participant_url_maker(name: str) -> Callable[[int], str]:
-    """The URL of `name` for any participant, from one reverse(): a list of 50 rows would otherwise
-    resolve the same pattern 50 times. The ID is the URL's only argument (an integer path part)."""
+def id_url_maker(name: str) -> Callable[[int], str]:
+    """The URL of `name` for any ID, from one reverse(): a list of 50 rows would otherwise resolve
+    the same pattern 50 times. The ID is the URL's only argument (an integer path part)."""
     head, tail = reverse(name, args=[_ANY_PK]).split(str(_ANY_PK))
     return lambda pk: f"{head}{int(pk)}{tail}"

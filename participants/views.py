@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from .access import role_required
 from .extensions import protocol_version_in_force
-from .links import participant_url_maker
+from .links import id_url_maker
 from .memberships import choose_membership
 from .models import Cohort, OutcomeStatus, Role, ScreeningStatus
 from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
@@ -53,7 +53,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         before=request.GET.get("before"),
     )
     # One reverse() for the page's links to participants, not one a row.
-    detail = participant_url_maker("participants:detail")
+    detail = id_url_maker("participants:detail")
     for p in dashboard.page.object_list:
         p.detail_url = detail(p.pk)  # type: ignore[attr-defined]
     for item in dashboard.expiring:
