@@ -340,6 +340,7 @@ class DashboardRow:
     row_planned: str
     row_evaluated: str
     detail_url: str = ""  # set by the view
+    attention_html: str = ""  # set by the view (participants/row_html.py)
 
     @classmethod
     def of(cls, v: Mapping[str, Any], today: date, statuses: dict[str, str], outcomes: dict[str, str]) -> DashboardRow:

@@ -14,6 +14,7 @@ from .links import id_url_maker
 from .memberships import choose_membership
 from .models import Cohort, OutcomeStatus, Role, ScreeningStatus
 from .roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
+from .row_html import attention_html
 from .selectors import site_dashboard
 
 
@@ -55,7 +56,8 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     # One reverse() for the page's links to participants, not one a row.
     detail = id_url_maker("participants:detail")
     for p in dashboard.page.object_list:
-        p.detail_url = detail(p.pk)  # type: ignore[attr-defined]
+        p.detail_url = detail(p.pk)
+        p.attention_html = attention_html(p.attention)
     for item in dashboard.expiring:
         item.participant.detail_url = detail(item.participant.pk)  # type: ignore[attr-defined]
     context = {

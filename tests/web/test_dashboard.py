@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from participants.case_import import shift_case_dates
 from participants.models import Cohort, Membership, Role, ScreeningStatus
-from participants.selectors import site_dashboard
+from participants.row_html import attention_html
+from participants.selectors import Attention, site_dashboard
 from screening.models import ScreeningState
 
 from ..factories import ParticipantFactory
@@ -303,3 +304,30 @@ def test_pages_follow_the_key_of_the_row_before(client: Client, coordinator_a, s
     assert "after=" in link.group(1) and listed(html) == [made[-1].screening_number]
     link = re.search(r'href="\?([^"]*)" rel="prev"', html)
     assert link and "before=" in link.group(1) and "Page 2 of 2" in html
+
+
+# The "holding it back" cell as the template wrote it before participants/row_html.py took it over.
+_ATTENTION_TEMPLATE = """{% with a=p.attention %}
+            {% if a.failing %}<span class="text-danger">fails {% for cid, title in a.failing %}<span data-criterion="{{ cid }}">{{ title }}</span>{% if not forloop.last %}; {% endif %}{% endfor %}</span>{% if a.eligible_from %} · <span class="text-nowrap">clears {{ a.eligible_from|date:"Y-m-d" }}</span>{% endif %}{% endif %}
+            {% if a.missing %}{% if a.failing %} · {% endif %}<span data-testid="missing">{{ a.missing|length }} missing: {% for cid, title in a.missing|slice:":2" %}<span data-criterion="{{ cid }}">{{ title }}</span>{% if not forloop.last %}; {% endif %}{% endfor %}{% if a.missing|length > 2 %} and {{ a.missing|length|add:"-2" }} more{% endif %}</span>{% endif %}
+            {% if a.reviews %}{% if a.failing or a.missing %} · {% endif %}{{ a.reviews|length }} review{{ a.reviews|length|pluralize }} pending: {% for cid, title in a.reviews %}<span data-criterion="{{ cid }}">{{ title }}</span>{% if not forloop.last %}; {% endif %}{% endfor %}{% endif %}
+            {% if not a.failing and not a.missing and not a.reviews %}<span class="text-body-secondary">—</span>{% endif %}
+          {% endwith %}"""
+
+
+@pytest.mark.parametrize(
+    "attention",
+    [
+        Attention(),
+        Attention(failing=[("inc.heme.anc", "ANC ≥ 1000/µL")], eligible_from=date(2025, 7, 1)),
+        Attention(failing=[("a", "A <b>"), ("b", "B")]),
+        Attention(missing=[("m1", "M1")]),
+        Attention(missing=[("m1", "M1"), ("m2", "M2"), ("m3", "M3"), ("m4", "M4")], reviews=[("r", "R")]),
+        Attention(failing=[("a", "A")], missing=[("m1", "M1"), ("m2", "M2")], reviews=[("r", "R"), ("s", "S")]),
+    ],
+)
+def test_attention_cell_is_the_template_s(attention: Attention) -> None:
+    from django.template import engines
+
+    expected = engines["django"].from_string(_ATTENTION_TEMPLATE).render({"p": {"attention": attention}})
+    assert attention_html(attention) == expected
