@@ -72,7 +72,7 @@ bench: $(STAMP) $(ENGINE_STAMP)
 	$(PY) -m config.devstack exec -- $(PY) bench/labapi_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/reeval_bench.py
 	$(PY) -m config.devstack exec -- $(PY) bench/worker_bench.py --participants 20000
-	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 10000 20000
+	$(PY) -m config.devstack exec -- $(PY) bench/amendment_bench.py --participants 100000
 	$(PY) -m config.devstack exec -- $(PY) bench/pages_bench.py --participants 10000 --reuse
 
 # Pages and exports at 10,000 and 100,000 participants (seeding 100,000 takes minutes: not in

@@ -70,7 +70,7 @@ def monitor(make_user) -> User:  # type: ignore[no-untyped-def]
 
 
 def test_screening_log_streams_in_bounded_memory(client: Client, monitor, site_a, coordinator_a) -> None:
-    small, large = 5_000, 50_000
+    small, large = 2_000, 20_000
     client.force_login(monitor)
     url = reverse("audit:screening_log", args=["csv"])
     _add_participants(site_a, coordinator_a, 0, small)
@@ -82,7 +82,7 @@ def test_screening_log_streams_in_bounded_memory(client: Client, monitor, site_a
         f" {large:,} rows peak {peak:.1f} MB, {size / MB:.1f} MB in {seconds:.1f} s"
     )
     assert (rows_small, rows) == (small + 1, large + 1)
-    assert peak < 40  # MB; 50,000 rows held as Python objects would take several hundred
+    assert peak < 40  # MB; 20,000 rows held as Python objects would take over a hundred
     assert peak < peak_small * 1.5 + 5
 
 
@@ -107,10 +107,10 @@ def _job_peak(monitor: User) -> tuple[int, float, float]:
 def test_the_screening_log_xlsx_job_writes_in_bounded_memory(
     monitor, site_a, coordinator_a, settings, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    """Under tracemalloc openpyxl is slow: the suite writes 10,000 XLSX rows; the 50,000-row
+    """Under tracemalloc openpyxl is slow: the suite writes 5,000 XLSX rows; the 50,000-row
     figure in docs/audit.md comes from AUDIT_XLSX_MEMORY_ROWS=50000."""
     settings.EXPORT_DIR = tmp_path
-    small, large = 2_500, int(os.environ.get("AUDIT_XLSX_MEMORY_ROWS", "10000"))
+    small, large = 1_000, int(os.environ.get("AUDIT_XLSX_MEMORY_ROWS", "5000"))
     _add_participants(site_a, coordinator_a, 0, small)
     rows_small, peak_small, _ = _job_peak(monitor)
     _add_participants(site_a, coordinator_a, small, large)

@@ -31,18 +31,29 @@ CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "cases"
 AS_OF = date(2025, 6, 16)
 
 
-@pytest.fixture
-def population(coordinator_a: User, coordinator_b: User, site_a: Site, site_b: Site) -> list[Participant]:
-    """Every example without committee decisions, alternately at site A and site B."""
+def _import_examples(coordinator_a: User, coordinator_b: User, site_a: Site, site_b: Site, every: int) -> list[Participant]:
+    """Every `every`-th example without committee decisions, alternately at site A and site B."""
     people = []
     examples = sorted(p for p in CASES.glob("*.json") if p.name != "schema.json")
-    for n, path in enumerate(examples):
+    for n, path in enumerate(examples[::every]):
         case = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
         if case.get("adjudications"):
             continue
         user, site = (coordinator_a, site_a) if n % 2 else (coordinator_b, site_b)
         people.append(import_case(user, site, case))
     return people
+
+
+@pytest.fixture
+def population(coordinator_a: User, coordinator_b: User, site_a: Site, site_b: Site) -> list[Participant]:
+    """Every example without committee decisions, alternately at site A and site B."""
+    return _import_examples(coordinator_a, coordinator_b, site_a, site_b, every=1)
+
+
+@pytest.fixture
+def some_population(coordinator_a: User, coordinator_b: User, site_a: Site, site_b: Site) -> list[Participant]:
+    """A third of the examples: enough chunks and changes to compare a split report with one pass."""
+    return _import_examples(coordinator_a, coordinator_b, site_a, site_b, every=3)
 
 
 def _direct(participant: Participant, version: str) -> criteria.Evaluation:
@@ -92,7 +103,7 @@ def test_the_report_matches_a_direct_evaluation_of_every_participant(
 
 
 def test_the_command_prints_the_report_and_writes_the_rows(
-    population: list[Participant], tmp_path: Path, capsys: Any
+    some_population: list[Participant], tmp_path: Path, capsys: Any
 ) -> None:
     out = tmp_path / "impact.csv"
     call_command(
@@ -115,7 +126,7 @@ def test_the_command_refuses_an_unknown_version_or_site(db: None) -> None:
 
 @pytest.mark.django_db(transaction=True)  # the pool's processes read committed rows only
 def test_the_report_split_over_processes_equals_the_one_process_report(
-    population: list[Participant],
+    some_population: list[Participant],
 ) -> None:
     one = impact_report(AMENDMENT, Participant.objects.all(), AS_OF)
     seen: list[tuple[int, int]] = []
@@ -130,24 +141,24 @@ def test_the_report_split_over_processes_equals_the_one_process_report(
     assert one.impacts and one.per_criterion
     assert split == one
     assert [i.participant_id for i in split.impacts] == sorted(i.participant_id for i in one.impacts)
-    assert seen[-1] == (len(population), len(population)) and len(seen) == -(-len(population) // 4)
+    assert seen[-1] == (len(some_population), len(some_population)) and len(seen) == -(-len(some_population) // 4)
 
 
 def test_the_pages_chunk_tasks_give_the_one_process_report_with_progress(
-    population: list[Participant], monkeypatch: pytest.MonkeyPatch
+    some_population: list[Participant], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.impact_chunk_task, "delay", lambda *a: sent.append(a))
     monkeypatch.setattr(tasks, "IMPACT_CHUNK", 5)
     report_id = uuid.uuid4().hex
     tasks.impact_report_task(report_id, AMENDMENT, None, AS_OF.isoformat())
-    assert len(sent) == -(-len(population) // 5) > 2
-    assert tasks.impact_state(report_id) == {"done": 0, "total": len(population)}
+    assert len(sent) == -(-len(some_population) // 5) > 2
+    assert tasks.impact_state(report_id) == {"done": 0, "total": len(some_population)}
     # The worker's processes take the chunks in any order; a chunk delivered twice changes nothing.
     for args in [*reversed(sent[1:]), sent[-1]]:
         tasks.impact_chunk_task(*args)
     state = tasks.impact_state(report_id)
-    assert state == {"done": len(population) - len(sent[0][4]), "total": len(population)}
+    assert state == {"done": len(some_population) - len(sent[0][4]), "total": len(some_population)}
     tasks.impact_chunk_task(*sent[0])
     report: ImpactReport = tasks.impact_state(report_id)["report"]
     assert report == impact_report(AMENDMENT, Participant.objects.all(), AS_OF)
