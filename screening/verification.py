@@ -30,23 +30,14 @@ from django.db.models import QuerySet
 from participants.case_builder import assemble, current_records_many
 from participants.models import OutcomeStatus, ScreeningStatus
 from screening import criteria
-from screening.evaluation import case_adjudications_many, run_engine
+from screening.evaluation import CRITERION_COLUMNS, case_adjudications_many, run_engine
 from screening.models import CriterionResult, Evaluation, ScreeningState
 
 CHUNK_SIZE = 500
 
-# Stored criterion-row columns compared with the engine's results, in this order.
-ROW_COLUMNS = (
-    "criterion_id",
-    "outcome",
-    "review_by",
-    "reason",
-    "missing",
-    "valid_until",
-    "eligible_from",
-    "repeat_from",
-    "evidence_digest",
-)
+# Stored criterion-row columns compared with the engine's results: the columns an evaluation
+# stores per criterion but its own id, the position and the evidence (its digest is compared).
+ROW_COLUMNS = tuple(c for c in CRITERION_COLUMNS if c not in ("evaluation_id", "position", "evidence"))
 
 
 @dataclass
