@@ -564,10 +564,13 @@ def main() -> int:
         if requests:
             summary["web_cpu_ms_per_request"] = round(1000 * cpu.get("web", 0) / requests, 1)
         summary["saves"] = check_saves(before, started)
-        signs = next((r for r in stats if r["name"] == "sign"), None)
-        summary["signatures"] = check_signatures(
-            started, signs["requests"] - signs["failures"] if signs else 0
+        # Signatures answered over the whole run, the ramp's included: the database counts them all.
+        signs_ok = sum(
+            r["requests"] - r["failures"]
+            for r in [*stats, *summary["ramp"].get("requests", [])]
+            if r["name"] == "sign"
         )
+        summary["signatures"] = check_signatures(started, signs_ok)
         log("verify_evaluations over every participant")
         started_verify = time.monotonic()
         from screening.verification import summary as verification_summary
