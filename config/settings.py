@@ -135,9 +135,17 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Tests set a fast hasher through the environment; deployments keep Django's default (PBKDF2).
-if env.str("DJANGO_PASSWORD_HASHERS", default=""):
-    PASSWORD_HASHERS = env.list("DJANGO_PASSWORD_HASHERS")
+# Argon2id at OWASP's parameters (config/hashers.py); the hashers after it verify passwords stored
+# before (Django's defaults), which are rewritten with the first at their next login. Tests set a
+# fast hasher through the environment.
+DEPLOYED_PASSWORD_HASHERS = [
+    "config.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+PASSWORD_HASHERS = env.list("DJANGO_PASSWORD_HASHERS", default=DEPLOYED_PASSWORD_HASHERS)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -54,7 +54,6 @@ BIN = Path(PYTHON).parent
 
 P95_TARGET_MS = 300.0
 EVALUATED_WITHIN_S = 5.0
-PASSWORD_CHECKS = ("login", "sign")
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "loadtest-" + secrets.token_urlsafe(24))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -313,8 +312,8 @@ def run_locust(url: str, duration: str, coordinators: int, reviewers: int, spawn
 
 
 def password_check_ms(rounds: int = 5) -> float:
-    """Wall time of one check of a password against Django's hasher (PBKDF2, deliberately slow):
-    the floor of a login and of a signature, measured at the machine's present load."""
+    """Wall time of one check of a password with the deployed hasher (deliberately slow): part of
+    every login and signature, measured at the machine's present load."""
     from django.contrib.auth.hashers import check_password, make_password
 
     hashed = make_password("measure")
@@ -600,10 +599,8 @@ def report_and_judge(summary: dict[str, Any]) -> int:
         f"{'request':<24} {'count':>6} {'fail':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
         f" {'server p50':>11} {'server p95':>11}"
     )
-    hashing = max(summary["password_check_ms"], summary["password_check_ms_after"])
     for r in summary["requests"]:
-        # A login and a signature check a password: Django's PBKDF2 costs `hashing` ms by design.
-        limit = P95_TARGET_MS + (hashing if r["name"] in PASSWORD_CHECKS else 0)
+        limit = P95_TARGET_MS
         mark = ""
         if r["name"] != "Aggregated" and r["p95"] > limit:
             mark = f"  > {limit:.0f} ms"
@@ -614,14 +611,16 @@ def report_and_judge(summary: dict[str, Any]) -> int:
             f"{r['max']:>8.0f} {server.get('p50', ''):>11} {server.get('p95', ''):>11}{mark}"
         )
     print(
-        f"a password check (PBKDF2) took {summary['password_check_ms']} ms before the run and "
-        f"{summary['password_check_ms_after']} ms after it: login and sign are held to 300 ms plus that"
+        f"a password check (Argon2id, config/hashers.py) took {summary['password_check_ms']} ms before "
+        f"the run and {summary['password_check_ms_after']} ms after it (part of every login and signature)"
     )
     for r in summary.get("ramp", {}).get("requests", []):
         if r["name"] in ("login", "login page"):
             print(
                 f"during the ramp: {r['name']} ×{r['requests']}, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms"
             )
+            if r["p95"] > P95_TARGET_MS:
+                missed.append(f"p95 of {r['name']} during the ramp {r['p95']:.0f} ms")
         if r["failures"] and r["name"] != "Aggregated":
             missed.append(f"{r['failures']} failed requests of {r['name']} during the ramp")
     total = next((r for r in summary["requests"] if r["name"] == "Aggregated"), {"failures": -1})
