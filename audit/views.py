@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -279,6 +280,7 @@ def export_job(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows_so_far(job),
         "title": REPORT_TITLES.get(job.report, job.report),
         "filters": _labelled(job.filters),
+        "kept_days": settings.EXPORT_FILE_DAYS,
     }
     if request.headers.get("HX-Request"):
         response = render(request, "audit/_export_job_status.html", context)

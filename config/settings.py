@@ -250,6 +250,10 @@ LAB_IMPORT_DIR = Path(env.str("LAB_IMPORT_DIR", default=str(BASE_DIR / ".var" / 
 # Large exports (XLSX of the screening log and the audit trail) are written here by a worker and
 # downloaded from here: web and worker share the directory (docker-compose: the exports volume).
 EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(BASE_DIR / ".var" / "exports")))
+# An export job's file is removed this many days after it was written (the job stays, as the
+# record of the export); a job no worker has finished within EXPORT_JOB_STALE_HOURS is failed.
+EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
+EXPORT_JOB_STALE_HOURS = env.int("EXPORT_JOB_STALE_HOURS", default=6)
 # Files up to this size are staged during the upload's request; larger ones by a worker.
 LAB_IMPORT_INLINE_BYTES = env.int("LAB_IMPORT_INLINE_BYTES", default=1_000_000)
 # POST /api/labs/: batches of more rows than this are answered 202 and imported by a worker.
@@ -303,6 +307,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": REEVALUATION_SWEEP_INTERVAL_SECONDS,
         # A sweep not started before the next one is due is dropped, never stacked.
         "options": {"expires": REEVALUATION_SWEEP_INTERVAL_SECONDS},
+    },
+    "export-retention": {
+        "task": "exports.tasks.remove_expired_exports",
+        "schedule": 3600,
+        "options": {"expires": 3600},
     },
 }
 

@@ -7,6 +7,11 @@ reports the rows written so far through Redis every PROGRESS_EVERY rows (the rep
 rows inside one transaction, where a progress column would stay invisible until the end), and
 records the outcome on the job. It is idempotent: a finished job is left as it is, and a job run
 twice (a message delivered again after a lost worker) keeps the file of the run that finished first.
+
+`remove_expired` (hourly, `exports.tasks.remove_expired_exports`) removes a file once it is
+`EXPORT_FILE_DAYS` old (the job stays, marked removed), fails a job no worker has finished within
+`EXPORT_JOB_STALE_HOURS`, and deletes what a lost worker left in the store (a `.part` file, or the
+file of a second run that lost) once it is as old.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import ExportJob, JobStatus
@@ -121,3 +127,42 @@ def run_job(job_id: int) -> ExportJob:
     cache.delete(_progress_key(job.pk))
     job.refresh_from_db()
     return job
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    removed: int  # files of finished jobs past the retention period
+    abandoned: int  # jobs no worker finished in time, now failed
+    strays: int  # files in the store that belong to no finished job
+
+
+ABANDONED = "The worker writing this file stopped before it finished. Ask for it again."
+
+
+def remove_expired(now: datetime | None = None) -> Housekeeping:
+    """Idempotent: each step selects only what is still to do."""
+    now = now or timezone.now()
+    removed = list(
+        ExportJob.objects.filter(
+            status=JobStatus.DONE, finished_at__lt=now - timedelta(days=settings.EXPORT_FILE_DAYS)
+        ).values_list("pk", "file_name")
+    )
+    if removed:
+        ExportJob.objects.filter(pk__in=[pk for pk, _ in removed], status=JobStatus.DONE).update(
+            status=JobStatus.REMOVED, removed_at=now
+        )
+        for _, name in removed:
+            (export_dir() / name).unlink(missing_ok=True)
+    stale = now - timedelta(hours=settings.EXPORT_JOB_STALE_HOURS)
+    abandoned = ExportJob.objects.filter(
+        models.Q(status=JobStatus.RUNNING, started_at__lt=stale)
+        | models.Q(status=JobStatus.QUEUED, requested_at__lt=stale)
+    ).update(status=JobStatus.FAILED, error=ABANDONED, finished_at=now)
+    strays = 0
+    if export_dir().is_dir():
+        kept = set(ExportJob.objects.filter(status=JobStatus.DONE).values_list("file_name", flat=True))
+        for path in export_dir().iterdir():
+            if path.is_file() and path.name not in kept and path.stat().st_mtime < stale.timestamp():
+                path.unlink(missing_ok=True)
+                strays += 1
+    return Housekeeping(removed=len(removed), abandoned=abandoned, strays=strays)

@@ -17,6 +17,9 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "Being written"
     DONE = "done", "Ready"
     FAILED = "failed", "Failed"
+    # The file was removed once the retention period (settings.EXPORT_FILE_DAYS) had passed; the
+    # job stays, as the record of what was exported and when.
+    REMOVED = "removed", "Removed"
 
 
 class ExportJob(models.Model):
@@ -38,6 +41,7 @@ class ExportJob(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -50,6 +54,11 @@ class ExportJob(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=JobStatus.FAILED) | ~Q(error=""), name="export_job_failed_has_error"
             ),
+            models.CheckConstraint(
+                condition=Q(status=JobStatus.REMOVED, removed_at__isnull=False)
+                | Q(~Q(status=JobStatus.REMOVED), removed_at__isnull=True),
+                name="export_job_removed_when",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -57,4 +66,4 @@ class ExportJob(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+        return self.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.REMOVED)

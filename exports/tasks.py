@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError, transaction
 
-from .jobs import run_job
+from .jobs import remove_expired, run_job
 
 
 @shared_task(
@@ -20,6 +20,13 @@ from .jobs import run_job
 )
 def write_export(job_id: int) -> str:
     return str(run_job(job_id).status)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def remove_expired_exports() -> dict[str, int]:
+    """Hourly (beat): files past the retention period, abandoned jobs, strays (exports.jobs)."""
+    done = remove_expired()
+    return {"removed": done.removed, "abandoned": done.abandoned, "strays": done.strays}
 
 
 def write_later(job_id: int) -> None:
