@@ -95,6 +95,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The hot parts of busy pages (config/jinja2.py), rendered with `using="jinja2"`.
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "config.jinja2.environment", "autoescape": True},
+    },
 ]
 
 # The proxies in front of the application whose X-Forwarded-* headers are trusted: 0 (the default)

@@ -2,7 +2,7 @@
 
 The site dashboard lists participants (this layer) with what their latest evaluation says (the
 evaluation layer, screening). Screening provides that reading here in ScreeningConfig.ready(); the
-dashboard asks for it through `latest_results`. Likewise the protocol version a site uses on a day
+dashboard asks for it through `expiring_soon`. Likewise the protocol version a site uses on a day
 (screening.protocols), which the case document names: `protocol_version_in_force`."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
 
 # The evaluation layer's one-to-one row of a participant (screening.ScreeningState: the mark and
 # the latest status), reached by its relation name as a plain ORM lookup, never by importing it:
@@ -24,21 +23,24 @@ STATE = STATE_RELATION + "__"
 # "expiring soon" (the dashboard's list and the participant page's flags).
 EXPIRING_DAYS = 7
 
-LatestResults = Callable[[Sequence[int]], QuerySet[Any]]
+# (site IDs or None for every site, a site code or "", horizon, participants, results shown each)
+ExpiringSoon = Callable[[Sequence[int] | None, str, date, int, int], list[tuple[Any, ...]]]
 
-_latest_results: list[LatestResults] = []
-
-
-def provide_latest_results(reader: LatestResults) -> None:
-    """Called once by the evaluation layer: `reader(participant_ids)` gives the criterion rows of
-    each participant's latest evaluation (with `.evaluation`), as one query."""
-    _latest_results[:] = [reader]
+_expiring_soon: list[ExpiringSoon] = []
 
 
-def latest_results(participant_ids: Sequence[int]) -> QuerySet[Any]:
-    if not _latest_results:
+def provide_expiring_soon(reader: ExpiringSoon) -> None:
+    """Called once by the evaluation layer: the participants whose latest results stop holding
+    soon, with their first few such results, as one query (screening.selectors.expiring_soon)."""
+    _expiring_soon[:] = [reader]
+
+
+def expiring_soon(
+    site_ids: Sequence[int] | None, site_code: str, horizon: date, participants: int, shown: int
+) -> list[tuple[Any, ...]]:
+    if not _expiring_soon:
         raise ImproperlyConfigured("no app provides the latest evaluation results (screening)")
-    return _latest_results[0](participant_ids)
+    return _expiring_soon[0](site_ids, site_code, horizon, participants, shown)
 
 
 VersionInForce = Callable[[int, date], str]

@@ -13,7 +13,6 @@ from typing import Any
 from django.db.models import (
     Count,
     Exists,
-    F,
     Func,
     IntegerField,
     Model,
@@ -22,15 +21,14 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
+from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, expiring_soon
 from .filters import ParticipantListFilter
 from .models import (
     Assessment,
@@ -169,10 +167,34 @@ EXPIRING_PARTICIPANTS = 20
 EXPIRING_RESULTS_SHOWN = 3
 
 
+@dataclass
+class ExpiringEntry:
+    """A participant of the expiring list: what the list shows of it."""
+
+    pk: int
+    screening_number: str
+    row_status: str
+    row_status_label: str
+    detail_url: str = ""  # set by the view
+
+
+@dataclass(frozen=True)
+class ExpiringResult:
+    """One result of a participant's latest evaluation that stops holding soon, as shown."""
+
+    criterion_id: str
+    outcome: str
+    valid_until: date
+    evaluation_sequence: int
+    shown_until: str  # Y-m-d
+    late: bool  # its date has passed
+    short_reason: str
+
+
 @dataclass(frozen=True)
 class ExpiringParticipant:
-    participant: Participant
-    results: list[Any]  # CriterionResult rows of the latest evaluation, soonest first
+    participant: ExpiringEntry
+    results: list[ExpiringResult]  # soonest first
     more: int = 0  # further results of the participant expiring within the horizon, not shown
 
 
@@ -340,7 +362,6 @@ class DashboardRow:
     row_planned: str
     row_evaluated: str
     detail_url: str = ""  # set by the view
-    attention_html: str = ""  # set by the view (participants/row_html.py)
 
     @classmethod
     def of(cls, v: Mapping[str, Any], today: date, statuses: dict[str, str], outcomes: dict[str, str]) -> DashboardRow:
@@ -430,13 +451,8 @@ def site_dashboard(
     cross_site = membership is None or membership.role not in SITE_ROLES
     scope = Participant.objects.all()
     states = _state_model().objects.all()
-    # By the state's copy of the site, the expiring list follows the state's (site, valid until)
-    # index of those in screening.
-    # (what holds each back is not shown there: not read and decoded for 20 participants)
-    expiring_states = Participant.objects.select_related(STATE_RELATION).defer(STATE + "holding_back")
     if site_ids is not None:
         scope, states = scope.filter(site_id__in=site_ids), states.filter(site_id__in=site_ids)
-        expiring_states = expiring_states.filter(**{STATE + "site_id__in": site_ids})
     # The sites with participants in scope: one index probe a site.
     sites = list(Site.objects.filter(Exists(scope.filter(site_id=OuterRef("pk"))))) if cross_site else []
     chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
@@ -452,63 +468,46 @@ def site_dashboard(
         _parse_key(after),
         _parse_key(before),
     )
-    # Screening has ended: nothing expires for it.
-    expiring_participants = list(
-        chosen.narrow_states(expiring_states, ("site",), prefix=STATE)
-        .filter(**{STATE + "status_valid_until__lte": horizon, STATE + "outcome": OutcomeStatus.IN_SCREENING})
-        .order_by(STATE + "status_valid_until", STATE + "participant_id")[:EXPIRING_PARTICIPANTS]
-    )
-    by_participant: dict[int, list[Any]] = {p.pk: [] for p in expiring_participants}
-    expiring_count: dict[int, int] = {}
-    # Each participant's first few results by a window over its rows (the others only counted):
-    # the list shows three, a participant may have dozens within the week.
-    per_participant = {"partition_by": F("evaluation__participant_id")}
-    for result in (
-        latest_results(list(by_participant))
-        .filter(valid_until__lte=horizon)
-        # What the list shows: no evidence, nor the evaluation's case text.
-        .only(
-            "criterion_id",
-            "outcome",
-            "reason",
-            "valid_until",
-            "position",
-            "evaluation__participant_id",
-            "evaluation__sequence",
-        )
-        .annotate(
-            rank=Window(RowNumber(), order_by=(F("valid_until"), F("position")), **per_participant),
-            expiring=Window(Count("*"), **per_participant),
-        )
-        .filter(rank__lte=EXPIRING_RESULTS_SHOWN)
-        .order_by("valid_until", "position")
-    ):
-        by_participant[result.evaluation.participant_id].append(result)
-        expiring_count[result.evaluation.participant_id] = result.expiring
     statuses, outcomes = _labels(ScreeningStatus.choices), _labels(OutcomeStatus.choices)
     listed.object_list = [DashboardRow.of(v, today, statuses, outcomes) for v in listed.object_list]
-    for p in expiring_participants:
-        state = getattr(p, STATE_RELATION)
-        p.row_status, p.row_status_label = state.status, statuses.get(state.status, state.status)  # type: ignore[attr-defined]
-    for results in by_participant.values():
-        for r in results:
-            r.shown_until, r.late = r.valid_until.isoformat(), r.valid_until < today
-            # Truncator's count of characters (and its translated ellipsis) only for a long reason.
-            r.short_reason = r.reason if len(r.reason) <= 140 else Truncator(r.reason).chars(140)
     return Dashboard(
         page=listed,
         status_counts=status_counts,
         total=sum(counts.values()),
-        expiring=[
-            ExpiringParticipant(
-                p,
-                by_participant[p.pk],
-                max(0, expiring_count.get(p.pk, 0) - EXPIRING_RESULTS_SHOWN),
-            )
-            for p in expiring_participants
-        ],
+        expiring=_expiring(site_ids, chosen.chosen.get("site", ""), today, horizon, statuses),
         today=today,
         horizon=horizon,
         sites=sites,
         filters=chosen,
     )
+
+
+def _expiring(
+    site_ids: set[int] | None, site_code: str, today: date, horizon: date, statuses: dict[str, str]
+) -> list[ExpiringParticipant]:
+    """The participants in screening whose latest results stop holding by `horizon`, soonest
+    first, each with its first few such results (the list shows three; a participant may have
+    dozens within the week) and how many more it has: one statement (screening's reading)."""
+    items: dict[int, tuple[ExpiringEntry, list[ExpiringResult], list[int]]] = {}
+    for pk, number, status, criterion_id, outcome, reason, valid_until, sequence, count in expiring_soon(
+        None if site_ids is None else sorted(site_ids), site_code, horizon, EXPIRING_PARTICIPANTS, EXPIRING_RESULTS_SHOWN
+    ):
+        if pk not in items:
+            items[pk] = (ExpiringEntry(pk, number, status, statuses.get(status, status)), [], [count or 0])
+        if criterion_id is not None:
+            items[pk][1].append(
+                ExpiringResult(
+                    criterion_id=criterion_id,
+                    outcome=outcome,
+                    valid_until=valid_until,
+                    evaluation_sequence=sequence,
+                    shown_until=valid_until.isoformat(),
+                    late=valid_until < today,
+                    # Truncator's count of characters (and its translated ellipsis) only for a long reason.
+                    short_reason=reason if len(reason) <= 140 else Truncator(reason).chars(140),
+                )
+            )
+    return [
+        ExpiringParticipant(entry, results, max(0, count - len(results)) if results else 0)
+        for entry, results, (count,) in items.values()
+    ]

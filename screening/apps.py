@@ -10,11 +10,11 @@ class ScreeningConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from participants.changes import records_changed, records_changed_many, records_saved
-        from participants.extensions import provide_latest_results, provide_protocol_version_in_force
+        from participants.extensions import provide_expiring_soon, provide_protocol_version_in_force
         from participants.models import Participant
 
         from .protocols import version_in_force
-        from .selectors import latest_results
+        from .selectors import expiring_soon
         from .services import (
             on_participant_saved,
             on_records_changed,
@@ -31,5 +31,5 @@ class ScreeningConfig(AppConfig):
             on_records_changed_many, dispatch_uid="screening.mark_many_for_reevaluation"
         )
         records_saved.connect(on_records_saved, dispatch_uid="screening.evaluate_after_save")
-        provide_latest_results(latest_results)
+        provide_expiring_soon(expiring_soon)
         provide_protocol_version_in_force(version_in_force)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from participants.extensions import EXPIRING_DAYS
 from participants.labels import path_label
-from participants.models import Participant
+from participants.models import OutcomeStatus, Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
 from screening.diff import EvaluationDiff, diff_evaluations
@@ -270,3 +272,49 @@ def latest_results(participant_ids: Sequence[int]) -> QuerySet[CriterionResult]:
         .filter(evaluation_id=Subquery(latest))
         .select_related("evaluation")
     )
+
+
+def expiring_soon(
+    site_ids: Sequence[int] | None, site_code: str, horizon: date, participants: int, shown: int
+) -> list[tuple[Any, ...]]:
+    """The dashboard's "expiring within the week": the first `participants` in screening whose
+    latest result stops holding by `horizon` (soonest first, then by participant), at `site_ids`
+    (None: every site) and, when given, the site coded `site_code`; each with its first `shown`
+    such results (by date, then catalogue order) and how many it has in all. One statement of a
+    fixed shape (no ORM compilation, no model instances: the list shows text), along the state's
+    (site, valid until) index of those in screening; each participant's latest evaluation by its
+    (participant, sequence) key. Rows: (participant id, screening number, status, criterion id,
+    outcome, reason, valid until, evaluation sequence, results expiring), the last six None for
+    a participant without one (its state's date came from an earlier evaluation)."""
+    state, participant = ScreeningState._meta.db_table, Participant._meta.db_table
+    evaluation, result = Evaluation._meta.db_table, CriterionResult._meta.db_table
+    site = Participant._meta.get_field("site").related_model._meta.db_table  # type: ignore[union-attr]
+    where, params = ["s.status_valid_until <= %s", "s.outcome = %s"], [horizon, OutcomeStatus.IN_SCREENING]
+    if site_ids is not None:
+        where.append("s.site_id = ANY(%s)")
+        params.append(list(site_ids))
+    if site_code:
+        where.append(f"s.site_id = (SELECT id FROM {site} WHERE code = %s)")
+        params.append(site_code)
+    sql = f"""
+        WITH soon AS (
+            SELECT s.participant_id, s.status, s.status_valid_until FROM {state} s
+            WHERE {" AND ".join(where)}
+            ORDER BY s.status_valid_until, s.participant_id LIMIT %s
+        )
+        SELECT soon.participant_id, p.screening_number, soon.status, r.criterion_id, r.outcome, r.reason,
+               r.valid_until, r.sequence, r.expiring
+        FROM soon JOIN {participant} p ON p.id = soon.participant_id
+        LEFT JOIN LATERAL (
+            SELECT cr.criterion_id, cr.outcome, cr.reason, cr.valid_until, cr.position, e.sequence,
+                   COUNT(*) OVER () AS expiring
+            FROM (SELECT id, sequence FROM {evaluation} WHERE participant_id = soon.participant_id
+                  ORDER BY sequence DESC LIMIT 1) e
+            JOIN {result} cr ON cr.evaluation_id = e.id
+            WHERE cr.valid_until <= %s
+            ORDER BY cr.valid_until, cr.position LIMIT %s
+        ) r ON TRUE
+        ORDER BY soon.status_valid_until, soon.participant_id, r.valid_until, r.position"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, participants, horizon, shown])
+        return cursor.fetchall()
