@@ -9,9 +9,9 @@ evaluations open escalations through `evaluations_stored` as in the running app.
 participant copies a template: its records, evaluation (the case text naming its own screening
 number), criterion rows, screening state and escalations, by set-based `INSERT … SELECT`
 statements inside PostgreSQL, each writing its rows' history events in the same statement (the
-row triggers are off for the copy), the records on one connection and the evaluations on a
-second at the same time; into a fresh database, each table's secondary indexes are built after
-its copy. The engine would give each copy the same result (the screening number is not an input;
+row triggers are off for the copy; the state counts those triggers keep are rebuilt after it),
+the records on one connection and the evaluations on a second at the same time; into a fresh
+database, each table's secondary indexes are built after its copy. The engine would give each copy the same result (the screening number is not an input;
 tests/screening/test_seed_population.py re-evaluates a sample).
 """
 
@@ -44,6 +44,7 @@ from screening import criteria
 from screening.demo import CASES_DIR
 from screening.evaluation import evaluate_marked
 from screening.models import CriterionResult, Evaluation, ScreeningState, Trigger
+from screening.state_counts import rebuild_state_counts
 
 log = logging.getLogger(__name__)
 
@@ -518,6 +519,10 @@ def _copy_evaluations(
         f"FROM {ScreeningState._meta.db_table} t JOIN seed_map m ON m.template_id = t.participant_id",
         defer_indexes=defer_indexes,
     )
+    # The copy ran with the triggers that count the states off.
+    t = time.perf_counter()
+    rebuild_state_counts()
+    log.info("state counts rebuilt in %.1f s", time.perf_counter() - t)
     _insert_select(
         Escalation,
         {

@@ -17,6 +17,7 @@ def copy_participant(first: Any, total: int, prefix: str = "BEN") -> None:
     from participants.models import Participant
     from participants.records import RECORD_KINDS
     from screening.models import ScreeningState
+    from screening.state_counts import rebuild_state_counts
 
     quote = connection.ops.quote_name
     table = quote(Participant._meta.db_table)
@@ -61,5 +62,7 @@ def copy_participant(first: Any, total: int, prefix: str = "BEN") -> None:
             f"SELECT id, site_id, cohort, {placeholders} FROM {table} ON CONFLICT DO NOTHING",
             [f.get_db_prep_save(f.get_default(), connection) for f in required],
         )
+        # The triggers that count the states were off for that insert.
+        rebuild_state_counts()
         cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("ANALYZE")

@@ -231,7 +231,8 @@ def main() -> int:
     # --- A sweep drained by the worker, twice ------------------------------------------------------
     def expire_all() -> None:
         """Every result expired yesterday and evaluated two days ago: the sweep takes them all
-        (set-up, with the triggers off)."""
+        (set-up, with the triggers off; no state changes its site, cohort, status or outcome, so
+        the state counts need no rebuild)."""
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
             ScreeningState.objects.update(reevaluation_requested_at=None)

@@ -18,6 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 # the dashboard filters, counts and orders by it in its own queries.
 STATE_RELATION = "screening_state"
 STATE = STATE_RELATION + "__"
+# The evaluation layer's number of states per (site, cohort, status, outcome) (screening.StateCount,
+# kept exact by the database), reached by the site's relation to it.
+STATE_COUNT_RELATION = "screening_state_counts"
 
 # Results of the latest evaluation whose valid-until date falls within this many days are
 # "expiring soon" (the dashboard's list and the participant page's flags).

@@ -20,6 +20,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -28,7 +29,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, expiring_soon
+from .extensions import EXPIRING_DAYS, STATE, STATE_COUNT_RELATION, STATE_RELATION, expiring_soon
 from .filters import ParticipantListFilter
 from .models import (
     Assessment,
@@ -400,6 +401,12 @@ def _state_model() -> type[Model]:
     return Participant._meta.get_field(STATE_RELATION).related_model  # type: ignore[return-value]
 
 
+def _state_count_model() -> type[Model]:
+    """The evaluation layer's states counted per (site, cohort, status, outcome)
+    (screening.StateCount), reached through the site's relation to it rather than imported."""
+    return Site._meta.get_field(STATE_COUNT_RELATION).related_model  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Dashboard:
     page: ListPage
@@ -443,8 +450,9 @@ def site_dashboard(
     counts per status (under the cohort, search, outcome and site filters), and the results of
     latest evaluations (under the site filter) that stop holding within a week. The page is the
     one after the row keyed `after` or before the row keyed `before` (ListPage), else page `page`.
-    A constant number of queries, each of which reads a bounded number of rows but the counts
-    (an index-only scan of the state's (site, cohort, status, outcome) index)."""
+    A constant number of queries, each of which reads a bounded number of rows; the counts are
+    read from the stored counts per (site, cohort, status, outcome), but a search's, which counts
+    the matching states."""
     today = today or timezone.localdate()
     horizon = today + timedelta(days=EXPIRING_DAYS)
     site_ids = dashboard_sites(user, membership)
@@ -456,8 +464,15 @@ def site_dashboard(
     # The sites with participants in scope: one index probe a site.
     sites = list(Site.objects.filter(Exists(scope.filter(site_id=OuterRef("pk"))))) if cross_site else []
     chosen = ParticipantListFilter(filters or {}, scope, cross_site=cross_site)
-    counted = chosen.narrow_states(states, ("site", "cohort", "q", "outcome"))
-    counts = dict(counted.order_by().values_list("status").annotate(n=Count("*")))
+    if chosen.chosen["q"]:  # a search: the matching states, counted
+        counted = chosen.narrow_states(states, ("site", "cohort", "q", "outcome"))
+        counts = dict(counted.order_by().values_list("status").annotate(n=Count("*")))
+    else:  # the stored counts: a few rows per site whatever the population
+        stored = _state_count_model().objects.all()
+        if site_ids is not None:
+            stored = stored.filter(site_id__in=site_ids)
+        counted = chosen.narrow_states(stored, ("site", "cohort", "outcome"))
+        counts = dict(counted.order_by().values_list("status").annotate(n=Sum("n")))
     status_counts = [(value, str(label), counts.get(value, 0)) for value, label in ScreeningStatus.choices]
     listed_count = counts.get(chosen.chosen["status"], 0) if chosen.chosen["status"] else sum(counts.values())
     listed = _list_page(

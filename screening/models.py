@@ -92,6 +92,62 @@ class Trigger(models.TextChoices):
     ENROLLMENT = "enrollment", "Enrollment check on the enrollment date"
 
 
+class StateCount(models.Model):
+    """The number of screening states per (site, cohort, status, outcome), so that the dashboard's
+    status counts read a few rows whatever the population. Written only by the database: statement
+    triggers on ScreeningState add each statement's net change per key (migration 0015); a writer
+    that turns the triggers off rebuilds it (`screening.state_counts.rebuild_state_counts`).
+    A row whose count falls to 0 stays: deleting it would race with a writer adding to it."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screening_state_counts", db_index=False)
+    cohort = models.CharField(max_length=3, choices=Cohort.choices)
+    status = models.CharField(max_length=20, choices=ScreeningStatus.choices)
+    outcome = models.CharField(max_length=20, choices=OutcomeStatus.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "cohort", "status", "outcome"], name="state_count_key"),
+            # A count below 0 means a change was applied twice or a rebuild was missed.
+            models.CheckConstraint(condition=Q(n__gte=0), name="state_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.cohort} {self.status} {self.outcome}: {self.n}"
+
+
+STATE_COUNT_KEY = "site_id, cohort, status, outcome"
+
+
+def _count_change(*, new: str | None = None, old: str | None = None) -> str:
+    """A statement trigger's function adding the statement's net change of states (`new` rows
+    +1, `old` rows -1, transition tables) to StateCount: one upsert, keys whose net is 0 left out
+    (an update that keeps every key, as the sweep's marks and confirmations, locks no count), rows
+    in key order so that concurrent writers lock counts in the same order.
+
+    PostgreSQL checks a proposed row's CHECK constraints before it looks for a conflict, so the
+    proposed row carries the change only where it is positive (a new key) and the update takes
+    the change from `change`. A key that loses states it never counted (the counts missed a
+    write with the triggers off) would be inserted at 0 instead: the statement refuses it."""
+    key, table = STATE_COUNT_KEY, StateCount._meta.db_table
+    changes = [f"SELECT {key}, 1 AS n FROM {new}"] if new else []
+    changes += [f"SELECT {key}, -1 AS n FROM {old}"] if old else []
+    same_key = " AND ".join(f"d.{column} = {{row}}.{column}" for column in key.split(", "))
+    return (
+        f"WITH change AS (SELECT {key}, sum(n) AS n FROM ({' UNION ALL '.join(changes)}) AS d"
+        f" GROUP BY {key} HAVING sum(n) <> 0),"
+        f" applied AS (INSERT INTO {table} AS c ({key}, n) SELECT {key}, greatest(n, 0) FROM change"
+        f" ORDER BY {key} ON CONFLICT ({key}) DO UPDATE"
+        f" SET n = c.n + (SELECT d.n FROM change d WHERE {same_key.format(row='EXCLUDED')}))"
+        # The main query sees the counts as they were before the statement.
+        f" SELECT count(*) INTO uncounted FROM change d WHERE d.n < 0"
+        f" AND NOT EXISTS (SELECT FROM {table} c WHERE {same_key.format(row='c')});"
+        " IF uncounted > 0 THEN RAISE EXCEPTION 'state counts: % keys lose states they never counted"
+        " (rebuild them: screening.state_counts.rebuild_state_counts)', uncounted; END IF;"
+        " RETURN NULL;"
+    )
+
+
 class ScreeningState(models.Model):
     """The evaluation layer's state of one participant: the mark for re-evaluation, and the overall
     status of the latest stored evaluation, copied for lists, filters and the sweep.
@@ -141,6 +197,42 @@ class ScreeningState(models.Model):
                     " SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
                     f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; END IF; RETURN NEW;"
                 ),
+            ),
+            # The counts per key (StateCount). PostgreSQL allows transition tables on a trigger of
+            # one event only, hence one trigger per event.
+            pgtrigger.Trigger(
+                name="state_counts_insert",
+                level=pgtrigger.Statement,
+                declare=[("uncounted", "integer")],
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                referencing=pgtrigger.Referencing(new="new_states"),
+                func=_count_change(new="new_states"),
+            ),
+            pgtrigger.Trigger(
+                name="state_counts_update",
+                level=pgtrigger.Statement,
+                declare=[("uncounted", "integer")],
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                referencing=pgtrigger.Referencing(old="old_states", new="new_states"),
+                func=_count_change(new="new_states", old="old_states"),
+            ),
+            pgtrigger.Trigger(
+                name="state_counts_delete",
+                level=pgtrigger.Statement,
+                declare=[("uncounted", "integer")],
+                when=pgtrigger.After,
+                operation=pgtrigger.Delete,
+                referencing=pgtrigger.Referencing(old="old_states"),
+                func=_count_change(old="old_states"),
+            ),
+            pgtrigger.Trigger(
+                name="state_counts_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.After,
+                operation=pgtrigger.Truncate,
+                func=f"DELETE FROM {StateCount._meta.db_table}; RETURN NULL;",
             ),
         ]
         constraints = [
