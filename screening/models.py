@@ -162,15 +162,18 @@ class ScreeningState(models.Model):
     )
     evaluated_version = models.PositiveIntegerField(default=0)
     reevaluation_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # No single-column indexes on the status, its date or the outcome: the indexes below serve
+    # every reader, and each index more is one more entry written by every evaluation's update of
+    # this row (an update that changes an indexed column is never HOT).
     status = models.CharField(
-        max_length=20, choices=ScreeningStatus.choices, default=ScreeningStatus.NOT_EVALUATED, db_index=True
+        max_length=20, choices=ScreeningStatus.choices, default=ScreeningStatus.NOT_EVALUATED
     )
-    status_valid_until = models.DateField(null=True, blank=True, db_index=True)
+    status_valid_until = models.DateField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     # How screening ended (copied from the participant's ScreeningOutcome, for lists and the sweep,
     # which leaves a participant with an outcome alone).
     outcome = models.CharField(
-        max_length=20, choices=OutcomeStatus.choices, default=OutcomeStatus.IN_SCREENING, db_index=True
+        max_length=20, choices=OutcomeStatus.choices, default=OutcomeStatus.IN_SCREENING
     )
     outcome_on = models.DateField(null=True, blank=True)
     # What holds the participant back in the latest evaluation, written with the status so that
