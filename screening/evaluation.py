@@ -121,14 +121,18 @@ class Latest(NamedTuple):
 
 
 def latest_evaluations(participant_ids: list[int]) -> dict[int, Latest]:
-    """Each participant's latest evaluation (its id, sequence and digest), in one query."""
-    rows = (
-        Evaluation.objects.filter(participant_id__in=participant_ids)
-        .order_by("participant_id", "-sequence")
-        .distinct("participant_id")
-        .values_list("participant_id", "pk", "sequence", "result_digest")
-    )
-    return {participant_id: Latest(pk, sequence, digest) for participant_id, pk, sequence, digest in rows}
+    """Each participant's latest evaluation (its id, sequence and digest), in one query: one
+    backward step in the (participant, sequence) unique index per participant (a `DISTINCT ON`
+    read and sorted every evaluation of the chunk's participants)."""
+    table = connection.ops.quote_name(Evaluation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, e.id, e.sequence, e.result_digest FROM unnest(%s::bigint[]) AS p(id)
+            CROSS JOIN LATERAL (SELECT id, sequence, result_digest FROM {table}
+                                WHERE participant_id = p.id ORDER BY sequence DESC LIMIT 1) e""",
+            [list(participant_ids)],
+        )
+        return {participant_id: Latest(pk, sequence, digest) for participant_id, pk, sequence, digest in cursor}
 
 
 def result_digest(case: Case, result: criteria.Evaluation, data_version: int) -> str:
