@@ -22,7 +22,13 @@ from participants.selectors import get_participant, get_participant_with_counts
 from screening.criteria.calendar_math import age_on
 from screening.outcomes import rescreen_refusal
 from screening.pages import participant_panels
-from screening.selectors import arrange, evaluation_history, latest_evaluation, outcome_of, screening_state
+from screening.selectors import (
+    arrange,
+    latest_evaluation,
+    outcome_of,
+    participant_evaluations,
+    screening_state,
+)
 
 
 def _history_page(value: str | None) -> int:
@@ -36,7 +42,8 @@ def _history_page(value: str | None) -> int:
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's status, what to do next, every criterion, records and evaluation history."""
     participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
-    latest = latest_evaluation(participant)
+    evaluations = participant_evaluations(participant, _history_page(request.GET.get("history")))
+    latest = evaluations.latest
     today = timezone.localdate()
     outcome_panel = _outcome_panel(request, participant)
     consent = consent_status(participant, today)
@@ -44,12 +51,12 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "participant": participant,
         "age": age_on(participant.birth_date, today),
         "today": today,
-        "current": arrange(latest, today) if latest else None,
+        "current": arrange(latest, today, evaluations.latest_results) if latest else None,
         "consent": consent,
         # A newer consent form concerns only participants still in screening.
         "consent_to_do": outcome_panel["outcome"] is None
         and (consent.reconsent_needed or consent.version_not_recorded),
-        "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
+        "history": evaluations.history,
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
         **outcome_panel,
         **participant_panels(request.user, participant),  # type: ignore[arg-type]
