@@ -228,7 +228,13 @@ def screening_state(participant: Participant) -> ScreeningState:
 
 def outcome_of(participant: Participant) -> ScreeningOutcome | None:
     """How the participant's screening ended (None while in screening), with `changed_after` set
-    when its data changed since: one query."""
+    when its data changed since: one query, none when read with the participant
+    (`select_related("screening_outcome")`)."""
+    if Participant.screening_outcome.is_cached(participant):  # type: ignore[attr-defined]
+        try:
+            return participant.screening_outcome  # type: ignore[no-any-return]
+        except ScreeningOutcome.DoesNotExist:
+            return None
     outcome = (
         ScreeningOutcome.objects.filter(participant=participant)
         .select_related("recorded_by", "evaluation")
@@ -238,6 +244,14 @@ def outcome_of(participant: Participant) -> ScreeningOutcome | None:
     if outcome is not None:
         outcome.participant = participant
     return outcome
+
+
+def later_attempt(participant: Participant) -> Participant | None:
+    """The participant's re-screening, if any (read with it by `get_participant_with_counts`)."""
+    try:
+        return participant.next_attempt  # type: ignore[no-any-return]
+    except Participant.DoesNotExist:
+        return None
 
 
 def latest_evaluation(participant: Participant) -> Evaluation | None:

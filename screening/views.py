@@ -24,11 +24,17 @@ from screening.outcomes import rescreen_refusal
 from screening.pages import participant_panels
 from screening.selectors import (
     arrange,
+    later_attempt,
     latest_evaluation,
     outcome_of,
     participant_evaluations,
     screening_state,
 )
+
+# Read with the participant, in its statement: the state (the re-evaluation notice) and how
+# screening ended, without the signed checklist, which the page does not show.
+PAGE_RELATED = ("screening_state", "screening_outcome__recorded_by")
+PAGE_DEFERRED = ("screening_outcome__checklist_html", "screening_outcome__checklist_json")
 
 
 def _history_page(value: str | None) -> int:
@@ -41,7 +47,12 @@ def _history_page(value: str | None) -> int:
 @role_required(*PARTICIPANT_READER_ROLES)
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's status, what to do next, every criterion, records and evaluation history."""
-    participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
+    participant = get_participant_with_counts(
+        request.user,  # type: ignore[arg-type]
+        pk,
+        related=PAGE_RELATED,
+        deferred=PAGE_DEFERRED,
+    )
     evaluations = participant_evaluations(participant, _history_page(request.GET.get("history")))
     latest = evaluations.latest
     today = timezone.localdate()
@@ -80,9 +91,7 @@ def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, 
             and role in PARTICIPANT_WRITER_ROLES
             and rescreen_refusal(participant) is None
         ),
-        "later_attempt": Participant.objects.filter(previous_attempt=participant)
-        .only("pk", "screening_number")
-        .first(),
+        "later_attempt": later_attempt(participant),
     }
 
 
