@@ -33,6 +33,7 @@ from django.utils.text import Truncator
 
 from .extensions import EXPIRING_DAYS, STATE, STATE_RELATION, latest_results
 from .filters import ParticipantListFilter
+from .memberships import REQUEST_MEMBERSHIPS
 from .models import (
     Assessment,
     ClinicalRecord,
@@ -58,7 +59,9 @@ def _sites_of(user: User, roles: tuple[Role, ...]) -> set[int] | None:
     """The sites of the user's memberships in `roles`; None means every site."""
     if not user.is_authenticated or not user.is_active:
         return set()
-    memberships = [m for m in Membership.objects.filter(user=user) if m.role in roles]
+    # Within a request, the memberships the request already read (participants.memberships).
+    held: list[Membership] | None = getattr(user, REQUEST_MEMBERSHIPS, None)
+    memberships = [m for m in (Membership.objects.filter(user=user) if held is None else held) if m.role in roles]
     if any(m.role in (Role.ADMIN, Role.MONITOR) and m.site_id is None for m in memberships):
         return None
     return {m.site_id for m in memberships if m.site_id is not None}
