@@ -6,12 +6,13 @@ part of the page's rendering. The markup is the one the template gave, character
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from screening.models import ReviewBy
-from screening.selectors import CriterionRow
+from screening.models import Outcome, ReviewBy
+from screening.selectors import CriterionGroup, CriterionRow
 
 _ROW = (
     '\n      <tr data-criterion="{0}" data-outcome="{1}" class="row-{1}">'
@@ -35,6 +36,13 @@ _NOT_APPLICABLE = (
 
 _EMPTY = mark_safe("")
 _EXPIRING = ' class="text-danger fw-semibold"'
+
+
+@lru_cache(maxsize=1024)
+def _escaped(text: str) -> SafeString:
+    """A criterion's id, title and text, and an outcome, escaped once per process: they come from
+    the catalogue (a few hundred strings), unlike a row's reason."""
+    return conditional_escape(text)
 
 
 def criterion_rows_html(rows: Sequence[CriterionRow]) -> SafeString:
@@ -66,10 +74,10 @@ def criterion_rows_html(rows: Sequence[CriterionRow]) -> SafeString:
         out.append(
             format_html(
                 _ROW,
-                r.criterion_id,
-                r.outcome,
-                row.page_text,
-                row.title,
+                _escaped(r.criterion_id),
+                _escaped(r.outcome),
+                _escaped(row.page_text),
+                _escaped(row.title),
                 review,
                 r.reason,
                 valid,
@@ -84,7 +92,25 @@ def not_applicable_html(rows: Sequence[CriterionRow]) -> SafeString:
     """The items of a group's folded list of criteria that do not apply."""
     return mark_safe(
         "".join(
-            format_html(_NOT_APPLICABLE, row.result.criterion_id, row.title, row.result.reason)
+            format_html(
+                _NOT_APPLICABLE, _escaped(row.result.criterion_id), _escaped(row.title), row.result.reason
+            )
             for row in rows
+        )
+    )
+
+
+def outcome_counts_html(group: CriterionGroup) -> SafeString:
+    """The badges of a group's header: how many of its criteria have each outcome."""
+    labels = {value: str(label).lower() for value, label in Outcome.choices}
+    return mark_safe(
+        "".join(
+            format_html(
+                '<span class="badge outcome-{} ms-1">{} {}</span>',
+                outcome,
+                n,
+                labels.get(outcome, outcome.lower()),
+            )
+            for outcome, n in group.counts.items()
         )
     )

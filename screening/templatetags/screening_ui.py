@@ -14,7 +14,7 @@ from participants.models import ScreeningStatus
 from screening import criteria_html
 from screening.criteria.vocabulary import unit_label
 from screening.models import Outcome, ReviewBy, Trigger
-from screening.selectors import CriterionRow
+from screening.selectors import CriterionGroup, CriterionRow
 from screening.selectors import criterion_title as _criterion_title
 
 register = template.Library()
@@ -91,3 +91,8 @@ def criterion_rows(rows: Sequence[CriterionRow]) -> SafeString:
 @register.simple_tag
 def not_applicable_rows(rows: Sequence[CriterionRow]) -> SafeString:
     return criteria_html.not_applicable_html(rows)
+
+
+@register.simple_tag
+def outcome_counts(group: CriterionGroup) -> SafeString:
+    return criteria_html.outcome_counts_html(group)

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from participants.models import Role
 from participants.services import record_lab
-from screening.criteria_html import criterion_rows_html, not_applicable_html
+from screening.criteria_html import criterion_rows_html, not_applicable_html, outcome_counts_html
 from screening.models import Outcome
-from screening.selectors import CriterionRow, ResultRow
+from screening.selectors import CriterionGroup, CriterionRow, ResultRow
 
 from ..factories import ParticipantFactory
 from .pages_helpers import enter, evaluate, sle_case, with_anc
@@ -339,3 +339,23 @@ def test_not_applicable_items_are_the_template_s(rows: list[CriterionRow]) -> No
         engines["django"].from_string(_NOT_APPLICABLE_TEMPLATE).render({"group": {"not_applicable": rows}})
     )
     assert not_applicable_html(rows) == expected
+
+
+def test_outcome_counts_are_the_template_s() -> None:
+    from django.template import engines
+
+    rows = [_criterion_row(o) for o in ("PASS", "FAIL", "PASS", "REVIEW", "MISSING", "PASS")]
+    for group in (
+        CriterionGroup("inclusion", "Inclusion criteria", rows),
+        CriterionGroup("cohort", "Cohort"),
+    ):
+        expected = (
+            engines["django"]
+            .from_string(
+                "{% load screening_ui %}{% for outcome, n in group.counts.items %}"
+                '<span class="badge outcome-{{ outcome }} ms-1">{{ n }} {{ outcome|outcome_label|lower }}</span>'
+                "{% endfor %}"
+            )
+            .render({"group": group})
+        )
+        assert outcome_counts_html(group) == expected
