@@ -24,7 +24,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import GreaterThan, LessThan
 from django.shortcuts import get_object_or_404
@@ -61,7 +61,9 @@ def _sites_of(user: User, roles: tuple[Role, ...]) -> set[int] | None:
         return set()
     # Within a request, the memberships the request already read (participants.memberships).
     held: list[Membership] | None = getattr(user, REQUEST_MEMBERSHIPS, None)
-    memberships = [m for m in (Membership.objects.filter(user=user) if held is None else held) if m.role in roles]
+    memberships = [
+        m for m in (Membership.objects.filter(user=user) if held is None else held) if m.role in roles
+    ]
     if any(m.role in (Role.ADMIN, Role.MONITOR) and m.site_id is None for m in memberships):
         return None
     return {m.site_id for m in memberships if m.site_id is not None}
@@ -105,7 +107,9 @@ def open_duplicate_check(site: Site, check_id: int | None) -> DuplicateCheck | N
 
 def duplicate_links(user: User, numbers: list[str]) -> list[Participant]:
     """The participants a duplicate check named at the user's own site, as far as the user sees them."""
-    return list(visible_participants(user).filter(screening_number__in=numbers).order_by("screening_sequence"))
+    return list(
+        visible_participants(user).filter(screening_number__in=numbers).order_by("screening_sequence")
+    )
 
 
 def current_facts(participant: Participant) -> dict[str, Assessment]:
@@ -149,16 +153,24 @@ def _current_count(model: type[ClinicalRecord]) -> RawSQL:
 
 
 def get_participant_with_counts(
-    user: User, pk: int, *, related: Sequence[str] = (), deferred: Sequence[str] = ()
+    user: User,
+    pk: int,
+    *,
+    related: Sequence[str] = (),
+    deferred: Sequence[str] = (),
+    columns: Mapping[str, Expression] | None = None,
 ) -> Participant:
     """The participant (404 if not visible) with `record_counts` (current records per kind), its
-    re-screening (`next_attempt`, if any) and the one-to-one rows the caller names in `related`
-    (the evaluation layer's state and outcome, by relation name), in one query."""
+    re-screening (`next_attempt`, if any), the one-to-one rows the caller names in `related` (the
+    evaluation layer's state and outcome, by relation name) and the caller's `columns`, in one query."""
     qs = (
         visible_participants(user)
         .select_related("next_attempt", *related)
         .defer(*deferred)
-        .annotate(**{f"{t.kind}_count": _current_count(t.model) for t in RECORD_KINDS.values()})
+        .annotate(
+            **{f"{t.kind}_count": _current_count(t.model) for t in RECORD_KINDS.values()},
+            **(columns or {}),
+        )
     )
     participant = get_object_or_404(qs, pk=pk)
     participant.record_counts = [  # type: ignore[attr-defined]
@@ -357,7 +369,9 @@ class DashboardRow:
     attention_html: str = ""  # set by the view (participants/row_html.py)
 
     @classmethod
-    def of(cls, v: Mapping[str, Any], today: date, statuses: dict[str, str], outcomes: dict[str, str]) -> DashboardRow:
+    def of(
+        cls, v: Mapping[str, Any], today: date, statuses: dict[str, str], outcomes: dict[str, str]
+    ) -> DashboardRow:
         status = v[STATE + "status"] or ""
         outcome, outcome_on = v[STATE + "outcome"], v[STATE + "outcome_on"]
         evaluated_at = v[STATE + "evaluated_at"]
@@ -383,7 +397,9 @@ class DashboardRow:
             if outcome and outcome != OutcomeStatus.IN_SCREENING
             else "",
             row_planned=_shown_date(v["planned_enrollment"]) or "—",
-            row_evaluated=timezone.localtime(evaluated_at).strftime("%Y-%m-%d %H:%M") if evaluated_at else "—",
+            row_evaluated=timezone.localtime(evaluated_at).strftime("%Y-%m-%d %H:%M")
+            if evaluated_at
+            else "—",
         )
 
 

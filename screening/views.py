@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from participants import links
 from participants.access import role_required
-from participants.consent import consent_status
+from participants.consent import consent_status, in_effect_column
 from participants.models import OutcomeStatus, Participant, Role
 from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from participants.selectors import get_participant, get_participant_with_counts
@@ -47,15 +47,16 @@ def _history_page(value: str | None) -> int:
 @role_required(*PARTICIPANT_READER_ROLES)
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's status, what to do next, every criterion, records and evaluation history."""
+    today = timezone.localdate()
     participant = get_participant_with_counts(
         request.user,  # type: ignore[arg-type]
         pk,
         related=PAGE_RELATED,
         deferred=PAGE_DEFERRED,
+        columns=in_effect_column(today),
     )
     evaluations = participant_evaluations(participant, _history_page(request.GET.get("history")))
     latest = evaluations.latest
-    today = timezone.localdate()
     outcome_panel = _outcome_panel(request, participant)
     consent = consent_status(participant, today)
     context = {

@@ -184,13 +184,13 @@ def _count_queries(client, participant, django_assert_max_num_queries, limit: in
         return page(client, participant, **params)
 
 
-# session, user, memberships, the participant with its record counts, state, outcome and
-# re-screening, the history's page with its total, the latest evaluation's rows, the outcomes of
-# the page's other evaluations (none for a participant evaluated once), the consent (the
-# signatures, the version in effect at the site), the escalations, and the session save (3).
-PAGE_QUERIES = 13
+# session, user, memberships, the participant with its record counts, state, outcome,
+# re-screening and the consent form in effect at its site, the history's page with its total, the
+# latest evaluation's rows, the outcomes of the page's other evaluations (none for a participant
+# evaluated once), the consent signatures, the escalations, and the session save (3).
+PAGE_QUERIES = 12
 # A later page of the history reads the latest evaluation apart.
-LATER_HISTORY_PAGE_QUERIES = 14
+LATER_HISTORY_PAGE_QUERIES = 13
 
 
 def test_query_count_does_not_grow_with_evaluations(
