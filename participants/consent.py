@@ -157,32 +157,31 @@ IN_EFFECT = "consent_in_effect"
 
 def in_effect_column(on_date: date) -> dict[str, RawSQL]:
     """The form in effect at a participant's site on `on_date`, as a column of a statement reading
-    participants (`version_in_effect` as one JSON array: the day, the approval's id, version id and
-    effective date, the version's label), so that `consent_status` needs no query of its own for it."""
+    participants (`version_in_effect` as JSON: the day, and the approval's id, version id and
+    effective date and the version's label, or null), so that `consent_status` needs no query of its own for it."""
     approval, version = ConsentApproval._meta.db_table, ConsentVersion._meta.db_table
     return {
         IN_EFFECT: RawSQL(
-            f"SELECT json_build_array(%s::date, a.id, a.version_id, a.effective_on, v.label)::text"
+            f"json_build_array(%s::date, (SELECT json_build_array(a.id, a.version_id, a.effective_on, v.label)"
             f" FROM {approval} a JOIN {version} v ON v.id = a.version_id"
             f" WHERE a.site_id = {Participant._meta.db_table}.site_id AND a.effective_on <= %s"
-            " ORDER BY a.effective_on DESC LIMIT 1",
+            " ORDER BY a.effective_on DESC LIMIT 1))::text",
             (on_date, on_date),
             output_field=TextField(),
         )
     }
 
 
-def _in_effect_read(participant: Participant, on_date: date) -> ConsentApproval | None | bool:
-    """The approval read with the participant by `in_effect_column(on_date)`; False when it was not
-    read (or read for another day)."""
+def _in_effect_read(participant: Participant, on_date: date) -> tuple[bool, ConsentApproval | None]:
+    """Whether the participant was read with `in_effect_column(on_date)`, and the approval it gave."""
     if not hasattr(participant, IN_EFFECT):
-        return False
-    text = getattr(participant, IN_EFFECT)
-    if text is None:
-        return None
-    day, pk, version_id, effective_on, label = json.loads(text)
+        return False, None
+    day, found = json.loads(getattr(participant, IN_EFFECT))
     if day != on_date.isoformat():
-        return False
+        return False, None
+    if found is None:
+        return True, None
+    pk, version_id, effective_on, label = found
     # What the page and the status read of the approval: its version's id and label, its date.
     approval = ConsentApproval(
         pk=pk,
@@ -191,7 +190,7 @@ def _in_effect_read(participant: Participant, on_date: date) -> ConsentApproval 
         effective_on=date.fromisoformat(effective_on),
     )
     approval.version = ConsentVersion(pk=version_id, label=label)
-    return approval
+    return True, approval
 
 
 def consent_status(participant: Participant, on_date: date) -> ConsentStatus:
@@ -201,10 +200,10 @@ def consent_status(participant: Participant, on_date: date) -> ConsentStatus:
         .select_related("version")
         .order_by("-signed_on", "-pk")
     )
-    in_effect = _in_effect_read(participant, on_date)
-    if in_effect is False:
+    read, in_effect = _in_effect_read(participant, on_date)
+    if not read:
         in_effect = version_in_effect(participant.site_id, on_date)
-    return ConsentStatus(on_date, in_effect, signatures)  # type: ignore[arg-type]
+    return ConsentStatus(on_date, in_effect, signatures)
 
 
 def enrollment_block(participant: Participant, on_date: date) -> str | None:

@@ -208,6 +208,9 @@ def test_the_form_in_effect_read_with_the_participant_is_the_one_queried(
     read = Participant.objects.annotate(**in_effect_column(APR)).get(pk=participant_a.pk)
     with django_assert_num_queries(2):
         assert consent_status(read, FEB).in_effect.version_id == v1.pk  # type: ignore[union-attr]
+    read = Participant.objects.annotate(**in_effect_column(JAN - timedelta(days=1))).get(pk=participant_a.pk)
+    with django_assert_num_queries(2):
+        assert consent_status(read, FEB).in_effect.version_id == v1.pk  # type: ignore[union-attr]
 
 
 # --- Pages ---------------------------------------------------------------------------------------
