@@ -160,12 +160,12 @@ def get_participant_with_counts(
     deferred: Sequence[str] = (),
     columns: Mapping[str, Expression] | None = None,
 ) -> Participant:
-    """The participant (404 if not visible) with `record_counts` (current records per kind), its
-    re-screening (`next_attempt`, if any), the one-to-one rows the caller names in `related` (the
-    evaluation layer's state and outcome, by relation name) and the caller's `columns`, in one query."""
+    """The participant (404 if not visible) with `record_counts` (current records per kind), the
+    one-to-one rows the caller names in `related` (the evaluation layer's state and outcome, by
+    relation name) and the caller's `columns`, in one query."""
     qs = (
         visible_participants(user)
-        .select_related("next_attempt", *related)
+        .select_related(*related)
         .defer(*deferred)
         .annotate(
             **{f"{t.kind}_count": _current_count(t.model) for t in RECORD_KINDS.values()},

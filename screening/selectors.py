@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from participants.extensions import EXPIRING_DAYS
 from participants.labels import path_label
-from participants.models import Participant
+from participants.models import OutcomeStatus, Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
 from screening.diff import EvaluationDiff, diff_snapshots, snapshot
@@ -246,12 +246,12 @@ def outcome_of(participant: Participant) -> ScreeningOutcome | None:
     return outcome
 
 
-def later_attempt(participant: Participant) -> Participant | None:
-    """The participant's re-screening, if any (read with it by `get_participant_with_counts`)."""
-    try:
-        return participant.next_attempt  # type: ignore[no-any-return]
-    except Participant.DoesNotExist:
+def later_attempt(participant: Participant, outcome: ScreeningOutcome | None) -> Participant | None:
+    """The participant's re-screening, if any: only a screen failure is re-screened
+    (`outcomes.rescreen_refusal`), and an outcome is never changed, so no other is looked up."""
+    if outcome is None or outcome.kind != OutcomeStatus.SCREEN_FAILED:
         return None
+    return Participant.objects.filter(previous_attempt=participant).only("pk", "screening_number").first()
 
 
 def latest_evaluation(participant: Participant) -> Evaluation | None:

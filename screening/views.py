@@ -92,7 +92,7 @@ def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, 
             and role in PARTICIPANT_WRITER_ROLES
             and rescreen_refusal(participant) is None
         ),
-        "later_attempt": later_attempt(participant),
+        "later_attempt": later_attempt(participant, outcome),
     }
 
 
