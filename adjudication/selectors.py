@@ -104,10 +104,11 @@ def escalations_for_participant(user: User, participant: Participant) -> list[Es
     """The participant's escalations for the site's own page (empty if the user may not see it),
     with their reviews, decisions and the criterion's result in the latest evaluation
     (`current_result`)."""
-    if not visible_participants(user).filter(pk=participant.pk).exists():
-        return []
+    # The visibility check is a condition of the same statement: no escalation of a participant
+    # the user may not see.
+    visible = visible_participants(user).filter(pk=participant.pk).values("pk")
     escalations = list(
-        Escalation.objects.filter(participant=participant)
+        Escalation.objects.filter(participant=participant, participant_id__in=visible)
         .prefetch_related(
             Prefetch(
                 "reviews",
@@ -117,6 +118,8 @@ def escalations_for_participant(user: User, participant: Participant) -> list[Es
         )
         .order_by("-updated_at", "pk")
     )
+    if not escalations:
+        return escalations
     current = {
         r.criterion_id: r
         for r in latest_results([participant.pk]).filter(

@@ -5,6 +5,7 @@ a day, "re-consent needed" on the participant's worklist, and the block on enrol
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,8 @@ from datetime import date
 import pghistory
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .changes import announce_change
@@ -149,14 +151,59 @@ class ConsentStatus:
         )
 
 
+# The column `in_effect_column` adds to a participant statement.
+IN_EFFECT = "consent_in_effect"
+
+
+def in_effect_column(on_date: date) -> dict[str, RawSQL]:
+    """The form in effect at a participant's site on `on_date`, as a column of a statement reading
+    participants (`version_in_effect` as JSON: the day, and the approval's id, version id and
+    effective date and the version's label, or null), so that `consent_status` needs no query of its own for it."""
+    approval, version = ConsentApproval._meta.db_table, ConsentVersion._meta.db_table
+    return {
+        IN_EFFECT: RawSQL(
+            f"json_build_array(%s::date, (SELECT json_build_array(a.id, a.version_id, a.effective_on, v.label)"
+            f" FROM {approval} a JOIN {version} v ON v.id = a.version_id"
+            f" WHERE a.site_id = {Participant._meta.db_table}.site_id AND a.effective_on <= %s"
+            " ORDER BY a.effective_on DESC LIMIT 1))::text",
+            (on_date, on_date),
+            output_field=TextField(),
+        )
+    }
+
+
+def _in_effect_read(participant: Participant, on_date: date) -> tuple[bool, ConsentApproval | None]:
+    """Whether the participant was read with `in_effect_column(on_date)`, and the approval it gave."""
+    if not hasattr(participant, IN_EFFECT):
+        return False, None
+    day, found = json.loads(getattr(participant, IN_EFFECT))
+    if day != on_date.isoformat():
+        return False, None
+    if found is None:
+        return True, None
+    pk, version_id, effective_on, label = found
+    # What the page and the status read of the approval: its version's id and label, its date.
+    approval = ConsentApproval(
+        pk=pk,
+        version_id=version_id,
+        site_id=participant.site_id,
+        effective_on=date.fromisoformat(effective_on),
+    )
+    approval.version = ConsentVersion(pk=version_id, label=label)
+    return True, approval
+
+
 def consent_status(participant: Participant, on_date: date) -> ConsentStatus:
-    """Two queries."""
+    """Two queries; one when the participant was read with `in_effect_column(on_date)`."""
     signatures = list(
         ConsentSignature.objects.filter(participant=participant, state=RecordState.CURRENT)
         .select_related("version")
         .order_by("-signed_on", "-pk")
     )
-    return ConsentStatus(on_date, version_in_effect(participant.site_id, on_date), signatures)
+    read, in_effect = _in_effect_read(participant, on_date)
+    if not read:
+        in_effect = version_in_effect(participant.site_id, on_date)
+    return ConsentStatus(on_date, in_effect, signatures)
 
 
 def enrollment_block(participant: Participant, on_date: date) -> str | None:

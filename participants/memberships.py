@@ -8,6 +8,8 @@ from .models import Membership
 from .roles import ROLE_PRIORITY, Role
 
 SESSION_KEY = "current_membership_id"
+# The attribute of a request's user holding the memberships read for that request.
+REQUEST_MEMBERSHIPS = "_request_memberships"
 
 
 def memberships_of(request: HttpRequest) -> list[Membership]:
@@ -19,6 +21,9 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
         else:
             cached = list(Membership.objects.filter(user=user).select_related("site"))
             cached.sort(key=lambda m: (ROLE_PRIORITY.index(Role(m.role)), m.site.code if m.site else ""))
+            # The request's user carries them for the site scoping of the request's selectors
+            # (selectors.visible_participants), which would otherwise read them again.
+            setattr(user, REQUEST_MEMBERSHIPS, cached)
         request._memberships = cached  # type: ignore[attr-defined]
     return cached
 

@@ -122,12 +122,15 @@ def _capped(items: list[str], noun: str, plural: str | None = None) -> str:
     return ", ".join(shown) + f" and {rest} more {plural or noun + 's'}"
 
 
-def snapshot(evaluation: Evaluation) -> Snapshot:
-    """A stored evaluation as the diff reads it (results must be prefetched to avoid a query)."""
-    results = sorted(evaluation.results.all(), key=lambda r: r.position)
+def snapshot(evaluation: Evaluation, outcomes: Mapping[str, str] | None = None) -> Snapshot:
+    """A stored evaluation as the diff reads it: its outcomes as given (criterion id → outcome, in
+    catalogue order), else from its results (which must be prefetched to avoid a query)."""
+    if outcomes is None:
+        results = sorted(evaluation.results.all(), key=lambda r: r.position)
+        outcomes = {r.criterion_id: r.outcome for r in results}
     return Snapshot(
         overall=evaluation.overall,
-        outcomes={r.criterion_id: r.outcome for r in results},
+        outcomes=outcomes,
         case=json.loads(evaluation.case_json, parse_float=Decimal),
         protocol_version=evaluation.protocol_version,
         engine_version=evaluation.engine_version,

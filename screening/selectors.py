@@ -5,12 +5,12 @@ number of evaluations, criteria or records."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Window
 from django.utils import timezone
 
 from participants.extensions import EXPIRING_DAYS
@@ -18,7 +18,7 @@ from participants.labels import path_label
 from participants.models import OutcomeStatus, Participant
 from screening.criteria import CRITERIA
 from screening.criteria.catalogue import EXCLUSION_ALL, INCLUSION_ALL
-from screening.diff import EvaluationDiff, diff_evaluations
+from screening.diff import EvaluationDiff, diff_snapshots, snapshot
 from screening.models import CriterionResult, Evaluation, Outcome, ScreeningOutcome, ScreeningState
 
 HISTORY_PAGE_SIZE = 10
@@ -56,9 +56,28 @@ def criterion_text(criterion_id: str) -> str:
     return info.page_text if info else ""
 
 
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """A stored criterion row as the participant page shows it, without its evidence: read as a
+    tuple, since a model instance per row (57 a page) cost more than the page's SQL."""
+
+    criterion_id: str
+    position: int
+    outcome: str
+    review_by: str
+    reason: str
+    missing: list[str] | None
+    valid_until: date | None
+    eligible_from: date | None
+    repeat_from: date | None
+
+
+_RESULT_ROW_FIELDS = tuple(f.name for f in fields(ResultRow))
+
+
 @dataclass(frozen=True)
 class CriterionRow:
-    result: CriterionResult
+    result: CriterionResult | ResultRow
     title: str
     page_text: str
     expiring: bool  # valid_until within EXPIRING_DAYS of today
@@ -145,7 +164,7 @@ class EvaluationView:
         return [m for m in self.missing if m.repeat_from is None]
 
 
-def _result_rows(results: Iterable[CriterionResult], today: date) -> list[CriterionRow]:
+def _result_rows(results: Iterable[CriterionResult | ResultRow], today: date) -> list[CriterionRow]:
     horizon = today + timedelta(days=EXPIRING_DAYS)
     return [
         CriterionRow(
@@ -158,9 +177,16 @@ def _result_rows(results: Iterable[CriterionResult], today: date) -> list[Criter
     ]
 
 
-def arrange(evaluation: Evaluation, today: date | None = None) -> EvaluationView:
-    """Group the evaluation's (prefetched) results and collect what is missing, waiting or failing."""
-    rows = _result_rows(evaluation.results.all(), today or timezone.localdate())
+def arrange(
+    evaluation: Evaluation,
+    today: date | None = None,
+    results: Iterable[CriterionResult | ResultRow] | None = None,
+) -> EvaluationView:
+    """Group the evaluation's results (given, else prefetched) and collect what is missing,
+    waiting or failing."""
+    rows = _result_rows(
+        evaluation.results.all() if results is None else results, today or timezone.localdate()
+    )
     groups = {key: CriterionGroup(key, title) for key, title in GROUPS}
     missing: dict[str, list[CriterionRow]] = {}
     for row in rows:
@@ -204,7 +230,13 @@ def screening_state(participant: Participant) -> ScreeningState:
 
 def outcome_of(participant: Participant) -> ScreeningOutcome | None:
     """How the participant's screening ended (None while in screening), with `changed_after` set
-    when its data changed since: one query."""
+    when its data changed since: one query, none when read with the participant
+    (`select_related("screening_outcome")`)."""
+    if Participant.screening_outcome.is_cached(participant):  # type: ignore[attr-defined]
+        try:
+            return participant.screening_outcome  # type: ignore[no-any-return]
+        except ScreeningOutcome.DoesNotExist:
+            return None
     outcome = (
         ScreeningOutcome.objects.filter(participant=participant)
         .select_related("recorded_by", "evaluation")
@@ -214,6 +246,14 @@ def outcome_of(participant: Participant) -> ScreeningOutcome | None:
     if outcome is not None:
         outcome.participant = participant
     return outcome
+
+
+def later_attempt(participant: Participant, outcome: ScreeningOutcome | None) -> Participant | None:
+    """The participant's re-screening, if any: only a screen failure is re-screened
+    (`outcomes.rescreen_refusal`), and an outcome is never changed, so no other is looked up."""
+    if outcome is None or outcome.kind != OutcomeStatus.SCREEN_FAILED:
+        return None
+    return Participant.objects.filter(previous_attempt=participant).only("pk", "screening_number").first()
 
 
 def latest_evaluation(participant: Participant) -> Evaluation | None:
@@ -227,37 +267,85 @@ def latest_evaluation(participant: Participant) -> Evaluation | None:
     )
 
 
-def evaluation_history(
+@dataclass(frozen=True)
+class ParticipantEvaluations:
+    """What the participant page shows of the evaluations: the latest with its criterion rows, and
+    a page of the history."""
+
+    latest: Evaluation | None  # its case text left out when it is not on the history's page
+    latest_results: list[ResultRow]  # catalogue order
+    history: HistoryPage
+
+
+def participant_evaluations(
     participant: Participant, page: int = 1, page_size: int = HISTORY_PAGE_SIZE
-) -> HistoryPage:
-    """A page of evaluations, newest first, each with its difference from the one before and the
-    later runs that confirmed it unchanged (`confirmation_count`, `last_confirmed_at`,
-    `last_confirmed_as_of`). Three queries whatever the page: the count, the evaluations (one more
-    than the page, for the diff of the oldest shown) and their outcomes."""
+) -> ParticipantEvaluations:
+    """The latest evaluation with its rows, and a page of evaluations, newest first, each with its
+    difference from the one before and the later runs that confirmed it unchanged
+    (`confirmation_count`, `last_confirmed_at`, `last_confirmed_as_of`). On the history's first
+    page the latest is its first entry: two queries for a participant evaluated once (the page with
+    the total, the latest's rows), three with more evaluations (their outcomes for the
+    differences); a later page reads the latest apart (four), a page past the end also counts."""
     qs = Evaluation.objects.filter(participant=participant)
-    total = qs.count()
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
-    start = (page - 1) * page_size
-    outcomes = Prefetch(
-        "results",
-        queryset=CriterionResult.objects.only("id", "evaluation_id", "position", "criterion_id", "outcome"),
+    page = max(1, page)
+    window = _history_window(qs, page, page_size)
+    if window:
+        total = window[0].total
+    elif page == 1:
+        total = 0
+    else:  # past the end: the last page
+        total = qs.count()
+        page = max(1, -(-total // page_size))
+        window = _history_window(qs, page, page_size) if total else []
+    if page == 1 or not window:
+        latest = window[0] if window else None
+    else:
+        latest = qs.defer("case_json").order_by("-sequence").first()
+    latest_results = (
+        [
+            ResultRow(*row)
+            for row in CriterionResult.objects.filter(evaluation_id=latest.pk)
+            .order_by("position")
+            .values_list(*_RESULT_ROW_FIELDS)
+        ]
+        if latest is not None
+        else []
     )
-    window = list(
+    outcomes: dict[int, dict[str, str]] = {}
+    if latest is not None:
+        outcomes[latest.pk] = {r.criterion_id: r.outcome for r in latest_results}
+    rest = [e.pk for e in window if e.pk not in outcomes]
+    if rest:
+        for evaluation_id, criterion_id, outcome in (
+            CriterionResult.objects.filter(evaluation_id__in=rest)
+            .order_by("evaluation_id", "position")
+            .values_list("evaluation_id", "criterion_id", "outcome")
+        ):
+            outcomes.setdefault(evaluation_id, {})[criterion_id] = outcome
+    # Each evaluation's case is read once, though it is both the "after" of its own entry and the
+    # "before" of the next newer one.
+    snapshots = [snapshot(e, outcomes.get(e.pk, {})) for e in window]
+    entries = [
+        HistoryEntry(e, diff_snapshots(snapshots[i + 1] if i + 1 < len(window) else None, snapshots[i]))
+        for i, e in enumerate(window[:page_size])
+    ]
+    return ParticipantEvaluations(latest, latest_results, HistoryPage(entries, page, total, page_size))
+
+
+def _history_window(qs: QuerySet[Evaluation], page: int, page_size: int) -> list[Evaluation]:
+    """A page of evaluations and the one before its oldest (for its difference), each with
+    `total`, the number of the participant's evaluations, counted in the same statement."""
+    start = (page - 1) * page_size
+    return list(
         qs.select_related("triggered_by")
         .annotate(
             confirmation_count=Count("confirmations"),
             last_confirmed_at=Max("confirmations__confirmed_at"),
             last_confirmed_as_of=Max("confirmations__as_of"),
+            total=Window(Count("*")),
         )
-        .prefetch_related(outcomes)
         .order_by("-sequence")[start : start + page_size + 1]
     )
-    entries = [
-        HistoryEntry(e, diff_evaluations(window[i + 1] if i + 1 < len(window) else None, e))
-        for i, e in enumerate(window[:page_size])
-    ]
-    return HistoryPage(entries, page, total, page_size)
 
 
 def latest_results(participant_ids: Sequence[int]) -> QuerySet[CriterionResult]:

@@ -15,14 +15,26 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from participants import links
 from participants.access import role_required
-from participants.consent import consent_status
+from participants.consent import consent_status, in_effect_column
 from participants.models import OutcomeStatus, Participant, Role
 from participants.roles import PARTICIPANT_READER_ROLES, PARTICIPANT_WRITER_ROLES
 from participants.selectors import get_participant, get_participant_with_counts
 from screening.criteria.calendar_math import age_on
 from screening.outcomes import rescreen_refusal
 from screening.pages import participant_panels
-from screening.selectors import arrange, evaluation_history, latest_evaluation, outcome_of, screening_state
+from screening.selectors import (
+    arrange,
+    later_attempt,
+    latest_evaluation,
+    outcome_of,
+    participant_evaluations,
+    screening_state,
+)
+
+# Read with the participant, in its statement: the state (the re-evaluation notice) and how
+# screening ended, without the signed checklist, which the page does not show.
+PAGE_RELATED = ("screening_state", "screening_outcome__recorded_by")
+PAGE_DEFERRED = ("screening_outcome__checklist_html", "screening_outcome__checklist_json")
 
 
 def _history_page(value: str | None) -> int:
@@ -35,21 +47,28 @@ def _history_page(value: str | None) -> int:
 @role_required(*PARTICIPANT_READER_ROLES)
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's status, what to do next, every criterion, records and evaluation history."""
-    participant = get_participant_with_counts(request.user, pk)  # type: ignore[arg-type]
-    latest = latest_evaluation(participant)
     today = timezone.localdate()
+    participant = get_participant_with_counts(
+        request.user,  # type: ignore[arg-type]
+        pk,
+        related=PAGE_RELATED,
+        deferred=PAGE_DEFERRED,
+        columns=in_effect_column(today),
+    )
+    evaluations = participant_evaluations(participant, _history_page(request.GET.get("history")))
+    latest = evaluations.latest
     outcome_panel = _outcome_panel(request, participant)
     consent = consent_status(participant, today)
     context = {
         "participant": participant,
         "age": age_on(participant.birth_date, today),
         "today": today,
-        "current": arrange(latest, today) if latest else None,
+        "current": arrange(latest, today, evaluations.latest_results) if latest else None,
         "consent": consent,
         # A newer consent form concerns only participants still in screening.
         "consent_to_do": outcome_panel["outcome"] is None
         and (consent.reconsent_needed or consent.version_not_recorded),
-        "history": evaluation_history(participant, _history_page(request.GET.get("history"))),
+        "history": evaluations.history,
         "read_only": request.membership.role not in PARTICIPANT_WRITER_ROLES,  # type: ignore[attr-defined]
         **outcome_panel,
         **participant_panels(request.user, participant),  # type: ignore[arg-type]
@@ -73,9 +92,7 @@ def _outcome_panel(request: HttpRequest, participant: Participant) -> dict[str, 
             and role in PARTICIPANT_WRITER_ROLES
             and rescreen_refusal(participant) is None
         ),
-        "later_attempt": Participant.objects.filter(previous_attempt=participant)
-        .only("pk", "screening_number")
-        .first(),
+        "later_attempt": later_attempt(participant, outcome),
     }
 
 

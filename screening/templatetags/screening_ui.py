@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from django import template
 from django.db import models
+from django.utils.safestring import SafeString
 
 from participants import links
 from participants.models import ScreeningStatus
+from screening import criteria_html
 from screening.criteria.vocabulary import unit_label
 from screening.models import Outcome, ReviewBy, Trigger
+from screening.selectors import CriterionGroup, CriterionRow
 from screening.selectors import criterion_title as _criterion_title
 
 register = template.Library()
@@ -78,3 +81,18 @@ def days_until(day: date | None, today: date) -> str:
     if n > 0:
         return f"in {n} day{'s' if n != 1 else ''}"
     return f"{-n} day{'s' if n != -1 else ''} ago"
+
+
+@register.simple_tag
+def criterion_rows(rows: Sequence[CriterionRow]) -> SafeString:
+    return criteria_html.criterion_rows_html(rows)
+
+
+@register.simple_tag
+def not_applicable_rows(rows: Sequence[CriterionRow]) -> SafeString:
+    return criteria_html.not_applicable_html(rows)
+
+
+@register.simple_tag
+def outcome_counts(group: CriterionGroup) -> SafeString:
+    return criteria_html.outcome_counts_html(group)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,7 +13,9 @@ from django.urls import reverse
 
 from participants.models import Role
 from participants.services import record_lab
+from screening.criteria_html import criterion_rows_html, not_applicable_html, outcome_counts_html
 from screening.models import Outcome
+from screening.selectors import CriterionGroup, CriterionRow, ResultRow
 
 from ..factories import ParticipantFactory
 from .pages_helpers import enter, evaluate, sle_case, with_anc
@@ -181,11 +184,13 @@ def _count_queries(client, participant, django_assert_max_num_queries, limit: in
         return page(client, participant, **params)
 
 
-# session, user, memberships (2), participant with counts, latest (2), history (3), session save,
-# the participant's review items (visibility, escalations, their reviews and decisions), the
-# screening outcome with the later attempt (2), and its consent (the signatures, the version in
-# effect at the site)
-PAGE_QUERIES = 21
+# session, user, memberships, the participant with its record counts, state, outcome,
+# re-screening and the consent form in effect at its site, the history's page with its total, the
+# latest evaluation's rows, the outcomes of the page's other evaluations (none for a participant
+# evaluated once), the consent signatures, the escalations, and the session save (3).
+PAGE_QUERIES = 12
+# A later page of the history reads the latest evaluation apart.
+LATER_HISTORY_PAGE_QUERIES = 13
 
 
 def test_query_count_does_not_grow_with_evaluations(
@@ -201,11 +206,12 @@ def test_query_count_does_not_grow_with_evaluations(
         )
     client.force_login(coordinator_a)
     page(client, one)  # warm the session
-    _count_queries(client, one, django_assert_max_num_queries, PAGE_QUERIES)
+    # Evaluated once: no other evaluation's outcomes to read.
+    _count_queries(client, one, django_assert_max_num_queries, PAGE_QUERIES - 1)
     html = _count_queries(client, many, django_assert_max_num_queries, PAGE_QUERIES)
     assert html.count("data-evaluation=") == 10  # the newest page of the history
     assert "Page 1 of 3" in html
-    older = _count_queries(client, many, django_assert_max_num_queries, PAGE_QUERIES, history=3)
+    older = _count_queries(client, many, django_assert_max_num_queries, LATER_HISTORY_PAGE_QUERIES, history=3)
     assert older.count("data-evaluation=") == 10
     assert "First evaluation: overall INCOMPLETE" in older
     assert 'data-evaluation="1"' in older
@@ -250,6 +256,106 @@ def test_pending_reevaluation_shows_the_polling_notice(client: Client, coordinat
     html = page(client, participant)
     assert 'data-testid="reevaluation-notice"' in html
     region = html.index('data-testid="reevaluation-region"')
-    assert region < html.index('data-testid="reevaluation-notice"') < html.index("</div>", html.index("Re-evaluation pending"))
+    assert (
+        region
+        < html.index('data-testid="reevaluation-notice"')
+        < html.index("</div>", html.index("Re-evaluation pending"))
+    )
     assert f'hx-get="{reverse("screening:evaluation_status", args=[participant.pk])}"' in html
     assert "ELIGIBLE" in text_of(html, "overall-status")  # the previous evaluation, until the new one
+
+
+# The criterion table's rows and the not-applicable items as the template wrote them before
+# screening/criteria_html.py took them over.
+_ROWS_TEMPLATE = """{% load screening_ui %}{% for row in group.rows %}
+      <tr data-criterion="{{ row.result.criterion_id }}" data-outcome="{{ row.result.outcome }}" class="row-{{ row.result.outcome }}">
+        <td><div class="fw-semibold" title="{{ row.page_text }}">{{ row.title }}</div><div class="small text-body-secondary">{{ row.result.criterion_id }}</div></td>
+        <td><span class="badge outcome-{{ row.result.outcome }}">{{ row.result.outcome }}</span>{% if row.result.review_by %}<div class="small">by {{ row.result.review_by|review_by_label }}</div>{% endif %}</td>
+        <td class="small">{{ row.result.reason }}</td>
+        <td class="small">
+          {% if row.result.valid_until %}<div{% if row.expiring %} class="text-danger fw-semibold"{% endif %}>valid until {{ row.result.valid_until|date:"Y-m-d" }}</div>{% endif %}
+          {% if row.result.eligible_from %}<div>eligible from {{ row.result.eligible_from|date:"Y-m-d" }}</div>{% endif %}
+          {% if row.result.repeat_from %}<div>repeat from {{ row.result.repeat_from|date:"Y-m-d" }}</div>{% endif %}
+        </td>
+      </tr>
+      {% endfor %}"""
+_NOT_APPLICABLE_TEMPLATE = """{% for row in group.not_applicable %}
+        <li data-criterion="{{ row.result.criterion_id }}" data-outcome="NOT_APPLICABLE"><span class="badge outcome-NOT_APPLICABLE">NOT_APPLICABLE</span> {{ row.title }} <span class="text-body-secondary">{{ row.result.criterion_id }}</span> — {{ row.result.reason }}</li>
+        {% endfor %}"""
+
+
+def _criterion_row(outcome: str, *, expiring: bool = False, text: str = "", **result: Any) -> CriterionRow:
+    fields = {
+        "criterion_id": "inc.heme.anc",
+        "position": 1,
+        "outcome": outcome,
+        "review_by": "",
+        "reason": "ANC 900/µL < 1000/µL",
+        "missing": [],
+        "valid_until": None,
+        "eligible_from": None,
+        "repeat_from": None,
+        **result,
+    }
+    return CriterionRow(
+        ResultRow(**fields), "ANC ≥ 1000/µL", text or "Absolute neutrophils ≥ 1.0 × 10⁹/L", expiring
+    )
+
+
+_ROW_CASES = [
+    [],
+    [_criterion_row("PASS", valid_until=date(2025, 6, 20))],
+    [_criterion_row("PASS", valid_until=date(2025, 6, 20), expiring=True)],
+    [_criterion_row("REVIEW", review_by="eac"), _criterion_row("REVIEW", review_by="investigator")],
+    [
+        _criterion_row(
+            "FAIL",
+            eligible_from=date(2025, 7, 1),
+            repeat_from=date(2025, 6, 30),
+            valid_until=date(2025, 8, 1),
+        )
+    ],
+    [
+        _criterion_row(
+            "MISSING", criterion_id='exc.<"x">', reason="Tom's & <b>", text='a "quoted" <i>text</i>'
+        )
+    ],
+]
+
+
+@pytest.mark.parametrize("rows", _ROW_CASES)
+def test_criterion_rows_are_the_template_s(rows: list[CriterionRow]) -> None:
+    from django.template import engines
+
+    expected = engines["django"].from_string(_ROWS_TEMPLATE).render({"group": {"rows": rows}})
+    assert criterion_rows_html(rows) == expected
+
+
+@pytest.mark.parametrize("rows", _ROW_CASES)
+def test_not_applicable_items_are_the_template_s(rows: list[CriterionRow]) -> None:
+    from django.template import engines
+
+    expected = (
+        engines["django"].from_string(_NOT_APPLICABLE_TEMPLATE).render({"group": {"not_applicable": rows}})
+    )
+    assert not_applicable_html(rows) == expected
+
+
+def test_outcome_counts_are_the_template_s() -> None:
+    from django.template import engines
+
+    rows = [_criterion_row(o) for o in ("PASS", "FAIL", "PASS", "REVIEW", "MISSING", "PASS")]
+    for group in (
+        CriterionGroup("inclusion", "Inclusion criteria", rows),
+        CriterionGroup("cohort", "Cohort"),
+    ):
+        expected = (
+            engines["django"]
+            .from_string(
+                "{% load screening_ui %}{% for outcome, n in group.counts.items %}"
+                '<span class="badge outcome-{{ outcome }} ms-1">{{ n }} {{ outcome|outcome_label|lower }}</span>'
+                "{% endfor %}"
+            )
+            .render({"group": group})
+        )
+        assert outcome_counts_html(group) == expected
