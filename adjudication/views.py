@@ -58,12 +58,13 @@ def _prepare_queue_rows(escalations: list[Escalation]) -> None:
 
 @role_required(Role.EAC_REVIEWER)
 def queue(request: HttpRequest) -> HttpResponse:
-    choices = selectors.queue_filter_choices(request.user)  # type: ignore[arg-type]
+    items = selectors.open_eac_items(request.user)  # type: ignore[arg-type]
+    choices = selectors.queue_filter_choices(items)
     filters = QueueFilter(
         request.GET,
-        selectors.eac_queue(request.user),  # type: ignore[arg-type]
-        criteria=choices["criteria"],
-        sites=choices["sites"],
+        selectors.eac_queue(request.user, items),  # type: ignore[arg-type]
+        criteria=choices.criteria,
+        sites=choices.sites,
     )
     # The queue shows neither the evidence nor the criterion's text: not read for 50 rows.
     rows = filters.qs.defer("evidence", "previous_evidence", "criterion_quote", "criterion_rule")
