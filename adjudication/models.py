@@ -131,6 +131,13 @@ class Escalation(models.Model):
                 condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
                 name="escalation_eac_site",
             ),
+            # A page filtered by criterion, in order (a rare criterion's items are far apart in
+            # the queue's order: its page read most of the open items).
+            models.Index(
+                fields=["criterion_id", "opened_at", "id"],
+                condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
+                name="escalation_eac_criterion",
+            ),
         ]
 
     def __str__(self) -> str:
