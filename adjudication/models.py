@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from participants.models import Participant
+from participants.models import Cohort, Participant, Site
 from screening.models import AdjudicationDecision, CriterionResult, ReviewBy
 
 
@@ -80,9 +80,27 @@ class Escalation(models.Model):
     # Data version of the participant when information was requested: newer data answers it.
     info_requested_version = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The participant's site and cohort, copied so that the EAC queue's total, filter menus and
+    # pages read this table's index alone (as ScreeningState's copy does for the dashboard). A
+    # trigger fills them when a writer leaves them out, and a foreign key on (participant, site,
+    # cohort) refuses other values and cascades a change of the participant's (migration 0006).
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    cohort = models.CharField(max_length=3, choices=Cohort.choices, editable=False)
 
     class Meta:
         ordering = ["opened_at", "pk"]
+        triggers = [
+            pgtrigger.Trigger(
+                name="escalation_copies_site_and_cohort",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("site_id", "cohort"),
+                func=(
+                    "IF NEW.site_id IS NULL OR NEW.cohort IS NULL OR NEW.cohort = '' THEN"
+                    " SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
+                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; END IF; RETURN NEW;"
+                ),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "criterion_id"], name="escalation_one_per_criterion"
@@ -104,6 +122,21 @@ class Escalation(models.Model):
                 fields=["opened_at", "id"],
                 condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
                 name="escalation_eac_queue",
+            ),
+            # The EAC queue by site: its total and filter menus are index-only scans of the open
+            # items, and a page filtered by site reads its rows in order.
+            models.Index(
+                fields=["site", "opened_at", "id"],
+                include=["criterion_id", "cohort"],
+                condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
+                name="escalation_eac_site",
+            ),
+            # A page filtered by criterion, in order (a rare criterion's items are far apart in
+            # the queue's order: its page read most of the open items).
+            models.Index(
+                fields=["criterion_id", "opened_at", "id"],
+                condition=Q(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES),
+                name="escalation_eac_criterion",
             ),
         ]
 

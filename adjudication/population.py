@@ -527,6 +527,8 @@ def _copy_evaluations(
         Escalation,
         {
             "participant_id": "m.clone_id",
+            # The clone's site: the trigger that would copy it is off here (the cohort is the template's).
+            "site_id": "m.site_id",
             "latest_result_id": "cr.id",
             "created_at": "now()",
             "opened_at": "now() - mod(t.id, 240) * interval '1 hour'",

@@ -35,15 +35,15 @@ def _memberships(user: User) -> list[Membership]:
 
 def actionable_escalations(user: User) -> QuerySet[Escalation]:
     """Escalations the user may review and sign: EAC items away from their sites, or the sign-offs
-    of the sites where they are investigator."""
+    of the sites where they are investigator (by the escalation's copy of its participant's site)."""
     memberships = _memberships(user)
     own_sites = {m.site_id for m in memberships if m.site_id is not None}
     condition = Q(pk__in=[])
     if any(m.role == Role.EAC_REVIEWER for m in memberships):
-        condition |= Q(review_by=ReviewBy.EAC) & ~Q(participant__site_id__in=own_sites)
+        condition |= Q(review_by=ReviewBy.EAC) & ~Q(site_id__in=own_sites)
     investigator_sites = {m.site_id for m in memberships if m.role == Role.INVESTIGATOR}
     if investigator_sites:
-        condition |= Q(review_by=ReviewBy.INVESTIGATOR, participant__site_id__in=investigator_sites)
+        condition |= Q(review_by=ReviewBy.INVESTIGATOR, site_id__in=investigator_sites)
     return Escalation.objects.filter(condition).select_related("participant__site", "claimed_by")
 
 
@@ -55,10 +55,16 @@ def get_escalation(user: User, pk: int, *, for_update: bool = False) -> Escalati
     return get_object_or_404(qs, pk=pk)
 
 
-def eac_queue(user: User) -> QuerySet[Escalation]:
-    """Open EAC escalations oldest first, with the reviews of their current round counted (the
-    queue page narrows it with adjudication.filters.QueueFilter)."""
-    qs = actionable_escalations(user).filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
+def open_eac_items(user: User) -> QuerySet[Escalation]:
+    """The user's open EAC items, unordered: what the queue's total, filter menus and pages read
+    (the partial indexes of open EAC items, adjudication 0005 and 0006)."""
+    return actionable_escalations(user).filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
+
+
+def eac_queue(user: User, items: QuerySet[Escalation] | None = None) -> QuerySet[Escalation]:
+    """Open EAC escalations (`items`, by default the user's) oldest first, with the reviews of
+    their current round counted (the queue page narrows it with adjudication.filters.QueueFilter)."""
+    qs = open_eac_items(user) if items is None else items
     # Counted per row by subqueries, which PostgreSQL runs for the rows of the page only (after
     # the sort and the limit), not for every open item as a grouped join would.
     signed = Review.objects.filter(
@@ -76,19 +82,28 @@ def _count(reviews: QuerySet[Review]) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def queue_filter_choices(user: User) -> dict[str, list[str]]:
-    """The criteria and sites present among the user's open EAC items, for the filter menus."""
+@dataclass(frozen=True)
+class QueueChoices:
+    """The criteria and sites present among the open items, for the queue's filter menus."""
+
+    criteria: list[str]
+    sites: dict[str, int]  # site code → site ID, in code order
+
+
+def queue_filter_choices(items: QuerySet[Escalation]) -> QueueChoices:
+    """The criteria and sites of `items` (open_eac_items): one row per (criterion, site), read
+    from the open items' own index (their copy of the site), the sites' codes joined to it."""
     rows = (
-        actionable_escalations(user)
-        .filter(review_by=ReviewBy.EAC, state__in=ACTIVE_STATES)
-        .order_by()  # the ordering's columns would join the DISTINCT: one row per item
-        .values_list("criterion_id", "participant__site__code")
+        items.order_by()  # the ordering's columns would join the DISTINCT: one row per item
+        .values_list("criterion_id", "site_id", "site__code")
         .distinct()
     )
-    return {
-        "criteria": sorted({c for c, _ in rows}),
-        "sites": sorted({s for _, s in rows}),
-    }
+    criteria: set[str] = set()
+    sites: dict[str, int] = {}
+    for criterion_id, site_id, code in rows:
+        criteria.add(criterion_id)
+        sites[code] = site_id
+    return QueueChoices(criteria=sorted(criteria), sites=dict(sorted(sites.items())))
 
 
 def pending_signoffs(user: User) -> QuerySet[Escalation]:

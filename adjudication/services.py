@@ -222,6 +222,9 @@ def _open(participant: Participant, r: CriterionResult, now: datetime) -> Escala
         engine_reason=r.reason,
         latest_result=r,
         opened_at=now,
+        # The participant's, read with its lock: the trigger need not look them up.
+        site_id=participant.site_id,
+        cohort=participant.cohort,
         **_criterion_text(r.criterion_id),
     )
     e.participant = participant

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,12 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from exports import export_format
@@ -32,54 +30,48 @@ from . import selectors, services
 from .exports import download_eac_log
 from .filters import QueueFilter
 from .forms import InformationRequestForm, SecondFactorConfirmForm, SecondFactorResetForm, SignForm
-from .models import Escalation, ReviewAction, claim_hours
+from .models import ReviewAction, claim_hours
 from .presentation import case_view, evidence_changes, evidence_rows
+from .queue_rows import QUEUE_COLUMNS, QueueRow, queue_rows_html
 
 # Open items per page of the queue, oldest first.
 QUEUE_PAGE_SIZE = 50
 
 
-def _local_minute(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _prepare_queue_rows(escalations: list[Escalation]) -> None:
-    """What the queue's rows show, computed once here rather than by template filters and a
-    reverse() a link (the same text as `|timesince`, `|date:'Y-m-d H:i'` and `|truncatechars:140`)."""
-    review, claim = id_url_maker("adjudication:review"), id_url_maker("adjudication:claim")
-    for e in escalations:
-        reason = e.engine_reason
-        e.waiting, e.waiting_since = timesince(e.opened_at), _local_minute(e.opened_at)  # type: ignore[attr-defined]
-        e.claimed_for = timesince(e.claimed_at) if e.claimed_at else ""  # type: ignore[attr-defined]
-        e.claimed_since = _local_minute(e.claimed_at)  # type: ignore[attr-defined]
-        e.short_reason = reason if len(reason) <= 140 else Truncator(reason).chars(140)  # type: ignore[attr-defined]
-        e.review_url, e.claim_url = review(e.pk), claim(e.pk)  # type: ignore[attr-defined]
-
-
 @role_required(Role.EAC_REVIEWER)
 def queue(request: HttpRequest) -> HttpResponse:
-    choices = selectors.queue_filter_choices(request.user)  # type: ignore[arg-type]
+    user = request.user
+    items = selectors.open_eac_items(user)  # type: ignore[arg-type]
+    choices = selectors.queue_filter_choices(items)
     filters = QueueFilter(
         request.GET,
-        selectors.eac_queue(request.user),  # type: ignore[arg-type]
-        criteria=choices["criteria"],
-        sites=choices["sites"],
+        selectors.eac_queue(user, items),  # type: ignore[arg-type]
+        criteria=choices.criteria,
+        sites=choices.sites,
     )
-    # The queue shows neither the evidence nor the criterion's text: not read for 50 rows.
-    rows = filters.qs.defer("evidence", "previous_evidence", "criterion_quote", "criterion_rule")
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    escalations = list(page.object_list)
-    _prepare_queue_rows(escalations)
+    # The total counts the escalations alone (the rows' columns would join the participants to
+    # it); the page reads the columns the rows show, as values: no model instances, no evidence.
+    page = Paginator(filters.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    now, hours, quorum = timezone.now(), claim_hours(), settings.EAC_QUORUM
+    rows = [QueueRow.of(v, now, hours) for v in page.object_list.values(*QUEUE_COLUMNS)]
     return render(
         request,
         "adjudication/queue.html",
         {
             "page": page,
-            "escalations": escalations,
+            "escalations": rows,
+            "rows_html": queue_rows_html(
+                rows,
+                user_pk=user.pk,
+                quorum=quorum,
+                claim_hours=hours,
+                csrf_token=get_token(request),
+                review_url=id_url_maker("adjudication:review"),
+                claim_url=id_url_maker("adjudication:claim"),
+            ),
             "form": filters.form,
             "ignored_filters": filters.ignored,
-            "quorum": settings.EAC_QUORUM,
-            "claim_hours": claim_hours(),
+            "quorum": quorum,
         },
     )
 

@@ -104,7 +104,8 @@ TRACKED: list[Tracked] = [
     # How screening ended (enrollment with its signed checklist, screen failure, withdrawal).
     Tracked(ScreeningOutcome),
     # Adjudication
-    Tracked(Escalation),
+    # The site and cohort are the participant's, copied for the EAC queue.
+    Tracked(Escalation, exclude=("site", "cohort")),
     Tracked(Review, participant_path="escalation__participant"),
     Tracked(Signature, participant_path="review__escalation__participant"),
     Tracked(EscalationDecision, participant_path="escalation__participant"),
