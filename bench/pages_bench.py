@@ -1,7 +1,7 @@
 """Pages and exports at a population of N participants over 10 sites (`seed_population`).
 
 For each size: a database of its own (<name>_pages_<N>, recreated and seeded unless --reuse finds
-it seeded), then, in process through Django's test client, p95 of 30 requests (after 3 warm-up
+it seeded), then, in process through Django's test client, p95 of 100 requests (after 3 warm-up
 requests) of each page, with its query count, as a ratio to the baseline measured in the same
 run: the participant's evaluation-status fragment. Then the exports: the screening log CSV of the
 whole population and the first 1,000,000 rows of a trial-wide audit trail CSV streamed to the end
@@ -35,7 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
 os.environ["DJANGO_SECURE_COOKIES"] = "false"
 
-REQUESTS = 30
+REQUESTS = 100
 WARM_UP = 3
 
 
@@ -123,28 +123,31 @@ def explain(client_of: Callable[[str], object], pages: list[tuple[str, str, str]
 def measure(
     client_of: Callable[[str], object], pages: list[tuple[str, str, str]]
 ) -> list[tuple[str, float, int]]:
+    """p95 of REQUESTS requests of each page, taken in rounds that request every page once, so
+    that every page meets the same moments of the machine (another process's burst, the
+    collector) and a drift of the load moves the baseline with the pages."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    results = []
-    for label, user, url in pages:
-        client = client_of(user)
+    clients = [client_of(user) for _, user, _ in pages]
+    for (label, _, url), client in zip(pages, clients, strict=True):
         for _ in range(WARM_UP):
             response = client.get(url)  # type: ignore[attr-defined]
             assert response.status_code == 200, (label, url, response.status_code)
-        samples = []
-        cpu = []
-        queries = 0
-        for _ in range(REQUESTS):
+    samples: list[list[float]] = [[] for _ in pages]
+    cpu: list[list[float]] = [[] for _ in pages]
+    queries = [0] * len(pages)
+    for _ in range(REQUESTS):
+        for i, ((_, _, url), client) in enumerate(zip(pages, clients, strict=True)):
             with CaptureQueriesContext(connection) as captured:
                 t, c = time.perf_counter(), time.process_time()
                 client.get(url)  # type: ignore[attr-defined]
-                samples.append((time.perf_counter() - t) * 1000)
-                cpu.append((time.process_time() - c) * 1000)
-            queries = len(captured)
-        results.append((label, p95(samples), queries))
-        CPU[label] = statistics.median(cpu)
-    return results
+                samples[i].append((time.perf_counter() - t) * 1000)
+                cpu[i].append((time.process_time() - c) * 1000)
+            queries[i] = len(captured)
+    for i, (label, _, _) in enumerate(pages):
+        CPU[label] = statistics.median(cpu[i])
+    return [(label, p95(samples[i]), queries[i]) for i, (label, _, _) in enumerate(pages)]
 
 
 # The median CPU time of this process per request, by page (the application's own work, which
@@ -360,6 +363,7 @@ def _consume(client: object, url: str, most: int | None) -> tuple[float, float, 
 
 
 def main() -> int:
+    global REQUESTS
     parser = argparse.ArgumentParser()
     parser.add_argument("--participants", type=int, nargs="+", default=[10_000])
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded")
@@ -371,7 +375,9 @@ def main() -> int:
         "--exports-only", action="store_true", help="only the baseline fragment and the exports"
     )
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of each XLSX job measured")
+    parser.add_argument("--requests", type=int, default=100, help="requests of each page measured")
     args = parser.parse_args()
+    REQUESTS = args.requests
     import django
 
     django.setup()
