@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from participants.models import Cohort, Participant, Site
+from participants.triggers import copies_site_and_cohort
 from screening.models import AdjudicationDecision, CriterionResult, ReviewBy
 
 
@@ -90,16 +91,7 @@ class Escalation(models.Model):
     class Meta:
         ordering = ["opened_at", "pk"]
         triggers = [
-            pgtrigger.Trigger(
-                name="escalation_copies_site_and_cohort",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.UpdateOf("site_id", "cohort"),
-                func=(
-                    "IF NEW.site_id IS NULL OR NEW.cohort IS NULL OR NEW.cohort = '' THEN"
-                    " SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
-                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; END IF; RETURN NEW;"
-                ),
-            ),
+            copies_site_and_cohort("escalation_copies_site_and_cohort"),
         ]
         constraints = [
             models.UniqueConstraint(

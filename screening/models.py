@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from participants.choices import engine_choices
 from participants.models import Cohort, OutcomeStatus, Participant, ScreeningStatus, Site, User
+from participants.triggers import copies_site_and_cohort
 from screening.criteria import results as criteria
 
 
@@ -189,46 +190,24 @@ class ScreeningState(models.Model):
 
     class Meta:
         triggers = [
-            pgtrigger.Trigger(
-                name="state_copies_site_and_cohort",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.UpdateOf("site_id", "cohort"),
-                # Only where the writer left them out (a row made from the participant's ID): the
-                # sweep's rows carry them and cost no lookup; the foreign key refuses wrong ones.
-                func=(
-                    "IF NEW.site_id IS NULL OR NEW.cohort IS NULL OR NEW.cohort = '' THEN"
-                    " SELECT p.site_id, p.cohort INTO NEW.site_id, NEW.cohort"
-                    f" FROM {Participant._meta.db_table} p WHERE p.id = NEW.participant_id; END IF; RETURN NEW;"
-                ),
-            ),
+            copies_site_and_cohort("state_copies_site_and_cohort"),
             # The counts per key (StateCount). PostgreSQL allows transition tables on a trigger of
             # one event only, hence one trigger per event.
-            pgtrigger.Trigger(
-                name="state_counts_insert",
-                level=pgtrigger.Statement,
-                declare=[("uncounted", "integer")],
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert,
-                referencing=pgtrigger.Referencing(new="new_states"),
-                func=_count_change(new="new_states"),
-            ),
-            pgtrigger.Trigger(
-                name="state_counts_update",
-                level=pgtrigger.Statement,
-                declare=[("uncounted", "integer")],
-                when=pgtrigger.After,
-                operation=pgtrigger.Update,
-                referencing=pgtrigger.Referencing(old="old_states", new="new_states"),
-                func=_count_change(new="new_states", old="old_states"),
-            ),
-            pgtrigger.Trigger(
-                name="state_counts_delete",
-                level=pgtrigger.Statement,
-                declare=[("uncounted", "integer")],
-                when=pgtrigger.After,
-                operation=pgtrigger.Delete,
-                referencing=pgtrigger.Referencing(old="old_states"),
-                func=_count_change(old="old_states"),
+            *(
+                pgtrigger.Trigger(
+                    name=f"state_counts_{event}",
+                    level=pgtrigger.Statement,
+                    declare=[("uncounted", "integer")],
+                    when=pgtrigger.After,
+                    operation=operation,
+                    referencing=pgtrigger.Referencing(**tables),
+                    func=_count_change(**tables),
+                )
+                for event, operation, tables in (
+                    ("insert", pgtrigger.Insert, {"new": "new_states"}),
+                    ("update", pgtrigger.Update, {"old": "old_states", "new": "new_states"}),
+                    ("delete", pgtrigger.Delete, {"old": "old_states"}),
+                )
             ),
             pgtrigger.Trigger(
                 name="state_counts_truncate",
