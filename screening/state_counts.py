@@ -4,17 +4,17 @@ state table's statement triggers. A writer that turns the triggers off (`session
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import STATE_COUNT_KEY, ScreeningState, StateCount
 
 
 def rebuild_state_counts() -> None:
-    """Replace the counts by a count of the states, in the caller's transaction. The state table
-    is locked against other writers first (SHARE: readers go on), so that no change the count
-    misses, or counts twice, commits meanwhile."""
+    """Replace the counts by a count of the states, in the caller's transaction (or one of its
+    own). The state table is locked against other writers first (SHARE: readers go on), so that
+    no change the count misses, or counts twice, commits meanwhile."""
     counts, states = StateCount._meta.db_table, ScreeningState._meta.db_table
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {states} IN SHARE MODE")
         cursor.execute(f"DELETE FROM {counts}")
         cursor.execute(
