@@ -1,24 +1,22 @@
-"""The EAC queue's rows, built from the columns the page shows (no model instances) and written
-here rather than by the template: a row had some forty template nodes, and a
-page renders 50. The markup is the one the template gave, character for character
+"""The EAC queue's rows, built from the columns the page shows (no model instances) and rendered
+by a Jinja2 template rather than Django's: a row had some forty template nodes, and a page renders
+50. The markup is the one the Django template gave, character for character
 (tests/adjudication/test_queue_rows.py)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import get_language
-
-from .models import EscalationState
 
 # The columns a row reads: the escalation's own, its participant's number and lupus nephritis,
 # the reviewer holding it, and the eac_queue selector's vote counts.
@@ -127,35 +125,6 @@ class QueueRow:
         )
 
 
-# Each text is escaped with html.escape, as Django's `escape` does (format_html's machinery was
-# half of the rows' time); numbers are written as they are.
-_OPEN = '<span class="badge text-bg-info">open</span>'
-_WAITING_FOR_SITE = '<span class="badge text-bg-secondary">waiting for site</span>'
-_YOU_SIGNED = '<div><span class="badge text-bg-light border">you signed</span></div>'
-_YOU = '<span class="badge text-bg-primary">you</span>'
-_NOBODY = '<span class="text-body-secondary">nobody</span>'
-_CLAIM = '<button class="btn btn-sm btn-primary">Claim</button>'
-_TAKE_OVER = '<button class="btn btn-sm btn-outline-primary" data-testid="take-over">Take over</button>'
-_ROW = (
-    '\n    <tr data-testid="queue-row" data-escalation="{pk}">'
-    '\n      <td class="text-nowrap" title="since {waiting_since}">{waiting}</td>'
-    '\n      <td class="fw-semibold">{number}<div class="small text-body-secondary fw-normal">{cohort}{ln}</div></td>'
-    "\n      <td>{site}</td>"
-    '\n      <td><code>{criterion}</code> <span class="small text-body-secondary">{title}</span><div class="small">{reason}</div>'
-    "\n        {round}</td>"
-    "\n      <td>{state}</td>"
-    "\n      <td>{votes} / {quorum}{approvals}"
-    "\n        {you_signed}</td>"
-    "\n      <td>{claim}</td>"
-    '\n      <td class="text-end text-nowrap">'
-    "\n        {action}"
-    '\n        <a class="btn btn-sm btn-outline-secondary" href="{review_url}">Open</a>'
-    "\n      </td>"
-    "\n    </tr>"
-    "\n  "
-)
-
-
 def queue_rows_html(
     rows: list[QueueRow],
     *,
@@ -166,59 +135,17 @@ def queue_rows_html(
     review_url: Callable[[int], str],
     claim_url: Callable[[int], str],
 ) -> SafeString:
-    """The table body's rows (`review_url` and `claim_url`: participants.links.id_url_maker)."""
-    e = html.escape
-    stale = f' · <span class="text-warning-emphasis" data-testid="stale-claim">unsigned past {int(claim_hours)} h</span>'
-    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(csrf_token)}">'
-    out: list[str] = []
-    for r in rows:
-        if r.claimed_by_id == user_pk:
-            claim = _YOU
-        elif r.claimed_by_id is not None:
-            claim = (
-                f'{e(r.claimed_by)}<div class="small text-body-secondary" title="claimed {e(r.claimed_since)}">'
-                f"{e(r.claimed_for)}{stale if r.claim_is_stale else ''}</div>"
-            )
-        else:
-            claim = _NOBODY
-        action = ""
-        if r.state == EscalationState.OPEN and not r.my_votes:
-            button = ""
-            if r.claimed_by_id is None:
-                button = _CLAIM
-            elif r.claimed_by_id != user_pk and r.claim_is_stale:
-                button = _TAKE_OVER
-            form = (
-                f'\n          <form method="post" action="{e(claim_url(r.pk))}" class="d-inline">{token}{button}</form>\n          '
-                if button
-                else ""
-            )
-            action = f"\n          {form}\n        "
-        out.append(
-            _ROW.format(
-                pk=int(r.pk),
-                waiting_since=e(r.waiting_since),
-                waiting=e(r.waiting),
-                number=e(r.screening_number),
-                cohort=e(r.cohort),
-                ln=" · LN" if r.lupus_nephritis else "",
-                site=e(r.site_code),
-                criterion=e(r.criterion_id),
-                title=e(r.criterion_title),
-                reason=e(r.short_reason),
-                round=f'<span class="badge text-bg-warning">evidence changed · round {int(r.round)}</span>'
-                if r.round > 1
-                else "",
-                state=_WAITING_FOR_SITE if r.state == EscalationState.INFO_REQUESTED else _OPEN,
-                votes=int(r.votes),
-                quorum=int(quorum),
-                approvals=f' <span class="small text-body-secondary">({int(r.approvals)} approve)</span>'
-                if r.votes
-                else "",
-                you_signed=_YOU_SIGNED if r.my_votes else "",
-                claim=claim,
-                action=action,
-                review_url=e(review_url(r.pk)),
-            )
-        )
-    return mark_safe("".join(out))  # every text in it escaped above
+    """The table body's rows (`review_url` and `claim_url`: participants.links.id_url_maker), by
+    the Jinja2 template templates/jinja2/adjudication/queue_rows.html (config/jinja2.py)."""
+    rendered = get_template("adjudication/queue_rows.html", using="jinja2").render(
+        {
+            "rows": rows,
+            "user_pk": user_pk,
+            "quorum": quorum,
+            "claim_hours": claim_hours,
+            "csrf_token": csrf_token,
+            "review_url": review_url,
+            "claim_url": claim_url,
+        }
+    )
+    return mark_safe(rendered)  # noqa: S308 - escaped by the template
