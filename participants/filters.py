@@ -84,14 +84,14 @@ class ParticipantListFilter(PageFilterSet):
         "site": "site__code",
     }
 
-    def narrow_states(self, states: QuerySet[Any], names: Iterable[str], prefix: str = "") -> QuerySet[Any]:
-        """`states` (ScreeningState rows, or rows reaching them through `prefix`) under the valid
-        values of the named filters only."""
+    def narrow_states(self, states: QuerySet[Any], names: Iterable[str]) -> QuerySet[Any]:
+        """`states` (ScreeningState rows, or StateCount rows for the filters other than the
+        search) under the valid values of the named filters only."""
         wanted = set(names)
         for name, value in self.chosen.items():
             if name in wanted and value != "":
                 on_state = copy.copy(self.filters[name])
-                on_state.field_name = prefix + self.ON_STATE[name]
+                on_state.field_name = self.ON_STATE[name]
                 states = on_state.filter(states, value)
         return states
 
