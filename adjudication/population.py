@@ -11,8 +11,9 @@ number), criterion rows, screening state and escalations, by set-based `INSERT â
 statements inside PostgreSQL, each writing its rows' history events in the same statement (the
 row triggers are off for the copy; the state counts those triggers keep are rebuilt after it),
 the records on one connection and the evaluations on a second at the same time; into a fresh
-database, each table's secondary indexes are built after its copy. The engine would give each copy the same result (the screening number is not an input;
-tests/screening/test_seed_population.py re-evaluates a sample).
+database, each table's secondary indexes are built after its copy. The engine would give each
+copy the same result (the screening number is not an input; tests/screening/test_seed_population.py
+re-evaluates a sample).
 """
 
 from __future__ import annotations
